@@ -1,0 +1,127 @@
+"""``broadcaster init | quickstart | serve | status``: setting up and running an instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from broadcaster.cli.context import AppContext, echo_json, pass_app, progress_bar
+from broadcaster.db import schema_revision
+from broadcaster.services import scripts as scripts_svc
+from broadcaster.services import stations as stations_svc
+from broadcaster.services import units as units_svc
+from broadcaster.services.audit import system_actor
+from broadcaster.services.instance import FIRST_ADMIN, ensure_first_admin, status
+
+DEMO_PROVINCE = "Hà Tĩnh"
+
+
+@click.command("init")
+@pass_app
+def init_cmd(app: AppContext) -> None:
+    """Tạo hoặc nâng cấp cơ sở dữ liệu (chạy lại an toàn)."""
+    engine = app.engine  # opening it applies the migrations
+    click.echo(
+        f"Cơ sở dữ liệu sẵn sàng: {engine.url.render_as_string(hide_password=True)} "
+        f"(lược đồ {schema_revision(engine)})."
+    )
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
+@pass_app
+def status_cmd(app: AppContext, as_json: bool) -> None:
+    """Tóm tắt: số đơn vị, đài, người dùng, tin bài."""
+    with app.session() as session:
+        s = status(session)
+    if as_json:
+        echo_json(s)
+        return
+    click.echo(f"Tỉnh/thành phố: {s.provinces}   xã/phường/đặc khu: {s.communes}")
+    click.echo(f"Đài truyền thanh: {s.stations} ({s.active_stations} đang hoạt động)")
+    click.echo(f"Người dùng: {s.users}")
+    click.echo(
+        "Tin bài: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(s.scripts_by_state.items())) or "chưa có")
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@pass_app
+def serve_cmd(app: AppContext, host: str, port: int, threads: int) -> None:
+    """Chạy máy chủ web (waitress) tại http://HOST:PORT."""
+    _serve(app, host, port, threads)
+
+
+def _serve(app: AppContext, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from broadcaster.webapp import create_app
+
+    flask_app = create_app(app.settings)
+    click.echo(f"Đang phục vụ tại http://{host}:{port} — nhấn Ctrl+C để dừng.")
+    waitress.serve(flask_app, host=host, port=port, threads=threads, ident="broadcaster")
+
+
+@click.command("quickstart")
+@click.option(
+    "--province",
+    default=DEMO_PROVINCE,
+    show_default=True,
+    help="Tỉnh nạp làm dữ liệu mẫu (tên hoặc mã).",
+)
+@click.option(
+    "--scripts-dir",
+    type=click.Path(path_type=Path),
+    default=Path("scripts"),
+    show_default=True,
+    help="Thư mục thư viện tin bài.",
+)
+@click.option("--serve/--no-serve", default=True, help="Chạy máy chủ web sau khi cài đặt.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@pass_app
+def quickstart_cmd(
+    app: AppContext, province: str, scripts_dir: Path, serve: bool, host: str, port: int
+) -> None:
+    """Cài đặt nhanh: CSDL, đơn vị và đài của một tỉnh, thư viện tin bài, quản trị viên, web."""
+    actor = system_actor()
+    click.echo(f"Cơ sở dữ liệu: {app.engine.url.render_as_string(hide_password=True)}")
+    with app.session() as session:
+        total = units_svc.official_total(province)
+        with progress_bar(total, "Nạp đơn vị hành chính") as bar:
+            units = units_svc.import_units(session, actor, province, progress=bar.update)
+        stations = stations_svc.import_stations(session, actor, province)
+        imported = None
+        if scripts_dir.is_dir():
+            owner = units_svc.resolve_province(province).code
+            imported = scripts_svc.import_library(session, actor, scripts_dir, unit=owner)
+        password = ensure_first_admin(session, actor)
+    click.echo(
+        f"Đơn vị: {units.communes} xã/phường ({units.created} mới). "
+        f"Đài: {stations.created} mới, {stations.existing} đã có."
+    )
+    if imported is not None:
+        click.echo(
+            f"Tin bài: {len(imported.created)} mới, {len(imported.versioned)} phiên bản mới, "
+            f"{len(imported.unchanged)} không đổi."
+        )
+    else:
+        click.echo(f"Không thấy thư mục tin bài '{scripts_dir}'; bỏ qua.")
+    if password:
+        click.echo("")
+        click.echo("Tài khoản quản trị đầu tiên (chỉ hiện MỘT lần, hãy ghi lại):")
+        click.echo(f"  tên đăng nhập: {FIRST_ADMIN}")
+        click.echo(f"  mật khẩu:      {password}")
+        click.echo("")
+    if serve:
+        _serve(app, host, port, threads=8)
+
+
+def register(main: click.Group) -> None:
+    for command in (init_cmd, quickstart_cmd, serve_cmd, status_cmd):
+        main.add_command(command)

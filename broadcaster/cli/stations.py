@@ -1,0 +1,100 @@
+"""``broadcaster stations``: commune radio stations (đài truyền thanh)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from broadcaster.cli.context import AppContext, echo_json, echo_table, pass_app, progress_bar
+from broadcaster.models import AdminUnit
+from broadcaster.services import stations as svc
+from broadcaster.services.audit import system_actor
+from broadcaster.services.units import COMMUNE_LEVEL, get_unit
+
+
+@click.group("stations")
+def stations_group() -> None:
+    """Đài truyền thanh: mỗi xã/phường một đài, với các khung giờ phát."""
+
+
+@stations_group.command("import")
+@click.option("--province", help="Tỉnh (tên hoặc mã); bỏ trống: mọi xã đã nạp.")
+@click.option(
+    "--windows",
+    default=svc.DEFAULT_WINDOWS,
+    show_default=True,
+    help="Khung giờ phát mặc định, giờ địa phương.",
+)
+@pass_app
+def import_cmd(app: AppContext, province: str | None, windows: str) -> None:
+    """Tạo một đài cho mỗi xã/phường chưa có đài (chạy lại an toàn)."""
+    with app.session() as session:
+        stmt = select(func.count()).select_from(AdminUnit).where(AdminUnit.level == COMMUNE_LEVEL)
+        if province:
+            stmt = stmt.where(AdminUnit.path.startswith(get_unit(session, province).path))
+        total = session.scalar(stmt) or 0
+        with progress_bar(total, "Tạo đài truyền thanh") as bar:
+            result = svc.import_stations(
+                session, system_actor(), province, windows, progress=bar.update
+            )
+    click.echo(
+        f"{result.communes} xã/phường: tạo {result.created} đài mới, "
+        f"{result.existing} đã có đài."
+    )
+
+
+@stations_group.command("add")
+@click.option("--unit", required=True, help="Xã/phường của đài (mã hoặc tên).")
+@click.option("--code", help="Mã đài; mặc định là mã xã.")
+@click.option("--name", help="Tên đài; mặc định 'Đài truyền thanh <xã>'.")
+@click.option("--windows", default=svc.DEFAULT_WINDOWS, show_default=True, help="Khung giờ phát.")
+@pass_app
+def add_cmd(app: AppContext, unit: str, code: str | None, name: str | None, windows: str) -> None:
+    """Thêm một đài."""
+    with app.session() as session:
+        info = svc.add_station(session, system_actor(), unit, code, name, windows)
+    click.echo(f"Đã thêm đài {info.code}: {info.name} ({', '.join(map(str, info.windows))}).")
+
+
+@stations_group.command("list")
+@click.option("--unit", help="Chỉ các đài thuộc đơn vị này (mã hoặc tên).")
+@click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
+@pass_app
+def list_cmd(app: AppContext, unit: str | None, as_json: bool) -> None:
+    """Liệt kê đài."""
+    with app.session() as session:
+        rows = svc.list_stations(session, unit)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["Mã", "Tên đài", "Khung giờ", "Hoạt động"],
+        [
+            (s.code, s.name, ", ".join(map(str, s.windows)), "có" if s.active else "không")
+            for s in rows
+        ],
+    )
+    click.echo(f"({len(rows)} đài)")
+
+
+@stations_group.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
+@pass_app
+def show_cmd(app: AppContext, code: str, as_json: bool) -> None:
+    """Xem một đài."""
+    with app.session() as session:
+        s = svc.get_station(session, code)
+    if as_json:
+        echo_json(s)
+        return
+    click.echo(f"Mã đài:     {s.code}")
+    click.echo(f"Tên đài:    {s.name}")
+    click.echo(f"Đơn vị:     {s.unit_name} ({s.unit_code})")
+    click.echo(f"Hoạt động:  {'có' if s.active else 'không'}")
+    for w in s.windows:
+        click.echo(f"Khung giờ:  {w} ({w.minutes} phút, giờ {app.settings.timezone})")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(stations_group)

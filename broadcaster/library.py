@@ -1,0 +1,256 @@
+"""The announcement script library: Vietnamese text files with a front-matter header.
+
+A script file looks like::
+
+    ---
+    title: "Dịch vụ công trực tuyến là gì"
+    tags: [dich-vu-cong, cchc]
+    placeholders: [ten_xa]
+    campaign: "Tuyên truyền dịch vụ công trực tuyến"
+    ---
+    Kính thưa toàn thể nhân dân {ten_xa}! …
+
+This module only reads and checks files; storing them is
+:mod:`broadcaster.services.scripts`' job. Every problem names the file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from broadcaster.errors import InvalidInput
+from broadcaster.vntext import nfc, slugify
+
+# Filled per station when audio is rendered. The value is how the name reads
+# inside a sentence ("xã Cẩm Xuyên"), so a script never starts a sentence with one.
+PLACEHOLDERS = {
+    "ten_xa": "tên xã/phường/đặc khu, ví dụ 'xã Cẩm Xuyên'",
+    "ten_tinh": "tên tỉnh/thành phố, ví dụ 'tỉnh Hà Tĩnh', 'thành phố Hà Nội'",
+    "ten_dai": "tên đài, ví dụ 'Đài truyền thanh xã Cẩm Xuyên'",
+}
+HEADER_KEYS = ("title", "tags", "placeholders", "campaign", "slug")
+SUFFIXES = (".md", ".txt")
+MAX_TITLE = 300
+_PLACEHOLDER = re.compile(r"\{([^{}\n]*)\}")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ScriptText:
+    """The content of one script version, as written by its author."""
+
+    slug: str
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    placeholders: tuple[str, ...] = ()
+    campaign: str | None = None
+    source: str = ""
+
+    @property
+    def content_sha256(self) -> str:
+        canonical = json.dumps(
+            {
+                "title": self.title,
+                "body": self.body,
+                "tags": list(self.tags),
+                "campaign": self.campaign,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class LibraryProblems(InvalidInput):
+    """Every problem found in a library folder, each naming file and line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def used_placeholders(body: str, where: str = "", first_line: int = 1) -> tuple[str, ...]:
+    """Placeholder names in order of first use; unknown ones are an error."""
+    seen: list[str] = []
+    for m in _PLACEHOLDER.finditer(body):
+        name = m.group(1).strip()
+        if name not in PLACEHOLDERS:
+            line = first_line + body.count("\n", 0, m.start())
+            close = difflib.get_close_matches(name, list(PLACEHOLDERS), n=1)
+            hint = f" (có phải '{{{close[0]}}}'?)" if close else ""
+            raise InvalidInput(
+                f"{where}:{line}: chỗ điền '{{{name}}}' không hợp lệ{hint}. "
+                f"Chỉ dùng: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}."
+            )
+        if m.group(1) != name:
+            line = first_line + body.count("\n", 0, m.start())
+            raise InvalidInput(f"{where}:{line}: bỏ khoảng trắng trong '{{{m.group(1)}}}'.")
+        if name not in seen:
+            seen.append(name)
+    return tuple(seen)
+
+
+def _key_line(header_lines: list[str], key: str) -> int:
+    """1-based line in the file where a header key is written (the header starts at line 2)."""
+    for i, line in enumerate(header_lines):
+        if line.split(":", 1)[0].strip() == key:
+            return i + 2
+    return 1
+
+
+def _str_list(value: object, key: str, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise InvalidInput(f"{where}: '{key}' phải là một danh sách, ví dụ [a, b].")
+    return [nfc(str(v)).strip() for v in value if str(v).strip()]
+
+
+def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> ScriptText:
+    """Check and parse one script file's bytes; ``path`` is used in messages."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{path}:{line}: tệp không phải UTF-8 (byte lỗi ở vị trí {exc.start}). "
+            "Hãy lưu lại tệp với bảng mã UTF-8."
+        ) from None
+    text = nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InvalidInput(
+            f"{path}:1: thiếu phần đầu (front matter): tệp phải bắt đầu bằng dòng '---', "
+            "sau đó là title, tags, placeholders và một dòng '---' nữa."
+        )
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise InvalidInput(f"{path}:1: phần đầu mở bằng '---' nhưng không có dòng '---' đóng.")
+    header_lines = lines[1:end]
+    try:
+        header = yaml.safe_load("\n".join(header_lines)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(exc, "problem", None) or "sai cú pháp"
+        raise InvalidInput(f"{path}:{line}: phần đầu sai cú pháp YAML: {problem}.") from None
+    if not isinstance(header, dict):
+        raise InvalidInput(f"{path}:2: phần đầu phải là các dòng 'khóa: giá trị'.")
+    for key in header:
+        if key not in HEADER_KEYS:
+            close = difflib.get_close_matches(str(key), HEADER_KEYS, n=1)
+            hint = f" (có phải '{close[0]}'?)" if close else ""
+            raise InvalidInput(
+                f"{path}:{_key_line(header_lines, str(key))}: khóa '{key}' không dùng được{hint}."
+                f" Các khóa: {', '.join(HEADER_KEYS)}."
+            )
+
+    def where(key: str) -> str:
+        return f"{path}:{_key_line(header_lines, key)}"
+
+    title = header.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput(f"{where('title')}: thiếu 'title' (tiêu đề tin bài).")
+    title = " ".join(nfc(title).split())
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"{where('title')}: tiêu đề dài quá {MAX_TITLE} ký tự.")
+
+    tags = [t.lower() for t in _str_list(header.get("tags"), "tags", where("tags"))]
+    for tag in tags:
+        if not _TAG.match(tag):
+            raise InvalidInput(
+                f"{where('tags')}: thẻ '{tag}' không hợp lệ; dùng chữ thường không dấu và '-'."
+            )
+    declared = _str_list(header.get("placeholders"), "placeholders", where("placeholders"))
+    campaign = header.get("campaign")
+    if campaign is not None and not isinstance(campaign, str):
+        raise InvalidInput(f"{where('campaign')}: 'campaign' phải là một chuỗi.")
+    slug = header.get("slug") or default_slug or slugify(title)
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise InvalidInput(
+            f"{where('slug')}: mã tin bài '{slug}' không hợp lệ; dùng chữ thường không dấu, "
+            "chữ số và '-'."
+        )
+
+    body_first_line = end + 2
+    body_lines = lines[end + 1 :]
+    while body_lines and not body_lines[0].strip():
+        body_lines.pop(0)
+        body_first_line += 1
+    body = "\n".join(line.rstrip() for line in body_lines).strip()
+    if not body:
+        raise InvalidInput(f"{path}:{end + 2}: nội dung tin bài rỗng (sau dòng '---').")
+    used = used_placeholders(body, path, body_first_line)
+    if declared:
+        unknown = [p for p in declared if p not in PLACEHOLDERS]
+        if unknown:
+            raise InvalidInput(
+                f"{where('placeholders')}: chỗ điền không hợp lệ: {', '.join(unknown)}. "
+                f"Chỉ dùng: {', '.join(PLACEHOLDERS)}."
+            )
+        missing = [p for p in used if p not in declared]
+        unused = [p for p in declared if p not in used]
+        if missing or unused:
+            detail = []
+            if missing:
+                detail.append(f"nội dung dùng {', '.join(missing)} nhưng chưa khai báo")
+            if unused:
+                detail.append(f"khai báo {', '.join(unused)} nhưng nội dung không dùng")
+            raise InvalidInput(f"{where('placeholders')}: placeholders: {'; '.join(detail)}.")
+    return ScriptText(
+        slug=slug,
+        title=title,
+        body=body,
+        tags=tuple(dict.fromkeys(tags)),
+        placeholders=used,
+        campaign=" ".join(nfc(campaign).split()) if campaign else None,
+        source=path,
+    )
+
+
+def library_files(folder: Path) -> list[Path]:
+    """Script files below a folder, in a stable order (README files are skipped)."""
+    if not folder.is_dir():
+        raise InvalidInput(f"Không tìm thấy thư mục tin bài '{folder}'.")
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.stem.upper().startswith("README")
+    )
+
+
+def read_library(folder: Path) -> list[ScriptText]:
+    """Parse every script file; report all problems at once, or none."""
+    parsed: list[ScriptText] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for path in library_files(folder):
+        shown = str(path)
+        try:
+            script = parse_script(path.read_bytes(), shown, default_slug=slugify(path.stem))
+        except InvalidInput as exc:
+            problems.append(exc.message)
+            continue
+        except OSError as exc:
+            problems.append(f"{shown}: không đọc được tệp: {exc.strerror}")
+            continue
+        if script.slug in seen:
+            problems.append(f"{shown}:1: mã tin bài '{script.slug}' trùng với {seen[script.slug]}.")
+            continue
+        seen[script.slug] = shown
+        parsed.append(script)
+    if problems:
+        raise LibraryProblems(problems)
+    return parsed

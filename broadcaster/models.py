@@ -1,0 +1,251 @@
+"""ORM models (SQLAlchemy 2.0, typed). Rows stay in the data layer.
+
+Vietnamese terms: ``AdminUnit`` đơn vị hành chính, ``Station`` đài truyền
+thanh, ``Script`` tin bài / kịch bản, ``AuditEvent`` nhật ký thao tác.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from broadcaster.db import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Role(enum.StrEnum):
+    """What a user may do; always limited to the user's scope."""
+
+    ADMIN = "admin"  # quản trị
+    EDITOR = "editor"  # công chức Văn hóa - Xã hội
+    APPROVER = "approver"  # lãnh đạo / Phòng Văn hóa - Thông tin
+    OPERATOR = "operator"  # cán bộ đài truyền thanh xã
+    AUDITOR = "auditor"  # kiểm tra, thi đua
+
+
+class VersionStatus(enum.StrEnum):
+    DRAFT = "draft"  # bản nháp
+    SUBMITTED = "submitted"  # đã trình duyệt
+    APPROVED = "approved"  # đã duyệt
+    REJECTED = "rejected"  # bị từ chối
+
+
+class AdminUnit(Base):
+    """An administrative unit (đơn vị hành chính): a node of the unit tree.
+
+    ``path`` is the materialised path of codes from the root (``/42/18754/``),
+    so "every unit below X" is one indexed prefix query.
+    """
+
+    __tablename__ = "admin_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # tỉnh, thành phố trung ương, xã, phường…
+    level: Mapped[int] = mapped_column(SmallInteger)  # 1 province, 2 commune, 3 …
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    codename: Mapped[str] = mapped_column(String(120))
+    name_folded: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id])
+
+    def contains(self, other: AdminUnit) -> bool:
+        return other.path.startswith(self.path)
+
+
+class Station(Base):
+    """A commune radio station (đài truyền thanh), one per commune by default."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[AdminUnit] = relationship()
+    windows: Mapped[list[StationWindow]] = relationship(
+        back_populates="station",
+        cascade="all, delete-orphan",
+        order_by="StationWindow.starts_at",
+    )
+
+
+class StationWindow(Base):
+    """A daily broadcast window (khung giờ phát), in the instance's local time."""
+
+    __tablename__ = "station_windows"
+    __table_args__ = (
+        UniqueConstraint("station_id", "starts_at"),
+        CheckConstraint("starts_at < ends_at", name="window_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+    station: Mapped[Station] = relationship(back_populates="windows")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_str_enum(Role, "role"))
+    # None means the whole country; otherwise the subtree below this unit.
+    scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    scope_unit: Mapped[AdminUnit | None] = relationship()
+
+
+class Script(Base):
+    """An announcement script (tin bài / kịch bản) and its review history.
+
+    Content lives in immutable :class:`ScriptVersion` rows; ``approved_version``
+    is what airs, and stays so while a newer version waits for review.
+    """
+
+    __tablename__ = "scripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    # The unit whose approvers review it; None for a nation-wide script.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    approved_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("script_versions.id", use_alter=True)
+    )
+    archived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[AdminUnit | None] = relationship()
+    versions: Mapped[list[ScriptVersion]] = relationship(
+        back_populates="script",
+        order_by="ScriptVersion.number",
+        foreign_keys="ScriptVersion.script_id",
+    )
+    approved_version: Mapped[ScriptVersion | None] = relationship(
+        foreign_keys=[approved_version_id], post_update=True
+    )
+
+    @property
+    def latest(self) -> ScriptVersion:
+        return self.versions[-1]
+
+
+class ScriptVersion(Base):
+    """One immutable text of a script, with its own review state."""
+
+    __tablename__ = "script_versions"
+    __table_args__ = (UniqueConstraint("script_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    placeholders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    campaign: Mapped[str | None] = mapped_column(String(300))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[VersionStatus] = mapped_column(
+        _str_enum(VersionStatus, "version_status"), default=VersionStatus.DRAFT
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_reason: Mapped[str | None] = mapped_column(Text)
+
+    script: Mapped[Script] = relationship(back_populates="versions", foreign_keys=[script_id])
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+
+IMMUTABLE_VERSION_FIELDS = ("script_id", "number", "title", "body", "tags", "placeholders")
+
+
+@event.listens_for(ScriptVersion, "before_update")
+def _refuse_content_change(_mapper, _connection, target: ScriptVersion) -> None:
+    state = inspect(target)
+    for name in IMMUTABLE_VERSION_FIELDS:
+        if state.attrs[name].history.has_changes():
+            raise ValueError(f"ScriptVersion.{name} is immutable; add a new version instead")
+
+
+class AuditEvent(Base):
+    """One recorded change: who, when, what, before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

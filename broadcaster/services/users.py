@@ -1,0 +1,174 @@
+"""Users, roles and scopes; password hashing (scrypt) and authentication."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcaster.models import Role, User
+from broadcaster.services.audit import Actor, record
+from broadcaster.services.units import get_unit
+from broadcaster.vntext import nfc
+
+MIN_PASSWORD_LENGTH = 8
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# Verified against when the user does not exist, so a wrong name costs as long
+# as a wrong password and the two cannot be told apart by timing.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+ROLE_LABELS_VI = {
+    Role.ADMIN: "quản trị",
+    Role.EDITOR: "công chức Văn hóa - Xã hội (soạn tin)",
+    Role.APPROVER: "lãnh đạo duyệt tin",
+    Role.OPERATOR: "cán bộ đài truyền thanh",
+    Role.AUDITOR: "kiểm tra",
+}
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    scope_code: str | None
+    scope_name: str | None
+    active: bool
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        scope_code=user.scope_unit.code if user.scope_unit else None,
+        scope_name=user.scope_unit.name if user.scope_unit else None,
+        active=user.active,
+    )
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"Vai trò '{value}' không hợp lệ. Chọn một trong: {', '.join(r.value for r in Role)}."
+        ) from None
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if password.strip() != password:
+        raise InvalidInput("Mật khẩu không được bắt đầu hoặc kết thúc bằng khoảng trắng.")
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def add_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    role: str | Role,
+    password: str,
+    scope: str | None = None,
+    full_name: str = "",
+) -> UserInfo:
+    if not (actor.is_system or actor.role is Role.ADMIN):
+        raise PermissionDenied("Chỉ quản trị viên được thêm người dùng.")
+    username = nfc(username.strip())
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            f"Tên đăng nhập '{username}' không hợp lệ: 3–64 ký tự, chữ thường không dấu, "
+            "chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số."
+        )
+    role = role if isinstance(role, Role) else parse_role(role)
+    check_password_strength(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"Người dùng '{username}' đã tồn tại.")
+    scope_unit = get_unit(session, scope) if scope else None
+    if scope_unit is not None and not actor.covers(scope_unit.path):
+        raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
+    user = User(
+        username=username,
+        full_name=nfc(full_name.strip()),
+        password_hash=hash_password(password),
+        role=role,
+        scope_unit=scope_unit,
+    )
+    session.add(user)
+    session.flush()
+    info = _info(user)
+    record(
+        session,
+        actor,
+        "user.add",
+        "user",
+        user.id,
+        after={"username": username, "role": role.value, "scope": info.scope_code},
+    )
+    return info
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.scalar(
+        select(User).options(selectinload(User.scope_unit)).where(User.username == username)
+    )
+    if user is None:
+        raise NotFound(f"Không có người dùng '{username}'.")
+    return user
+
+
+def set_password(session: Session, actor: Actor, username: str, password: str) -> None:
+    user = _get(session, username.strip())
+    if not (actor.is_system or actor.role is Role.ADMIN or actor.user_id == user.id):
+        raise PermissionDenied("Chỉ quản trị viên hoặc chính người dùng được đổi mật khẩu.")
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    record(session, actor, "user.passwd", "user", user.id, note=f"đổi mật khẩu cho {username}")
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    users = session.scalars(
+        select(User).options(selectinload(User.scope_unit)).order_by(User.username)
+    )
+    return [_info(u) for u in users]
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def authenticate(session: Session, username: str, password: str) -> Actor:
+    """The :class:`Actor` for a username and password, or PermissionDenied."""
+    user = session.scalar(
+        select(User).options(selectinload(User.scope_unit)).where(User.username == username)
+    )
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok:
+        raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
+    if not user.active:
+        raise PermissionDenied(f"Tài khoản '{username}' đã bị khóa.")
+    return actor_for(user)
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        label=user.username,
+        user_id=user.id,
+        role=user.role,
+        scope_path=user.scope_unit.path if user.scope_unit else None,
+    )
