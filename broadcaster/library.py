@@ -137,7 +137,9 @@ def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> Scri
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
-        raise InvalidInput(f"{path}:1: phần đầu mở bằng '---' nhưng không có dòng '---' đóng.")
+        raise InvalidInput(
+            f"{path}:1: phần đầu mở bằng '---' nhưng không có dòng '---' đóng."
+        ) from None
     header_lines = lines[1:end]
     try:
         header = yaml.safe_load("\n".join(header_lines)) or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -41,7 +41,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime()}
 
 
 def _str_enum(cls: type[enum.Enum], name: str) -> Enum:

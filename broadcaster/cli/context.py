@@ -64,9 +64,7 @@ def interactive() -> bool:
 
 
 def password_option(help_text: str = "Mật khẩu (hoặc biến BROADCASTER_PASSWORD).") -> Callable:
-    return click.option(
-        "--password", envvar="BROADCASTER_PASSWORD", default=None, help=help_text
-    )
+    return click.option("--password", envvar="BROADCASTER_PASSWORD", default=None, help=help_text)
 
 
 def user_options(required: bool) -> Callable:

@@ -114,14 +114,18 @@ def show_cmd(app: AppContext, slug: str, number: int | None, as_json: bool) -> N
             raise click.BadParameter(f"không có phiên bản {number}", param_hint="--version")
         version = matches[0]
     click.echo(f"Mã tin bài:  {info.slug}   trạng thái: {STATE_LABELS[info.state]}")
-    click.echo(f"Phiên bản:   {version.number}/{info.latest_version} ({version.status.value})"
-               f"   bản đang phát: {info.approved_version or 'chưa có'}")
+    click.echo(
+        f"Phiên bản:   {version.number}/{info.latest_version} ({version.status.value})"
+        f"   bản đang phát: {info.approved_version or 'chưa có'}"
+    )
     click.echo(f"Tiêu đề:     {version.title}")
     if version.tags:
         click.echo(f"Thẻ:         {', '.join(version.tags)}")
     if version.campaign:
         click.echo(f"Chiến dịch:  {version.campaign}")
-    click.echo(f"Soạn:        {version.author or 'nhập từ tệp'} lúc {app.local(version.created_at)}")
+    click.echo(
+        f"Soạn:        {version.author or 'nhập từ tệp'} lúc {app.local(version.created_at)}"
+    )
     if version.submitted_by:
         click.echo(f"Trình:       {version.submitted_by}")
     if version.reviewed_by:

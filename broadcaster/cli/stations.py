@@ -38,8 +38,7 @@ def import_cmd(app: AppContext, province: str | None, windows: str) -> None:
                 session, system_actor(), province, windows, progress=bar.update
             )
     click.echo(
-        f"{result.communes} xã/phường: tạo {result.created} đài mới, "
-        f"{result.existing} đã có đài."
+        f"{result.communes} xã/phường: tạo {result.created} đài mới, {result.existing} đã có đài."
     )
 
 

@@ -270,8 +270,13 @@ def submit(session: Session, actor: Actor, slug: str, version: int | None = None
         before={"version": v.number, "status": "draft"},
         after={"version": v.number, "status": "submitted"},
     )
+    return _reloaded(session, slug)
+
+
+def _reloaded(session: Session, slug: str) -> ScriptInfo:
+    """The script as stored now (ids were set directly; reload their relationships)."""
     session.flush()
-    session.expire(script)
+    session.expire_all()
     return _info(_get(session, slug))
 
 
@@ -321,9 +326,7 @@ def approve(
         after={"version": v.number, "status": "approved", "approved_version": v.number},
         note=v.review_reason,
     )
-    session.flush()
-    session.expire(script)
-    return _info(_get(session, slug))
+    return _reloaded(session, slug)
 
 
 def reject(
@@ -355,9 +358,7 @@ def reject(
         after={"version": v.number, "status": "rejected"},
         note=reason,
     )
-    session.flush()
-    session.expire(script)
-    return _info(_get(session, slug))
+    return _reloaded(session, slug)
 
 
 def archive(session: Session, actor: Actor, slug: str, reason: str = "") -> ScriptInfo:

@@ -6,6 +6,7 @@ default): a commune typically airs 05:30–06:30 and 17:00–18:00.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def parse_windows(text: str) -> tuple[Window, ...]:
             )
         windows.append(w)
     windows.sort(key=lambda w: w.starts_at)
-    for a, b in zip(windows, windows[1:], strict=False):
+    for a, b in itertools.pairwise(windows):
         if b.starts_at < a.ends_at:
             raise InvalidInput(f"Khung giờ {a} và {b} chồng lên nhau.")
     return tuple(windows)
@@ -199,8 +200,9 @@ def add_station(
     if not name:
         raise InvalidInput("Tên đài không được để trống.")
     station = Station(code=code, name=name, unit=target, active=True)
-    station.windows = [StationWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in
-                       parse_windows(windows)]
+    station.windows = [
+        StationWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in parse_windows(windows)
+    ]
     session.add(station)
     session.flush()
     info = _info(station)

@@ -189,9 +189,7 @@ def import_units(
     sync(provinces, PROVINCE_LEVEL, {})
     codes = [p.code for p in provinces]
     parent_ids = dict(
-        session.execute(select(AdminUnit.code, AdminUnit.id).where(AdminUnit.code.in_(codes)))
-        .tuples()
-        .all()
+        session.execute(select(AdminUnit.code, AdminUnit.id).where(AdminUnit.code.in_(codes))).all()
     )
     commune_count = 0
     for p in provinces:
@@ -272,4 +270,4 @@ def list_units(session: Session, parent: str | None = None) -> list[UnitInfo]:
 def count_units(session: Session) -> dict[int, int]:
     """Number of stored units per level."""
     rows = session.execute(select(AdminUnit.level, func.count()).group_by(AdminUnit.level))
-    return {level: n for level, n in rows.tuples()}
+    return {level: n for level, n in rows}

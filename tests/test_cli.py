@@ -1,0 +1,142 @@
+"""The ``broadcaster`` command end to end: what an office scripts and types."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+
+PASSWORD = "mat-khau-cli-1"
+
+
+@pytest.fixture
+def province(cli):
+    result = cli("units", "import", "--province", "ha tinh")
+    assert result.exit_code == 0, result.output
+    assert "thêm 70" in result.output
+    result = cli("stations", "import", "--province", "42")
+    assert result.exit_code == 0, result.output
+    assert "tạo 69 đài mới" in result.output
+
+
+@pytest.fixture
+def staff(cli, province):
+    for name, role in [("lan", "editor"), ("hung", "approver")]:
+        r = cli("users", "add", name, "--role", role, "--scope", "Hà Tĩnh", "--password", PASSWORD)
+        assert r.exit_code == 0, r.output
+
+
+def test_init_and_status(cli):
+    result = cli("init")
+    assert result.exit_code == 0
+    assert "Cơ sở dữ liệu sẵn sàng" in result.output
+    status = json.loads(cli("status", "--json").output)
+    assert status == {
+        "provinces": 0,
+        "communes": 0,
+        "stations": 0,
+        "active_stations": 0,
+        "users": 0,
+        "scripts_by_state": {},
+    }
+
+
+def test_units_and_stations(cli, province):
+    assert "thêm 0" in cli("units", "import", "--province", "Hà Tĩnh").output
+    listed = json.loads(cli("stations", "list", "--unit", "42", "--json").output)
+    assert len(listed) == 69
+    shown = cli("stations", "show", "18073")
+    assert "Đài truyền thanh phường Thành Sen" in shown.output
+    assert "05:30–06:30 (60 phút" in shown.output
+    units = json.loads(cli("units", "list", "--parent", "42", "--json").output)
+    assert len(units) == 69
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["units", "import", "--province", "Atlantis"], "Không tìm thấy tỉnh/thành phố"),
+        (["stations", "add", "--unit", "18073"], "Đài có mã '18073' đã tồn tại"),
+        (["stations", "add", "--unit", "18073", "--code", "x1", "--windows", "7-8"], "Khung giờ"),
+        (["stations", "show", "nope"], "Không có đài nào mã 'nope'"),
+        (["users", "add", "xyz", "--role", "editor", "--password", "ngan"], "ít nhất 8"),
+        (["scripts", "submit", "no-such"], "cần người thực hiện"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(cli, province, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_users_add_without_terminal_generates_a_password_once(cli):
+    result = cli("users", "add", "admin2", "--role", "admin")
+    assert result.exit_code == 0, result.output
+    password = result.output.split("Mật khẩu (chỉ hiện một lần): ")[1].strip()
+    assert len(password) >= 12
+    listed = cli("users", "list")
+    assert "admin2" in listed.output and password not in listed.output
+    assert cli("users", "passwd", "admin2").exit_code == 2  # no terminal, no password given
+    assert cli("users", "passwd", "admin2", "--password", "mat-khau-moi").exit_code == 0
+
+
+def test_review_through_the_cli(cli, staff, tmp_path):
+    folder = tmp_path / "scripts"
+    shutil.copytree(REPO / "scripts", folder)
+    imported = cli("scripts", "import", str(folder), "--unit", "42")
+    assert imported.exit_code == 0, imported.output
+    again = cli("scripts", "import", str(folder), "--unit", "42")
+    assert "0 tin bài mới, 0 phiên bản mới" in again.output
+
+    slug = "01-dich-vu-cong-truc-tuyen"
+    as_lan = ["--user", "lan", "--password", PASSWORD]
+    as_hung = ["--user", "hung", "--password", PASSWORD]
+    assert cli("scripts", "submit", slug, *as_lan).exit_code == 0
+
+    wrong = cli("scripts", "approve", slug, "--user", "hung", "--password", "sai-mat-khau")
+    assert wrong.exit_code == 2 and "Sai tên đăng nhập hoặc mật khẩu" in wrong.output
+
+    by_editor = cli("scripts", "approve", slug, *as_lan)
+    assert by_editor.exit_code == 2 and "approver" in by_editor.output
+
+    approved = cli("scripts", "approve", slug, *as_hung, "--note", "Đồng ý")
+    assert approved.exit_code == 0, approved.output
+    shown = cli("scripts", "show", slug)
+    assert "đã duyệt" in shown.output and "Duyệt:       hung" in shown.output
+    listing = json.loads(cli("scripts", "list", "--state", "approved", "--json").output)
+    assert [s["slug"] for s in listing] == [slug]
+
+    no_reason = cli("scripts", "reject", "02-dang-ky-va-nop-ho-so-tren-cong-quoc-gia", *as_hung)
+    assert no_reason.exit_code == 2  # --reason is required
+
+
+def test_malformed_script_file_is_named_and_nothing_imported(cli, tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "tot.md").write_text("---\ntitle: Tốt\n---\nNội dung tốt.\n", "utf-8")
+    (folder / "hong.md").write_bytes(b"---\ntitle: H\xe0ng\n---\nx")
+    result = cli("scripts", "import", str(folder))
+    assert result.exit_code == 2
+    assert "hong.md:2: tệp không phải UTF-8" in result.output
+    assert json.loads(cli("scripts", "list", "--json").output) == []
+
+
+def test_missing_folder(cli):
+    result = cli("scripts", "import", "/no/such/folder")
+    assert result.exit_code == 2 and "Không tìm thấy thư mục" in result.output
+
+
+def test_quickstart_without_serving(cli, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = cli("quickstart", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "tên đăng nhập: admin" in result.output
+    again = cli("quickstart", "--no-serve")
+    assert again.exit_code == 0 and "mật khẩu:" not in again.output
+    status = json.loads(cli("status", "--json").output)
+    assert (status["communes"], status["stations"], status["users"]) == (69, 69, 1)
+    assert status["scripts_by_state"]["draft"] >= 8

@@ -1,0 +1,64 @@
+"""Database plumbing: migrations match the models, UTC times, SQLite settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from broadcaster.db import head_revision, make_engine, migrate, schema_revision
+from broadcaster.models import AuditEvent, Base
+
+
+def test_migrations_create_exactly_the_models(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert schema_revision(engine) == head_revision()
+
+
+def test_migrate_is_idempotent(engine):
+    migrate(engine)
+    migrate(engine)
+    assert schema_revision(engine) == head_revision()
+
+
+def test_times_come_back_utc_aware(factory):
+    hanoi = timezone(timedelta(hours=7))
+    written = datetime(2026, 1, 1, 6, 30, tzinfo=hanoi)
+    with factory() as s:
+        s.add(AuditEvent(actor="t", action="x", entity_type="t", entity_id="1", at=written))
+        s.commit()
+    with factory() as s:
+        at = s.scalar(select(AuditEvent.at))
+    assert at.tzinfo is not None
+    assert at.utcoffset() == timedelta(0)
+    assert at == written
+    assert at.hour == 23 and at.day == 31  # 06:30 in Hà Nội is 23:30 UTC the day before
+
+
+def test_naive_times_are_refused(factory):
+    with factory() as s:
+        s.add(AuditEvent(actor="t", action="x", entity_type="t", entity_id="1", at=datetime.now()))
+        with pytest.raises(Exception, match="naive datetime"):
+            s.commit()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    engine.dispose()
+
+
+def test_unreachable_database_gives_a_clear_error():
+    from broadcaster.errors import BroadcasterError
+
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(BroadcasterError, match="Không kết nối"):
+        migrate(engine)

@@ -1,0 +1,39 @@
+"""The web shell: status page and health check (the admin comes later)."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadcaster.config import load_settings
+from broadcaster.webapp import create_app, web_dir
+
+
+@pytest.fixture
+def client(db_url, tmp_path, ha_tinh):
+    settings = load_settings(
+        env={"BROADCASTER_DATABASE_URL": db_url, "BROADCASTER_SECRET_KEY": "test"}, cwd=tmp_path
+    )
+    return create_app(settings).test_client()
+
+
+def test_status_page_in_vietnamese(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="vi">' in page
+    assert "Xã/phường/đặc khu</th><td>69" in page
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert client.get("/static/base.css").status_code == 200
+
+
+def test_health_check(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["schema"]
+
+
+def test_unknown_page_is_404(client):
+    assert client.get("/no-such-page").status_code == 404
+
+
+def test_templates_are_found():
+    assert (web_dir() / "templates" / "status.html").is_file()
