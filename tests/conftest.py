@@ -149,3 +149,19 @@ def cli(db_url, tmp_path) -> Cli:
             "DATABASE_URL": None,
         }
     )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many tests ran on each backend, so a CI log shows PostgreSQL really ran."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        if report.when != "call":
+            continue
+        for backend in ("sqlite", "postgresql"):
+            if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid:
+                counts[backend] = counts.get(backend, 0) + 1
+    if counts:
+        summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+        terminalreporter.write_line(f"database tests run per backend: {summary}")

@@ -110,6 +110,12 @@ def test_review_through_the_cli(cli, staff, tmp_path):
     listing = json.loads(cli("scripts", "list", "--state", "approved", "--json").output)
     assert [s["slug"] for s in listing] == [slug]
 
+    # four-eyes from the shell: the approver submits, then tries to approve it himself
+    other = "03-cong-dich-vu-cong-cua-tinh-va-tra-cuu-ho-so"
+    assert cli("scripts", "submit", other, *as_hung).exit_code == 0
+    selfie = cli("scripts", "approve", other, *as_hung)
+    assert selfie.exit_code == 2 and "bốn mắt" in selfie.output
+
     no_reason = cli("scripts", "reject", "02-dang-ky-va-nop-ho-so-tren-cong-quoc-gia", *as_hung)
     assert no_reason.exit_code == 2  # --reason is required
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from broadcaster.db import transaction
-from broadcaster.errors import Conflict, InvalidInput, PermissionDenied
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcaster.library import LibraryProblems
 from broadcaster.models import AuditEvent, Script, ScriptVersion, User, VersionStatus
 from broadcaster.services import scripts, users
@@ -222,3 +222,12 @@ def test_versions_are_immutable(factory, people, library):
         version.body = "đã sửa lén"
         with pytest.raises(ValueError, match="immutable"):
             s.commit()
+
+
+def test_naming_a_version_in_the_wrong_state(factory, people, library):
+    _import(factory, people["editor"], library)
+    expected = "chỉ bản 'submitted' mới duyệt được"
+    with pytest.raises(Conflict, match=expected), transaction(factory) as s:
+        scripts.approve(s, people["approver"], SLUG, version=1)
+    with pytest.raises(NotFound, match="không có phiên bản 9"), transaction(factory) as s:
+        scripts.submit(s, people["editor"], SLUG, version=9)

@@ -225,19 +225,27 @@ def import_library(
     return result
 
 
-def _pick_version(script: Script, number: int | None, status: VersionStatus) -> ScriptVersion:
-    if number is not None:
-        for v in script.versions:
-            if v.number == number:
-                return v
-        raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
-    candidates = [v for v in script.versions if v.status is status]
-    if not candidates:
-        raise Conflict(
-            f"Tin bài '{script.slug}' không có phiên bản nào ở trạng thái "
-            f"'{status.value}' (trạng thái hiện tại: {script_state(script)})."
-        )
-    return candidates[-1]
+def _pick_version(
+    script: Script, number: int | None, status: VersionStatus, action: str
+) -> ScriptVersion:
+    """The version an action applies to: the one named, or the newest in ``status``."""
+    if number is None:
+        candidates = [v for v in script.versions if v.status is status]
+        if not candidates:
+            raise Conflict(
+                f"Tin bài '{script.slug}' không có phiên bản nào ở trạng thái "
+                f"'{status.value}' để {action} (trạng thái hiện tại: {script_state(script)})."
+            )
+        return candidates[-1]
+    for v in script.versions:
+        if v.number == number:
+            if v.status is not status:
+                raise Conflict(
+                    f"Phiên bản {v.number} của '{script.slug}' đang ở trạng thái "
+                    f"'{v.status.value}'; chỉ bản '{status.value}' mới {action} được."
+                )
+            return v
+    raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
 
 
 def submit(session: Session, actor: Actor, slug: str, version: int | None = None) -> ScriptInfo:
@@ -248,12 +256,7 @@ def submit(session: Session, actor: Actor, slug: str, version: int | None = None
     _require_writer(actor, script.unit.path if script.unit else None, "trình duyệt tin bài")
     if script.archived_at is not None:
         raise Conflict(f"Tin bài '{slug}' đã lưu trữ.")
-    v = _pick_version(script, version, VersionStatus.DRAFT)
-    if v.status is not VersionStatus.DRAFT:
-        raise Conflict(
-            f"Phiên bản {v.number} của '{slug}' đang ở trạng thái '{v.status.value}'; "
-            "chỉ bản nháp mới trình duyệt được."
-        )
+    v = _pick_version(script, version, VersionStatus.DRAFT, "trình duyệt")
     if v is not script.latest:
         raise Conflict(
             f"Phiên bản {v.number} đã cũ; hãy trình phiên bản mới nhất ({script.latest.number})."
@@ -299,12 +302,7 @@ def approve(
     """Approve a submitted version; it becomes what airs."""
     script = _get(session, slug)
     _require_reviewer(actor, script, "duyệt tin bài")
-    v = _pick_version(script, version, VersionStatus.SUBMITTED)
-    if v.status is not VersionStatus.SUBMITTED:
-        raise Conflict(
-            f"Phiên bản {v.number} của '{slug}' đang ở trạng thái '{v.status.value}'; "
-            "chỉ bản đã trình mới duyệt được."
-        )
+    v = _pick_version(script, version, VersionStatus.SUBMITTED, "duyệt")
     if actor.user_id in (v.author_id, v.submitted_by_id):
         raise PermissionDenied(
             "Nguyên tắc bốn mắt: không được tự duyệt phiên bản do chính mình soạn hoặc trình. "
@@ -338,12 +336,7 @@ def reject(
         raise InvalidInput("Từ chối cần nêu lý do (--reason).")
     script = _get(session, slug)
     _require_reviewer(actor, script, "từ chối tin bài")
-    v = _pick_version(script, version, VersionStatus.SUBMITTED)
-    if v.status is not VersionStatus.SUBMITTED:
-        raise Conflict(
-            f"Phiên bản {v.number} của '{slug}' đang ở trạng thái '{v.status.value}'; "
-            "chỉ bản đã trình mới từ chối được."
-        )
+    v = _pick_version(script, version, VersionStatus.SUBMITTED, "từ chối")
     v.status = VersionStatus.REJECTED
     v.reviewed_by_id = actor.user_id
     v.reviewed_at = utcnow()
