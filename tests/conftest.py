@@ -46,11 +46,17 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A migrated throwaway PostgreSQL database for the whole test session."""
+def postgres_server_url() -> str:
+    """The server CI gives (``BROADCASTER_TEST_POSTGRES_URL``), in psycopg 3 form."""
     if not POSTGRES_URL:
         pytest.skip("BROADCASTER_TEST_POSTGRES_URL is not set")
-    admin_url = make_url(normalise_database_url(POSTGRES_URL))
+    return normalise_database_url(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server_url) -> Iterator[str]:
+    """A migrated throwaway PostgreSQL database for the whole test session."""
+    admin_url = make_url(postgres_server_url)
     name = f"broadcaster_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

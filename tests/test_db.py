@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from broadcaster.db import head_revision, make_engine, migrate, schema_revision
 from broadcaster.models import AuditEvent, Base
@@ -62,3 +63,37 @@ def test_unreachable_database_gives_a_clear_error():
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(BroadcasterError, match="Không kết nối"):
         migrate(engine)
+
+
+@pytest.mark.postgres
+def test_concurrent_starts_on_postgres_migrate_once(postgres_server_url):
+    """Three processes starting together on an empty database: all succeed, schema once."""
+    import subprocess
+    import sys
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"broadcaster_race_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    code = (
+        "import sys; from broadcaster.db import make_engine, migrate; "
+        "migrate(make_engine(sys.argv[1]))"
+    )
+    try:
+        starts = [
+            subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+            for _ in range(3)
+        ]
+        outcomes = [(p.wait(60), p.stderr.read()) for p in starts]
+        assert outcomes == [(0, "")] * 3
+        engine = make_engine(url)
+        assert schema_revision(engine) == head_revision()
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
