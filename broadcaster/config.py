@@ -29,11 +29,43 @@ _KEYS = {
     "audio_dir": "BROADCASTER_AUDIO_DIR",
     "secret_key": "BROADCASTER_SECRET_KEY",
     "timezone": "BROADCASTER_TIMEZONE",
+    "tts_engine": "BROADCASTER_TTS_ENGINE",
+    "tts_voice": "BROADCASTER_TTS_VOICE",
+    "tts_speed": "BROADCASTER_TTS_SPEED",
+    "gtts_tld": "BROADCASTER_GTTS_TLD",
+    "gtts_url": "BROADCASTER_GTTS_URL",
+    "gtts_timeout": "BROADCASTER_GTTS_TIMEOUT",
+    "loudness_lufs": "BROADCASTER_LOUDNESS_LUFS",
+    "true_peak_db": "BROADCASTER_TRUE_PEAK_DB",
+    "mp3_bitrate": "BROADCASTER_MP3_BITRATE",
+    "chime": "BROADCASTER_CHIME",
+    "abbreviations_file": "BROADCASTER_ABBREVIATIONS_FILE",
+    "document_numbers": "BROADCASTER_DOCUMENT_NUMBERS",
 }
+TTS_ENGINES = ("auto", "gtts", "espeak")
+MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
 
 class ConfigError(BroadcasterError):
     """The configuration cannot be used as it is."""
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """How announcements are spoken and mastered (part of every audio asset's identity)."""
+
+    engine: str = "auto"
+    voice: str | None = None
+    speed: float = 1.0
+    gtts_tld: str = "com"
+    gtts_url: str | None = None  # replaces https://translate.google.<tld>/ (tests, proxies)
+    gtts_timeout: float = 10.0
+    loudness_lufs: float = -16.0
+    true_peak_db: float = -1.0
+    mp3_bitrate: int = 64
+    chime: str = "off"  # off | generated | path to a sound file
+    abbreviations_file: Path | None = None
+    document_numbers: str = "full"  # full | compact
 
 
 @dataclass(frozen=True)
@@ -45,6 +77,7 @@ class Settings:
     audio_dir: Path
     secret_key: str
     timezone: str = DEFAULT_TIMEZONE
+    audio: AudioSettings = AudioSettings()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -90,9 +123,11 @@ def _read_file(path: Path) -> dict[str, str]:
                 f"Khóa cấu hình không biết '{key}' trong {path}{extra}. "
                 f"Các khóa hợp lệ: {', '.join(sorted(_KEYS))}."
             )
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"Khóa '{key}' trong {path} phải là một chuỗi không rỗng.")
-        values[key] = value
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"Khóa '{key}' trong {path} phải là một chuỗi hoặc một số.")
+        if not str(value).strip():
+            raise ConfigError(f"Khóa '{key}' trong {path} không được để trống.")
+        values[key] = str(value)
     return values
 
 
@@ -149,4 +184,64 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         audio_dir=audio_dir,
         secret_key=secret_key,
         timezone=timezone,
+        audio=_audio_settings(pick, cwd),
+    )
+
+
+def _number(pick, key: str, default: float, low: float, high: float, unit: str = "") -> float:
+    raw = pick(key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise ConfigError(f"{_KEYS[key]} phải là một số, nhận được '{raw}'.") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{_KEYS[key]} phải trong khoảng {low:g}–{high:g}{unit}, nhận '{raw}'.")
+    return value
+
+
+def _choice(pick, key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (pick(key) or default).strip().lower()
+    if value not in allowed:
+        hint = difflib.get_close_matches(value, allowed, n=1)
+        extra = f" (có phải '{hint[0]}'?)" if hint else ""
+        raise ConfigError(
+            f"{_KEYS[key]}='{value}' không hợp lệ{extra}; chọn một trong: {', '.join(allowed)}."
+        )
+    return value
+
+
+def _audio_settings(pick, cwd: Path) -> AudioSettings:
+    bitrate = int(_number(pick, "mp3_bitrate", 64, 32, 320, " kbit/s"))
+    if bitrate not in MP3_BITRATES:
+        raise ConfigError(
+            f"BROADCASTER_MP3_BITRATE={bitrate} không phải tốc độ MP3 chuẩn; "
+            f"chọn một trong: {', '.join(map(str, MP3_BITRATES))}."
+        )
+    chime = (pick("chime") or "off").strip()
+    if chime.lower() in ("off", "generated"):
+        chime = chime.lower()
+    elif not (cwd / chime).is_file():
+        raise ConfigError(
+            f"BROADCASTER_CHIME: không thấy tệp nhạc hiệu '{chime}' (hoặc dùng off, generated)."
+        )
+    else:
+        chime = str((cwd / chime).resolve())
+    abbreviations = pick("abbreviations_file")
+    if abbreviations and not (cwd / abbreviations).is_file():
+        raise ConfigError(f"BROADCASTER_ABBREVIATIONS_FILE: không thấy tệp '{abbreviations}'.")
+    return AudioSettings(
+        engine=_choice(pick, "tts_engine", "auto", TTS_ENGINES),
+        voice=(pick("tts_voice") or "").strip() or None,
+        speed=_number(pick, "tts_speed", 1.0, 0.5, 2.0),
+        gtts_tld=(pick("gtts_tld") or "com").strip(),
+        gtts_url=(pick("gtts_url") or "").strip() or None,
+        gtts_timeout=_number(pick, "gtts_timeout", 10.0, 1.0, 120.0, " giây"),
+        loudness_lufs=_number(pick, "loudness_lufs", -16.0, -30.0, -10.0, " LUFS"),
+        true_peak_db=_number(pick, "true_peak_db", -1.0, -6.0, 0.0, " dBTP"),
+        mp3_bitrate=bitrate,
+        chime=chime,
+        abbreviations_file=(cwd / abbreviations).resolve() if abbreviations else None,
+        document_numbers=_choice(pick, "document_numbers", "full", ("full", "compact")),
     )

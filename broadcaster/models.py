@@ -249,3 +249,34 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class AudioAsset(Base):
+    """One rendered, broadcast-ready audio file, addressed by the sha256 of what made it.
+
+    The key covers the normalised text, the engine actually used, voice, speed,
+    mastering settings, tags and the format version, so the same content is
+    one file however many stations and slots use it.
+    """
+
+    __tablename__ = "audio_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(255))  # relative to the audio folder
+    engine: Mapped[str] = mapped_column(String(32))  # the engine that actually spoke
+    requested_engine: Mapped[str] = mapped_column(String(32))
+    voice: Mapped[str] = mapped_column(String(64))
+    speed: Mapped[float]
+    text: Mapped[str] = mapped_column(Text)  # the normalised, spoken form
+    title: Mapped[str] = mapped_column(String(300))
+    station_code: Mapped[str | None] = mapped_column(String(32))  # when personalised
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    loudness_lufs: Mapped[float]
+    true_peak_db: Mapped[float]
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    bitrate_kbps: Mapped[int] = mapped_column(SmallInteger)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    format_version: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -128,6 +128,11 @@ def _get(session: Session, slug: str) -> Script:
     return script
 
 
+def load_script(session: Session, slug: str) -> Script:
+    """The script row with its versions (for other services in the core)."""
+    return _get(session, slug)
+
+
 def _require_writer(actor: Actor, unit_path: str | None, what: str) -> None:
     if actor.is_system:
         return

@@ -1,0 +1,195 @@
+"""Audio for scripts and stations: personalise, render, and record assets in the database.
+
+The renderer (:mod:`broadcaster.audio.render`) knows nothing of the database;
+this module picks the text (an approved script version, filled in for a
+station), asks the renderer for the file and keeps an ``AudioAsset`` row per
+distinct rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from broadcaster.audio.render import AudioRenderer, RenderRequest, RenderResult
+from broadcaster.audio.store import AssetRecord
+from broadcaster.errors import BroadcasterError, Conflict, InvalidInput, NotFound
+from broadcaster.models import AdminUnit, AudioAsset, Script, ScriptVersion, Station
+from broadcaster.services.scripts import load_script
+from broadcaster.vntext import mid_sentence_name
+
+_PLACEHOLDER = re.compile(r"\{(ten_xa|ten_tinh|ten_dai)\}")
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    label: str  # script slug, with the station code when personalised
+    result: RenderResult | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    done: list[RenderOutcome] = field(default_factory=list)
+    cached: list[RenderOutcome] = field(default_factory=list)
+    failed: list[RenderOutcome] = field(default_factory=list)
+
+
+def station_context(station: Station) -> dict[str, str]:
+    """What a station's placeholders read as, inside a sentence."""
+    unit = station.unit
+    province = unit
+    while province.parent is not None:
+        province = province.parent
+    province_kind = "thành phố" if "thành phố" in province.kind else "tỉnh"
+    province_name = mid_sentence_name(province.name, "thành phố")
+    if not province_name.lower().startswith(province_kind):
+        province_name = f"{province_kind} {province_name}"
+    return {
+        "ten_xa": mid_sentence_name(unit.name, unit.kind),
+        "ten_tinh": province_name,
+        "ten_dai": station.name,
+    }
+
+
+def fill(body: str, context: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: context[m.group(1)], body)
+
+
+def record_asset(session: Session, record: AssetRecord, relative_path: str) -> AudioAsset:
+    """The database row for a rendered asset (created once, whoever asks first)."""
+    row = session.scalar(select(AudioAsset).where(AudioAsset.sha256 == record.sha256))
+    if row is not None:
+        return row
+    row = AudioAsset(path=relative_path, **vars(record))
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another worker recorded it between our look and our insert
+        return session.scalar(select(AudioAsset).where(AudioAsset.sha256 == record.sha256))
+    return row
+
+
+def _load_station(session: Session, code: str) -> Station:
+    station = session.scalar(
+        select(Station)
+        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+        .where(Station.code == code)
+    )
+    if station is None:
+        raise NotFound(f"Không có đài nào mã '{code}'.")
+    return station
+
+
+def _pick_version(script: Script, latest: bool) -> ScriptVersion:
+    if latest:
+        return script.latest
+    if script.archived_at is not None:
+        raise Conflict(f"Tin bài '{script.slug}' đã lưu trữ, không tạo âm thanh để phát.")
+    if script.approved_version is None:
+        raise Conflict(
+            f"Tin bài '{script.slug}' chưa có phiên bản nào được duyệt; chỉ tin đã duyệt mới "
+            "được phát (dùng --latest để nghe thử bản mới nhất)."
+        )
+    return script.approved_version
+
+
+def script_request(version: ScriptVersion, station: Station | None) -> tuple[RenderRequest, str]:
+    """The render request for a script version, personalised for a station if needed."""
+    if version.placeholders and station is None:
+        raise InvalidInput(
+            f"Tin bài '{version.script.slug}' có chỗ điền "
+            f"({', '.join('{' + p + '}' for p in version.placeholders)}): cần --station MÃ_ĐÀI."
+        )
+    personal = bool(version.placeholders) and station is not None
+    body = fill(version.body, station_context(station)) if personal else version.body
+    label = f"{version.script.slug}@{station.code}" if personal else version.script.slug
+    request = RenderRequest(
+        text=f"{version.title}.\n\n{body}",
+        title=version.title,
+        campaign=version.campaign,
+        station_name=station.name if personal else None,
+        station_code=station.code if personal else None,
+    )
+    return request, label
+
+
+def render_script(
+    session: Session,
+    renderer: AudioRenderer,
+    slug: str,
+    station_code: str | None = None,
+    *,
+    latest: bool = False,
+    engine: str | None = None,
+    voice: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderResult:
+    script = load_script(session, slug)
+    station = _load_station(session, station_code) if station_code else None
+    request, _ = script_request(_pick_version(script, latest), station)
+    result = renderer.render(request, engine=engine, voice=voice, progress=progress)
+    record_asset(session, result.record, renderer.store.relative(result.path))
+    return result
+
+
+def approved_jobs(session: Session) -> list[tuple[ScriptVersion, Station | None]]:
+    """Every (approved version, station) to render: per station where it has placeholders."""
+    scripts = session.scalars(
+        select(Script)
+        .options(
+            selectinload(Script.approved_version).selectinload(ScriptVersion.script),
+            selectinload(Script.unit),
+        )
+        .where(Script.approved_version_id.is_not(None), Script.archived_at.is_(None))
+        .order_by(Script.slug)
+    ).all()
+    jobs: list[tuple[ScriptVersion, Station | None]] = []
+    for script in scripts:
+        version = script.approved_version
+        assert version is not None
+        if not version.placeholders:
+            jobs.append((version, None))
+            continue
+        stmt = (
+            select(Station)
+            .join(Station.unit)
+            .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+            .where(Station.active.is_(True))
+            .order_by(Station.code)
+        )
+        if script.unit is not None:
+            stmt = stmt.where(AdminUnit.path.startswith(script.unit.path))
+        jobs.extend((version, station) for station in session.scalars(stmt))
+    return jobs
+
+
+def render_approved(
+    session: Session,
+    renderer: AudioRenderer,
+    *,
+    engine: str | None = None,
+    voice: str | None = None,
+    progress: Callable[[RenderOutcome], None] | None = None,
+) -> BatchSummary:
+    """Render every approved script; one failure never stops the batch."""
+    summary = BatchSummary()
+    for version, station in approved_jobs(session):
+        request, label = script_request(version, station)
+        try:
+            result = renderer.render(request, engine=engine, voice=voice)
+            record_asset(session, result.record, renderer.store.relative(result.path))
+        except BroadcasterError as exc:
+            outcome = RenderOutcome(label, error=exc.message)
+            summary.failed.append(outcome)
+        else:
+            outcome = RenderOutcome(label, result=result)
+            (summary.cached if result.cached else summary.done).append(outcome)
+        if progress:
+            progress(outcome)
+    return summary

@@ -1,0 +1,16 @@
+"""Vietnamese text for speech: numbers, abbreviations and the normaliser the TTS path calls.
+
+Pure Python; imports neither Flask nor click.
+"""
+
+from broadcaster.text.abbreviations import AbbreviationTable, load_abbreviations
+from broadcaster.text.normalise import NormaliseOptions, normalise_vi
+from broadcaster.text.numbers import read_number
+
+__all__ = [
+    "AbbreviationTable",
+    "NormaliseOptions",
+    "load_abbreviations",
+    "normalise_vi",
+    "read_number",
+]

@@ -1,0 +1,54 @@
+"""Text-to-speech engines, chosen by name from configuration.
+
+Each engine is one module implementing :class:`broadcaster.tts.base.TtsEngine`;
+this is the one place that knows them all and how to build each from settings.
+Adding an engine (piper voices, a commercial Vietnamese API) means one module
+and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from broadcaster.config import AudioSettings
+from broadcaster.errors import InvalidInput
+from broadcaster.tts.base import Availability, EngineUnavailable, TtsEngine, TtsError, Voice
+
+# name -> "module:Class"; "auto" is not an engine but a policy (see broadcaster.audio).
+ENGINES = {
+    "gtts": "broadcaster.tts.gtts_engine:GttsEngine",
+    "espeak": "broadcaster.tts.espeak:EspeakEngine",
+}
+AUTO_ORDER = ("gtts", "espeak")
+
+__all__ = [
+    "AUTO_ORDER",
+    "ENGINES",
+    "Availability",
+    "EngineUnavailable",
+    "TtsEngine",
+    "TtsError",
+    "Voice",
+    "build_engine",
+]
+
+
+def _options(name: str, settings: AudioSettings) -> dict:
+    if name == "gtts":
+        return {
+            "tld": settings.gtts_tld,
+            "timeout": settings.gtts_timeout,
+            "base_url": settings.gtts_url,
+        }
+    return {}
+
+
+def build_engine(name: str, settings: AudioSettings | None = None) -> TtsEngine:
+    """The engine called ``name``, configured from ``settings``."""
+    if name not in ENGINES:
+        raise InvalidInput(
+            f"Không có bộ máy đọc '{name}'. Chọn một trong: auto, {', '.join(ENGINES)}."
+        )
+    module_name, class_name = ENGINES[name].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**_options(name, settings or AudioSettings()))
