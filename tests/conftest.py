@@ -153,6 +153,9 @@ def cli(db_url, tmp_path) -> Cli:
             "BROADCASTER_USER": None,
             "BROADCASTER_CONFIG": None,
             "DATABASE_URL": None,
+            # never the internet: offline voice by default, gTTS (if asked) on a dead port
+            "BROADCASTER_TTS_ENGINE": "espeak",
+            "BROADCASTER_GTTS_URL": "http://127.0.0.1:9/",
         }
     )
 

@@ -8,17 +8,12 @@ instead of appending segment after segment.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-with warnings.catch_warnings():
-    # pydub looks for ffmpeg on PATH at import and warns; we hand it ours instead.
-    warnings.simplefilter("ignore", RuntimeWarning)
-    from pydub import AudioSegment
+from pydub import AudioSegment  # imported quietly by broadcaster.audio
 
 from broadcaster.audio import _ffmpeg, limiter
 from broadcaster.audio._ffmpeg import AudioError, Loudness

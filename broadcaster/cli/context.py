@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
@@ -105,10 +106,9 @@ def acting(session: Session, username: str | None, password: str | None, require
 
 
 def progress_bar(length: int, label: str):
-    """A progress bar on stderr (quiet when stderr is not a terminal)."""
-    return click.progressbar(
-        length=length, label=label, file=sys.stderr, show_pos=True, show_percent=True
-    )
+    """A progress bar on stderr; silent when stderr is not a terminal (scripts, logs)."""
+    out = sys.stderr if sys.stderr.isatty() else io.StringIO()
+    return click.progressbar(length=length, label=label, file=out, show_pos=True, show_percent=True)
 
 
 def _plain(value):
