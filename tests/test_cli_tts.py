@@ -91,7 +91,8 @@ def approved(cli, tmp_path):
     )
     assert cli("scripts", "import", str(folder), "--unit", "18073").exit_code == 0
     for slug in ("01-dich-vu-cong-truc-tuyen", "chung"):
-        assert cli("scripts", "submit", slug, "--user", "lan", "--password", PASSWORD).exit_code == 0
+        sent = cli("scripts", "submit", slug, "--user", "lan", "--password", PASSWORD)
+        assert sent.exit_code == 0, sent.output
         ok = cli("scripts", "approve", slug, "--user", "hung", "--password", PASSWORD)
         assert ok.exit_code == 0, ok.output
 

@@ -72,3 +72,44 @@ def test_broken_file_is_reported(tmp_path):
         load_settings(env={"BROADCASTER_CONFIG": str(path)}, cwd=tmp_path)
     with pytest.raises(ConfigError, match="Không đọc được"):
         load_settings(env={"BROADCASTER_CONFIG": str(tmp_path / "missing.toml")}, cwd=tmp_path)
+
+
+def test_audio_defaults_and_overrides(tmp_path):
+    default = load_settings(env={"BROADCASTER_SECRET_KEY": "s"}, cwd=tmp_path).audio
+    assert (default.engine, default.loudness_lufs, default.true_peak_db, default.mp3_bitrate) == (
+        "auto",
+        -16.0,
+        -1.0,
+        64,
+    )
+    chime = tmp_path / "chuong.wav"
+    chime.write_bytes(b"RIFF")
+    audio = load_settings(
+        env={
+            "BROADCASTER_SECRET_KEY": "s",
+            "BROADCASTER_TTS_ENGINE": "ESPEAK",
+            "BROADCASTER_TTS_SPEED": "1,25",
+            "BROADCASTER_MP3_BITRATE": "96",
+            "BROADCASTER_CHIME": "chuong.wav",
+            "BROADCASTER_DOCUMENT_NUMBERS": "compact",
+        },
+        cwd=tmp_path,
+    ).audio
+    assert (audio.engine, audio.speed, audio.mp3_bitrate) == ("espeak", 1.25, 96)
+    assert audio.chime == str(chime) and audio.document_numbers == "compact"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BROADCASTER_TTS_ENGINE": "espek"}, "có phải 'espeak'"),
+        ({"BROADCASTER_MP3_BITRATE": "65"}, "không phải tốc độ MP3 chuẩn"),
+        ({"BROADCASTER_LOUDNESS_LUFS": "-3"}, "trong khoảng -30–-10"),
+        ({"BROADCASTER_TTS_SPEED": "nhanh"}, "phải là một số"),
+        ({"BROADCASTER_CHIME": "khong-co.wav"}, "không thấy tệp nhạc hiệu"),
+        ({"BROADCASTER_ABBREVIATIONS_FILE": "x.tsv"}, "không thấy tệp 'x.tsv'"),
+    ],
+)
+def test_bad_audio_settings_are_named(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env={**env, "BROADCASTER_SECRET_KEY": "s"}, cwd=tmp_path)

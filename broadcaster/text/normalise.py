@@ -23,7 +23,9 @@ Readings that are choices, not rules (see also :mod:`.numbers`):
   báo Ủy ban nhân dân", each code part expanded by the abbreviation table (unknown parts
   spelled), "số" added unless the text already says it; ``compact`` → "hai trăm năm mươi
   sáu tê bê u bê en đê"; a year part is read "năm …" in both;
-- web and e-mail addresses: see :func:`.abbreviations.replace_addresses`; brand names (Zalo, VNeID…) stay as written.
+- web and e-mail addresses: see :func:`.abbreviations.replace_addresses`;
+- brand names stay as written (Zalo, Facebook, VNeID: announcers' readings of "VNeID"
+  vary, so the engine gets it unchanged).
 """
 
 from __future__ import annotations
@@ -97,19 +99,26 @@ class _Spans:
 
 _FULLWIDTH_DIGITS = {0xFF10 + i: str(i) for i in range(10)}
 _KEEP_SYMBOLS = frozenset("°²³")
+# Format, private-use, unassigned, surrogate characters and enclosing marks (emoji keycaps).
+_DROPPED = frozenset({"Cf", "Co", "Cn", "Cs", "Me"})
+_VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 def _clean_chars(text: str) -> str:
     """Drop control, format, private-use and emoji characters; tabs become spaces."""
     out = []
     for ch in text:
-        if ch == "\n" or ch.isascii() and ch.isprintable():
+        if ch == "\n" or (ch.isascii() and ch.isprintable()):
             out.append(ch)
             continue
         category = unicodedata.category(ch)
         if category in ("Cc", "Zl", "Zp") or ch.isspace():
             out.append(" ")
-        elif category in ("Cf", "Co", "Cn", "Cs") or (category == "So" and ch not in _KEEP_SYMBOLS):
+        elif (
+            category in _DROPPED
+            or (category == "So" and ch not in _KEEP_SYMBOLS)
+            or _VARIATION_SELECTOR.match(ch)
+        ):
             continue
         else:
             out.append(ch)
@@ -130,7 +139,7 @@ def _headings(line: str) -> str:
     match = _NUMBERED_HEADING.match(line)
     if match:
         parts = " chấm ".join(read_integer(int(p)) for p in match.group(1).split("."))
-        line = parts + line[match.end() :]
+        line = parts + "." + line[match.end() :]
     return line
 
 
@@ -319,7 +328,7 @@ def _times(line: str, spans: _Spans) -> str:
 # --- quantities ---------------------------------------------------------------------------
 
 _NUMBER = (
-    r"(?:(?<![\w)\]])[-−])?(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?(?![0-9]|\.[0-9])"
+    r"(?:(?<![\w)\]])[-−])?(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?(?![0-9]|\.[0-9])"
     r"|[0-9]+\.[0-9]{1,2}(?![0-9]|\.[0-9])|[0-9]+(?:,[0-9]+)?)"
 )
 _RANGE = re.compile(rf"(?<=[0-9{_NUM_PH}])\s*[-–—]\s*(?=[0-9{_NUM_PH}])")
@@ -367,15 +376,15 @@ def _ordinals(line: str) -> str:
     return _ROMAN_CONTEXT.sub(roman, _ORDINAL.sub(arabic, line))
 
 
-def _numbers(line: str) -> str:
-    return _NUMBER_TOKEN.sub(lambda m: f" {read_number(m.group())} ", line)
+def _numbers(line: str, spans: _Spans) -> str:
+    return _NUMBER_TOKEN.sub(lambda m: spans.put(read_number(m.group()), numeric=True), line)
 
 
 # --- punctuation --------------------------------------------------------------------------
 
 _PUNCT_RANK = {"?": 5, "!": 5, ".": 4, ";": 3, ":": 2, ",": 1}
 _ELLIPSIS = re.compile(r"…|\.{2,}")
-_BRACKETS = re.compile(r"[()\[\]{}]")
+_BRACKETS = re.compile(r"[()\[\]]")
 _QUOTES = re.compile("[\"'`´‘’‚‛“”„‟«»‹›]")
 _SPACED_DASH = re.compile(r"\s+[-–—]+\s*|\s*[-–—]+(?:\s+|$)|^[-–—]+")
 _DOT_IN_WORD = re.compile(r"(?<=[^\W\d_])\.(?=[^\W\d_])")
@@ -401,9 +410,12 @@ def _punctuation(line: str) -> str:
     for ch in line:
         if ch in _SYMBOLS:
             out.append(_SYMBOLS[ch])
-        elif ch.isalnum() or ch.isspace() or ch in _PUNCT_RANK or _PLACEHOLDER.match(ch):
-            out.append(ch)
-        elif unicodedata.category(ch)[0] == "M":
+        elif (
+            ch.isspace()
+            or ch in _PUNCT_RANK
+            or _PLACEHOLDER.match(ch)
+            or unicodedata.category(ch)[0] in "LM"  # stray superscripts, numerals: not read
+        ):
             out.append(ch)
         else:
             out.append(" ")
@@ -434,7 +446,7 @@ def _normalise_line(line: str, options: NormaliseOptions) -> str:
     line = _PER.sub(lambda m: f"{m.group(1) or ''} mỗi ", line)
     line = _FRACTION.sub(" trên ", line)
     line = _ordinals(line)
-    line = _numbers(line)
+    line = _numbers(line, spans)
     line = _tidy(_punctuation(line))
     return _tidy(spans.restore(line))
 

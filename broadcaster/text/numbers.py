@@ -45,7 +45,7 @@ def _unit_after_tens(unit: int, tens: int) -> str:
 
 
 def _read_triple(n: int, padded: bool) -> list[str]:
-    """Read 0 < n < 1000; ``padded`` when a higher group precedes (so 19 → "không trăm mười chín")."""
+    """Read 0 < n < 1000; ``padded`` when a higher group precedes ("không trăm mười chín")."""
     hundreds, tens, unit = n // 100, n // 10 % 10, n % 10
     words: list[str] = []
     if hundreds or padded:

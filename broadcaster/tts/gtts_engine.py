@@ -1,10 +1,21 @@
-"""The online engine: Google Translate's Vietnamese voice, through gTTS (bộ máy trực tuyến).
+"""The online engine: Google Translate's Vietnamese voice (bộ máy trực tuyến).
 
-gTTS does the talking to Google: it packs a piece into Google Translate's
-``batchexecute`` RPC, sends it (with our timeout) and decodes the base64 MP3 out of
-the answer. This module adds what a commune's flaky line needs around it: retries
-with backoff, a polite pause between pieces, a check that the answer really is
-audio, and errors that say whether to fall back to the offline engine.
+gTTS builds the request: it packs a piece into Google Translate's ``batchexecute``
+RPC (:mod:`broadcaster.tts._gtts_wire`). We send it ourselves and read the base64
+MP3 out of the answer, because gTTS's own ``stream()`` sends with ``verify=False``
+and silences urllib3's InsecureRequestWarning for the whole process: on a line
+anyone can tap, that lets them put their own audio on the commune's loudspeakers.
+Around that, what a commune's flaky line needs: retries with backoff, a pause
+between pieces, a check that the answer is audio, and errors that say whether
+to fall back to the offline engine.
+
+Transport: one :class:`requests.Session` per engine (one kept-alive connection
+carries piece after piece), certificates always checked (``verify=True``: certifi's
+bundle, or the file ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` names, as requests
+does), and the environment's proxies as requests reads them (``HTTPS_PROXY``,
+``ALL_PROXY``, ``NO_PROXY``...). An HTTPS proxy only tunnels: the certificate
+checked is still Google's, so a proxy that intercepts TLS works only once its CA
+is in ``REQUESTS_CA_BUNDLE``.
 
 Error policy, and why:
 
@@ -20,6 +31,9 @@ Error policy, and why:
 * Connection refused or name lookup failed → :class:`EngineUnavailable` at
   once, without retrying: the line is down rather than lossy, and waiting
   tens of seconds per piece helps no one when the offline engine is right here.
+* A certificate that does not verify (or a CA bundle that cannot be read) →
+  :class:`EngineUnavailable` at once, logged as an error: someone may be posing as
+  Google, so nothing of theirs is played and ``auto`` speaks offline instead.
 * Any other 4xx → :class:`TtsError` at once: asking again gets the same answer.
 
 Google has two speeds only, so ``speed < 0.85`` asks for its slow reading and
@@ -31,14 +45,15 @@ from __future__ import annotations
 import logging
 import math
 import random
+import ssl
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from broadcaster.errors import InvalidInput
 from broadcaster.tts.base import (
@@ -54,34 +69,17 @@ log = logging.getLogger(__name__)
 
 SLOW_BELOW = 0.85  # speed factors under this get Google's slow reading
 MAX_RETRY_AFTER = 30.0  # seconds; a 429 asking for longer makes us give up instead
+MAX_ANSWER = 4 * 1024 * 1024  # bytes; 100 characters of speech is well under 100 kB
 
 try:
     import requests
     import urllib3
-    from gtts import gTTS, gTTSError
+
+    from broadcaster.tts import _gtts_wire as wire
 except ImportError as exc:  # a declared dependency, but a broken install must not break imports
     _IMPORT_ERROR: ImportError | None = exc
 else:
     _IMPORT_ERROR = None
-
-    class _GttsAt(gTTS):
-        """gTTS sending its requests under ``base_url`` instead of translate.google.<tld>.
-
-        ``_prepare_requests`` is where gTTS builds its URL; we keep its path and
-        headers and put them under ``base_url``, so nothing global is patched.
-        """
-
-        def __init__(self, text: str, *, base_url: str | None, **kwargs) -> None:
-            super().__init__(text, **kwargs)
-            self._base_url = base_url
-
-        def _prepare_requests(self):
-            prepared = super()._prepare_requests()
-            if self._base_url:
-                for request in prepared:
-                    path = urlsplit(request.url).path.lstrip("/")
-                    request.prepare_url(urljoin(self._base_url, path), None)
-            return prepared
 
 
 class _Retryable(Exception):
@@ -126,6 +124,15 @@ class GttsEngine(TtsEngine):
         self._rng = rng or random.Random()
         self._lock = threading.Lock()  # one request at a time per engine: the pause needs it
         self._last_success: float | None = None
+        self._session: requests.Session | None = None
+        if _IMPORT_ERROR is None:
+            self._session = requests.Session()  # kept-alive connections, reused piece after piece
+            self._session.headers.update(wire.HEADERS)
+
+    def close(self) -> None:
+        """Close the kept-alive connections (the engine opens new ones if used again)."""
+        if self._session is not None:
+            self._session.close()
 
     def availability(self) -> Availability:
         if _IMPORT_ERROR is not None:
@@ -150,20 +157,26 @@ class GttsEngine(TtsEngine):
             raise InvalidInput(f"Tốc độ đọc phải lớn hơn 0 (đang là {speed}).")
         if _IMPORT_ERROR is not None:
             raise EngineUnavailable(f"Chưa cài thư viện gTTS ({_IMPORT_ERROR}).")
+        try:
+            body = wire.request_body(text, tld=self.tld, slow=speed < SLOW_BELOW)
+        except ValueError as error:
+            raise TtsError(f"Không tạo được yêu cầu gửi Google: {error}.") from error
+        if body is None:
+            raise InvalidInput(f"Đoạn văn không có chữ nào để đọc ({text!r}).")
         with self._lock:
             if self._last_success is not None:
                 wait = self.pause - (time.monotonic() - self._last_success)
                 if wait > 0:
                     self._sleep(wait)
-            audio = self._fetch_with_retries(text, slow=speed < SLOW_BELOW)
+            audio = self._fetch_with_retries(body)
             self._last_success = time.monotonic()
         return EngineAudio(data=audio, container="mp3")
 
-    def _fetch_with_retries(self, text: str, *, slow: bool) -> bytes:
+    def _fetch_with_retries(self, body: str | bytes) -> bytes:
         attempts = self.retries + 1
         for attempt in range(attempts):
             try:
-                return self._fetch(text, slow=slow)
+                return self._fetch(body)
             except _Retryable as problem:
                 if attempt + 1 == attempts:
                     raise EngineUnavailable(
@@ -192,58 +205,84 @@ class GttsEngine(TtsEngine):
             ) from problem
         return problem.retry_after
 
-    def _fetch(self, text: str, *, slow: bool) -> bytes:
+    def _fetch(self, body: str | bytes) -> bytes:
         """One request. Returns MP3 bytes or raises _Retryable, TtsError or EngineUnavailable."""
-        tts = _GttsAt(
-            text,
-            base_url=self.base_url,
-            tld=self.tld,
-            lang="vi",
-            slow=slow,
-            # Our text is already normalised Vietnamese: gTTS's English pre-processors
-            # (abbreviations, spaces after "!") would only change it, and could push it
-            # past 100 characters so that gTTS cuts it mid-phrase.
-            pre_processor_funcs=[],
-            timeout=self.timeout,
-        )
+        assert self._session is not None  # synthesise checked _IMPORT_ERROR
         try:
-            audio = b"".join(tts.stream())
-        except gTTSError as error:
+            # Session.post (not .send) so that requests applies the environment:
+            # proxies, NO_PROXY and REQUESTS_CA_BUNDLE. verify=True: never turned off.
+            with self._session.post(
+                urljoin(self.url, wire.RPC_PATH),
+                data=body,
+                timeout=self.timeout,
+                verify=True,
+                stream=True,
+            ) as response:
+                answer = b"".join(_capped(response.iter_content(64 * 1024)))
+        except OSError as error:  # requests' exceptions are OSErrors too
             raise self._classify(error) from error
-        except requests.RequestException as error:  # raised while reading, outside gTTS's guard
-            raise _Retryable(f"connection: {error}") from error
-        except ValueError as error:  # the answer's base64 or UTF-8 is broken
-            raise _Retryable(f"unreadable answer: {error}") from error
-        except AssertionError as error:  # gTTS found nothing to speak
-            raise InvalidInput(f"Đoạn văn không có chữ nào để đọc ({error}).") from error
-        if not _looks_like_mp3(audio):
+        status = response.status_code
+        if status == 429:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            raise _Retryable("HTTP 429 Too Many Requests", retry_after=wait)
+        if status >= 500:
+            raise _Retryable(f"HTTP {status} {response.reason}")
+        if status != 200:
+            raise TtsError(f"Google từ chối đoạn văn này: HTTP {status} {response.reason}.")
+        audio = wire.audio_from_answer(answer)
+        if audio is None:
+            raise _Retryable(f"HTTP 200 without audio in the answer ({len(answer)} bytes)")
+        if not wire.looks_like_mp3(audio):
             raise _Retryable(f"HTTP 200 without MP3 audio ({len(audio)} bytes)")
         return audio
 
-    def _classify(self, error: gTTSError) -> Exception:
-        response = error.rsp
-        if response is None:
-            # gTTS raises from inside its handler, so the requests exception is the context.
-            cause = error.__context__
-            if _unreachable(cause):
-                return EngineUnavailable(f"Không kết nối được tới {self.url}: {cause}")
-            return _Retryable(f"connection: {cause or error}")
-        status = response.status_code
-        if status == 200:
-            return _Retryable("HTTP 200 without audio in the answer")
-        if status == 429:
-            wait = _retry_after(response.headers.get("Retry-After"))
-            return _Retryable("HTTP 429 Too Many Requests", retry_after=wait)
-        if status >= 500:
-            return _Retryable(f"HTTP {status} {response.reason}")
-        return TtsError(f"Google từ chối đoạn văn này: HTTP {status} {response.reason} ({error}).")
+    def _classify(self, error: OSError) -> Exception:
+        if not isinstance(error, requests.RequestException):  # e.g. no file at REQUESTS_CA_BUNDLE
+            return EngineUnavailable(f"Không nạp được chứng chỉ (certificate) CA: {error}")
+        if _certificate_refused(error):
+            log.error("TLS certificate of %s did not verify; not using it: %s", self.url, error)
+            return EngineUnavailable(
+                f"Chứng chỉ TLS (certificate) của {self.url} không xác thực được, "
+                f"nên không dùng máy chủ này: {error}"
+            )
+        if _unreachable(error):
+            return EngineUnavailable(f"Không kết nối được tới {self.url}: {error}")
+        return _Retryable(f"connection: {error}")
 
 
-def _unreachable(cause: BaseException | None) -> bool:
+def _capped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` until they add up to more than MAX_ANSWER bytes (then _Retryable)."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_ANSWER:
+            raise _Retryable(f"answer longer than {MAX_ANSWER} bytes")
+        yield chunk
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception it wraps (requests → urllib3 → ssl/socket)."""
+    seen: set[int] = set()
+    todo: list[object] = [error]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+
+
+def _certificate_refused(error: BaseException) -> bool:
+    """The server's certificate did not verify (unknown CA, expired, wrong host name)."""
+    return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(error))
+
+
+def _unreachable(error: BaseException) -> bool:
     """Connection refused, no route, or no DNS: the line is down, not just slow."""
-    if not isinstance(cause, requests.ConnectionError) or isinstance(cause, requests.Timeout):
+    if not isinstance(error, requests.ConnectionError) or isinstance(error, requests.Timeout):
         return False
-    inner = cause.args[0] if cause.args else None
+    inner = error.args[0] if error.args else None
     return isinstance(getattr(inner, "reason", inner), urllib3.exceptions.NewConnectionError)
 
 
@@ -262,18 +301,3 @@ def _retry_after(value: str | None) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _looks_like_mp3(data: bytes) -> bool:
-    """Starts with an MPEG audio frame header, after an optional ID3v2 tag."""
-    if data[:3] == b"ID3" and len(data) >= 10:
-        size = 0
-        for byte in data[6:10]:  # "syncsafe": 7 bits per byte
-            size = size << 7 | byte & 0x7F
-        footer = 10 if data[5] & 0x10 else 0
-        data = data[10 + size + footer :]
-    if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
-        return False
-    version, layer = data[1] >> 3 & 3, data[1] >> 1 & 3
-    bitrate, rate = data[2] >> 4, data[2] >> 2 & 3
-    return version != 1 and layer != 0 and bitrate != 15 and rate != 3

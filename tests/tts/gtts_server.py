@@ -26,14 +26,23 @@ the whole answer for it. Regenerate both as ``data/README.md`` says.
 
 Get the ``gtts_server`` fixture with ``from tests.tts.gtts_server import
 gtts_server_fixture  # noqa: F401`` (named apart so test arguments do not shadow the
-import), script answers with :meth:`FakeGoogleTts.enqueue`, and read what gTTS sent
-in :attr:`FakeGoogleTts.requests`. With the queue empty, every request gets the tone.
+import), script answers with :meth:`FakeGoogleTts.enqueue`, and read what the engine
+sent in :attr:`FakeGoogleTts.requests`. With the queue empty, every request gets the tone.
+Like Google, the fake keeps connections alive; each request records the client's port,
+so a test can count connections. ``https_gtts_server_fixture`` serves the same over
+TLS with a self-signed certificate made at test time by the ``openssl`` command
+(skipped where there is none), to check that certificates are checked.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -48,6 +57,7 @@ DATA = Path(__file__).parent / "data"
 TONE_MP3 = DATA / "tone_440hz_500ms.mp3"
 RPC_PATH = "/_/TranslateWebserverUi/data/batchexecute"
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def batchexecute_answer(audio: bytes | None) -> bytes:
@@ -122,6 +132,7 @@ class RecordedRequest:
     """One request as the fake received it, with the RPC's arguments decoded."""
 
     client: str  # the peer's IP address
+    port: int  # the peer's port: one per connection
     method: str
     path: str
     headers: dict[str, str]
@@ -131,26 +142,35 @@ class RecordedRequest:
     slow: bool | None  # gTTS sends true for slow, null for normal
 
 
-def _decode(client: str, method: str, path: str, headers: dict[str, str], body: bytes):
+def _decode(client: tuple, method: str, path: str, headers: dict[str, str], body: bytes):
     rpc_id = text = lang = slow = None
     form = parse_qs(body.decode("utf-8"))
     if "f.req" in form:
         rpc_id, arguments, *_ = json.loads(form["f.req"][0])[0][0]
         text, lang, speed, *_ = json.loads(arguments)
         slow = bool(speed)
-    return RecordedRequest(client, method, path, headers, rpc_id, text, lang, slow)
+    return RecordedRequest(*client[:2], method, path, headers, rpc_id, text, lang, slow)
 
 
 class FakeGoogleTts:
-    """A threaded HTTP server on 127.0.0.1 answering as scripted. Also a context manager."""
+    """A threaded HTTP server on 127.0.0.1 answering as scripted. Also a context manager.
 
-    def __init__(self) -> None:
+    With ``tls`` (a server-side :class:`ssl.SSLContext`) it speaks HTTPS; a client
+    that refuses the certificate hangs up during the handshake, before any request.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()  # open ones, shut down by stop()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
+        self._scheme = "https" if tls else "http"
+        self.certificate: Path | None = None  # the self-signed one, for https_gtts_server
+        if tls:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -159,7 +179,7 @@ class FakeGoogleTts:
     def url(self) -> str:
         """What to pass as the engine's ``base_url``."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"{self._scheme}://{host}:{port}/"
 
     def enqueue(self, *behaviours: Behaviour) -> None:
         """Answer the next requests this way, in order; then :func:`ok` again."""
@@ -181,6 +201,10 @@ class FakeGoogleTts:
         self._stopping.set()  # wakes hanging handlers
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._lock:  # kept-alive connections would wait for the client's next request
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # already closed
+                    connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
 
     def __enter__(self) -> FakeGoogleTts:
@@ -192,13 +216,23 @@ class FakeGoogleTts:
 
 def _make_handler(fake: FakeGoogleTts) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        protocol_version = "HTTP/1.1"  # keeps the connection alive unless told to close
+
+        def setup(self) -> None:
+            super().setup()
+            with fake._lock:
+                fake._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with fake._lock:
+                fake._connections.discard(self.connection)
+            super().finish()
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            recorded = _decode(self.client_address[0], "POST", self.path, dict(self.headers), body)
+            recorded = _decode(self.client_address, "POST", self.path, dict(self.headers), body)
             behaviour = fake._answer(recorded)
-            self.close_connection = True
+            self.close_connection = behaviour.drop or behaviour.hang > 0
             if behaviour.hang:
                 fake._stopping.wait(behaviour.hang)
             if behaviour.drop:
@@ -221,15 +255,69 @@ def _make_handler(fake: FakeGoogleTts) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 signed by itself, and a server context using it.
+
+    Made by the ``openssl`` command: the ``cryptography`` package is not installed.
+    """
+    config = directory / "req.cnf"
+    config.write_text(
+        "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n"
+        "[dn]\nCN = 127.0.0.1\n"
+        "[ext]\nbasicConstraints = critical, CA:TRUE\n"
+        "keyUsage = critical, digitalSignature, keyCertSign\n"
+        "extendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid:always\nsubjectAltName = IP:127.0.0.1\n"
+    )
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-days", "2", "-nodes", "-config", config),
+            *("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
+            *("-keyout", key, "-out", cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+def _clean_environment(monkeypatch) -> None:
+    """No proxies (loopback traffic must go straight to the fake), requests' own CA bundle."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name in CA_BUNDLE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(name="gtts_server")
 def gtts_server_fixture(monkeypatch) -> Iterator[FakeGoogleTts]:
     """A running :class:`FakeGoogleTts`, stopped after the test.
 
-    gTTS sends through the environment's proxies without honouring ``no_proxy``,
-    so they are cleared: loopback traffic must go straight to the fake.
+    The environment's proxies are cleared: a developer's ``no_proxy`` need not list
+    127.0.0.1, and loopback traffic must go straight to the fake. So are
+    ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``, for requests' default certificates.
     """
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+    _clean_environment(monkeypatch)
     with FakeGoogleTts() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def self_signed(tmp_path_factory) -> tuple[Path, ssl.SSLContext]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    return self_signed_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(name="https_gtts_server")
+def https_gtts_server_fixture(monkeypatch, self_signed) -> Iterator[FakeGoogleTts]:
+    """:func:`gtts_server_fixture` over HTTPS; its certificate is ``server.certificate``."""
+    _clean_environment(monkeypatch)
+    with FakeGoogleTts(tls=self_signed[1]) as server:
+        server.certificate = self_signed[0]
         yield server

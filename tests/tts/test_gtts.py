@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import subprocess
+import sys
 import time
 import unicodedata
+import warnings
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import imageio_ffmpeg
 import pytest
+import requests
+import urllib3
 
 from broadcaster.errors import InvalidInput
+from broadcaster.tts import gtts_engine
+from broadcaster.tts._gtts_wire import audio_from_answer
 from broadcaster.tts.base import EngineUnavailable, TtsError
 from broadcaster.tts.gtts_engine import GttsEngine, _retry_after
 from tests.tts.gtts_server import (
     DATA,
     RPC_PATH,
     TONE_MP3,
+    Behaviour,
     batchexecute_answer,
     drop,
     empty,
     error,
     gtts_server_fixture,  # noqa: F401  (provides the gtts_server fixture)
     hang,
+    https_gtts_server_fixture,  # noqa: F401  (provides the https_gtts_server fixture)
     no_audio,
     ok,
+    self_signed,  # noqa: F401  (the certificate https_gtts_server uses)
 )
 
 PIECE = "Thông báo! Ngày mai, xã cắt điện từ 7 giờ đến 11 giờ."
@@ -76,7 +86,9 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def engine(gtts_server, sleeps) -> GttsEngine:
-    return GttsEngine(base_url=gtts_server.url, sleep=sleeps, rng=random.Random(7), timeout=2.0)
+    engine = GttsEngine(base_url=gtts_server.url, sleep=sleeps, rng=random.Random(7), timeout=2.0)
+    yield engine
+    engine.close()
 
 
 def decodes_as_mp3(data: bytes) -> bool:
@@ -268,3 +280,179 @@ def test_availability_is_cheap_and_names_the_service(engine, gtts_server):
     )
     assert gtts_server.requests == []
     assert [v.id for v in engine.voices()] == ["vi"] and engine.max_chars == 100
+
+
+# --- Transport: certificates, connections, proxies, warnings ---------------------------
+
+
+class RecordingAdapter(requests.adapters.HTTPAdapter):
+    """requests' own transport, writing down the settings each request is sent with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict] = []
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        self.sent.append({"url": request.url, "verify": verify, "timeout": timeout})
+        return super().send(request, stream, timeout, verify, cert, proxies)
+
+
+def test_requests_go_out_with_certificate_checks_and_our_timeout(engine, gtts_server):
+    adapter = RecordingAdapter()
+    engine._session.mount("http://", adapter)
+    gtts_server.enqueue(error(503))
+    engine.synthesise(PIECE, "vi", 1.0)
+
+    assert [sent["verify"] for sent in adapter.sent] == [True, True]  # retries too
+    assert {sent["timeout"] for sent in adapter.sent} == {2.0}
+    assert adapter.sent[0]["url"] == gtts_server.url + RPC_PATH.lstrip("/")
+
+
+def test_a_self_signed_certificate_is_refused_at_once(https_gtts_server, sleeps, caplog):
+    engine = GttsEngine(base_url=https_gtts_server.url, sleep=sleeps)
+    with (
+        caplog.at_level(logging.ERROR, logger="broadcaster.tts.gtts_engine"),
+        pytest.raises(EngineUnavailable, match="Chứng chỉ TLS") as raised,
+    ):
+        engine.synthesise(PIECE, "vi", 1.0)
+
+    assert "certificate verify failed" in str(raised.value)
+    assert https_gtts_server.requests == []  # the text never left over the untrusted line
+    assert sleeps == []  # a forged certificate does not get better by asking again
+    assert "did not verify" in caplog.text
+
+
+def test_a_certificate_trusted_through_requests_ca_bundle_is_used(
+    https_gtts_server, sleeps, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(https_gtts_server.certificate))
+    engine = GttsEngine(base_url=https_gtts_server.url, sleep=sleeps, pause=0)
+    assert engine.synthesise(PIECE, "vi", 1.0).data == TONE_MP3.read_bytes()
+    engine.synthesise("Đề nghị bà con chủ động.", "vi", 1.0)
+    assert len({r.port for r in https_gtts_server.requests}) == 1  # one TLS handshake
+    engine.close()
+
+
+def test_a_ca_bundle_that_cannot_be_read_makes_the_engine_unavailable(
+    https_gtts_server, sleeps, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    engine = GttsEngine(base_url=https_gtts_server.url, sleep=sleeps)
+    with pytest.raises(EngineUnavailable, match=r"chứng chỉ.*missing\.pem"):
+        engine.synthesise(PIECE, "vi", 1.0)
+    assert https_gtts_server.requests == [] and sleeps == []
+
+
+def test_one_connection_carries_every_piece(engine, gtts_server):
+    gtts_server.enqueue(ok(), error(500))  # an error page does not end the connection
+    for piece in (PIECE, "Đề nghị bà con chủ động.", "Xin cảm ơn."):
+        engine.synthesise(piece, "vi", 1.0)
+    assert len(gtts_server.requests) == 4
+    assert len({(r.client, r.port) for r in gtts_server.requests}) == 1
+
+
+def test_a_dropped_connection_is_replaced(engine, gtts_server):
+    gtts_server.enqueue(drop())
+    engine.synthesise(PIECE, "vi", 1.0)
+    engine.synthesise("Xin cảm ơn.", "vi", 1.0)
+    ports = [r.port for r in gtts_server.requests]
+    assert len(ports) == 3 and ports[0] != ports[1] == ports[2]
+
+
+def test_the_environment_proxy_is_used(gtts_server, sleeps, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", gtts_server.url)  # the fake answers as a proxy would
+    engine = GttsEngine(base_url=f"http://{NOWHERE}/", sleep=sleeps)
+    engine.synthesise(PIECE, "vi", 1.0)
+    [sent] = gtts_server.requests
+    assert sent.path == f"http://{NOWHERE}/{RPC_PATH.lstrip('/')}"  # absolute: via the proxy
+
+
+def test_no_proxy_is_honoured(gtts_server, sleeps, monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    engine = GttsEngine(base_url=gtts_server.url, sleep=sleeps)
+    engine.synthesise(PIECE, "vi", 1.0)
+    assert [r.path for r in gtts_server.requests] == [RPC_PATH]
+
+
+def insecure_request_warnings_shown() -> bool:
+    """Whether a warning about an unverified HTTPS request would reach anyone now."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn("probe", urllib3.exceptions.InsecureRequestWarning, stacklevel=1)
+    return bool(caught)
+
+
+def test_the_probe_notices_silenced_insecure_request_warnings():
+    with warnings.catch_warnings():
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # what gTTS does
+        assert not insecure_request_warnings_shown()
+    assert insecure_request_warnings_shown()
+
+
+def test_using_the_engine_leaves_insecure_request_warnings_on(engine, gtts_server):
+    engine.synthesise(PIECE, "vi", 1.0)
+    assert insecure_request_warnings_shown()
+
+
+def test_importing_the_engine_and_gtts_leaves_insecure_request_warnings_on():
+    probe = (
+        "import warnings, urllib3, gtts, gtts.tts, gtts.lang, gtts.tokenizer\n"
+        "import broadcaster.tts.gtts_engine\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.warn('probe', urllib3.exceptions.InsecureRequestWarning)\n"
+        "raise SystemExit(0 if caught else 1)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run([sys.executable, "-c", probe], env=environment, timeout=60)
+    assert done.returncode == 0
+
+
+# --- Reading the answer -----------------------------------------------------------------
+
+ENTRY = '[["wrb.fr","jQ1olc",{},null,null,null,"generic"]\n]'
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",
+        b"\xff\xfe not UTF-8",
+        b"<html>Service temporarily unavailable</html>",
+        b')]}\'\n\n12\n[["wrb.fr","jQ1olc"',  # cut short
+        ENTRY.format("null").encode(),  # Google's refusal
+        ENTRY.format('"not json"').encode(),
+        ENTRY.format('"{\\"a\\": 1}"').encode(),  # an object, not a list
+        ENTRY.format('"[1]"').encode(),  # a number, not base64
+        ENTRY.format('"[\\"@@@\\"]"').encode(),  # broken base64
+        ENTRY.format('"[\\"\\"]"').encode(),  # empty audio
+        ENTRY.format("[" * 100_000).encode(),  # nested deeper than json can go
+        ENTRY.replace("jQ1olc", "MkEWBc").format('"[\\"//NExA\\"]"').encode(),  # other RPC
+    ],
+)
+def test_an_unreadable_answer_is_no_audio_not_a_crash(answer):
+    assert audio_from_answer(answer) is None
+
+
+def test_the_audio_is_read_out_of_the_answer():
+    tone = TONE_MP3.read_bytes()
+    assert audio_from_answer(batchexecute_answer(tone)) == tone
+    assert audio_from_answer(b"\r\n".join(batchexecute_answer(tone).split(b"\n"))) == tone
+
+
+def test_a_malformed_answer_for_good_is_a_tts_error_saying_no_audio(gtts_server, sleeps):
+    engine = GttsEngine(base_url=gtts_server.url, retries=1, sleep=sleeps)
+    garbage = Behaviour(body=ENTRY.format('"[\\"@@@\\"]"').encode())
+    gtts_server.enqueue(garbage, garbage)
+    with pytest.raises(TtsError, match="without audio"):
+        engine.synthesise(PIECE, "vi", 1.0)
+    assert len(gtts_server.requests) == 2
+
+
+def test_an_endless_answer_is_cut_off(gtts_server, sleeps, monkeypatch):
+    monkeypatch.setattr(gtts_engine, "MAX_ANSWER", 1000)  # the tone's answer is ~3 kB
+    engine = GttsEngine(base_url=gtts_server.url, retries=0, sleep=sleeps)
+    with pytest.raises(EngineUnavailable, match="longer than 1000 bytes"):
+        engine.synthesise(PIECE, "vi", 1.0)
