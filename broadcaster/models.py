@@ -7,12 +7,13 @@ thanh, ``Script`` tin bài / kịch bản, ``AuditEvent`` nhật ký thao tác.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -280,3 +281,128 @@ class AudioAsset(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     format_version: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Priority(enum.StrEnum):
+    """Bulletin levels: thông thường (in schedule), ưu tiên (first). Khẩn cấp comes with
+    the station protocol (emergencies bypass the plan)."""
+
+    NORMAL = "normal"  # thông thường
+    PRIORITY = "priority"  # ưu tiên
+
+
+class CampaignStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class SlotStatus(enum.StrEnum):
+    PLANNED = "planned"  # in a window, waiting for its time
+    UNPLACED = "unplaced"  # no room left in any allowed window that week: reported
+    AIRED = "aired"  # set when a station reports it (station protocol)
+    MISSED = "missed"  # its window closed with no airing (watchdog)
+    CANCELLED = "cancelled"  # the campaign was paused, edited or ended before it aired
+
+
+class Campaign(Base):
+    """A propaganda campaign (chiến dịch tuyên truyền): what airs, how often, where, when.
+
+    Cadence is either ``times_per_week`` on allowed ``weekdays`` (0 = Monday) in a
+    ``preferred`` window, or an explicit weekly ``pattern`` of [weekday, "HH:MM"].
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    priority: Mapped[Priority] = mapped_column(_str_enum(Priority, "priority"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.ACTIVE
+    )
+    times_per_week: Mapped[int | None] = mapped_column(SmallInteger)
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+    preferred: Mapped[str] = mapped_column(String(16), default="any")  # morning|evening|any
+    pattern: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    scripts: Mapped[list[CampaignScript]] = relationship(
+        cascade="all, delete-orphan", order_by="CampaignScript.position"
+    )
+    targets: Mapped[list[CampaignTarget]] = relationship(cascade="all, delete-orphan")
+
+
+class CampaignScript(Base):
+    """A script a campaign airs; several rotate in ``position`` order."""
+
+    __tablename__ = "campaign_scripts"
+    __table_args__ = (UniqueConstraint("campaign_id", "script_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+
+    script: Mapped[Script] = relationship()
+
+
+class CampaignTarget(Base):
+    """A unit whose every active station (the whole subtree) carries the campaign."""
+
+    __tablename__ = "campaign_targets"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"))
+
+    unit: Mapped[AdminUnit] = relationship()
+
+
+class StationQuietDay(Base):
+    """A day a station does not broadcast (ngày nghỉ phát): nothing is planned there."""
+
+    __tablename__ = "station_quiet_days"
+    __table_args__ = (UniqueConstraint("station_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Slot(Base):
+    """One planned airing (lịch phát) of a campaign at a station.
+
+    ``occurrence`` names which airing of the campaign this is (``2026-W48#2`` for
+    the second of a week, ``2026-W48@2-0600`` for a pattern entry), so planning
+    again finds the same row instead of adding one.
+    """
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("station_id", "campaign_id", "occurrence"),
+        Index("ix_slots_station_start", "station_id", "planned_start"),
+        Index("ix_slots_status_end", "status", "window_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    occurrence: Mapped[str] = mapped_column(String(32))
+    script_version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
+    audio_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week, e.g. 2026-W48
+    planned_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SlotStatus] = mapped_column(
+        _str_enum(SlotStatus, "slot_status"), default=SlotStatus.PLANNED
+    )
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
