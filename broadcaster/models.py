@@ -395,7 +395,7 @@ class Slot(Base):
     occurrence: Mapped[str] = mapped_column(String(32))
     script_version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
     audio_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"))
-    week: Mapped[str] = mapped_column(String(8))  # ISO week, e.g. 2026-W48
+    week: Mapped[str] = mapped_column(String(8), index=True)  # ISO week, e.g. 2026-W48
     planned_start: Mapped[datetime | None]
     window_end: Mapped[datetime | None]
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
@@ -406,3 +406,16 @@ class Slot(Base):
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PlanState(Base):
+    """What the last full plan was computed from (a digest of all its inputs).
+
+    The hourly plan finds the same digest when nothing changed, and stops there.
+    """
+
+    __tablename__ = "plan_state"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

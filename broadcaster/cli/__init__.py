@@ -40,9 +40,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from broadcaster.cli import instance, scripts, stations, tts, units, users
+    from broadcaster.cli import campaigns, instance, scripts, stations, tts, units, users
 
-    for module in (instance, units, stations, users, scripts, tts):
+    for module in (instance, units, stations, users, scripts, campaigns, tts):
         module.register(main)
 
 

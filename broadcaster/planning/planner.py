@@ -1,8 +1,67 @@
-"""Placeholder; the planner is being written."""
+"""The planner: every active campaign's cadence, materialised as Slots for whole ISO
+weeks covering a rolling horizon (default 14 days).
+
+For each station and week, the campaigns' occurrences are generated (N a week
+spread evenly over the allowed days, or an explicit pattern), then placed into
+the station's windows: higher priority first, then older campaigns; what does
+not fit moves to the next allowed window of the same week; what still cannot
+fit becomes an ``unplaced`` slot and is reported, never dropped.
+
+Planning again is idempotent: each slot has a key (station, campaign,
+occurrence); only future slots that have not aired are changed, and rows are
+written only where something differs. Everything is loaded in a few queries
+and written in bulk, so the whole country plans in seconds.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.db import utcnow
+from broadcaster.models import (
+    AdminUnit,
+    Campaign,
+    CampaignScript,
+    CampaignStatus,
+    CampaignTarget,
+    PlanState,
+    Priority,
+    Script,
+    ScriptVersion,
+    Slot,
+    SlotStatus,
+    Station,
+    StationQuietDay,
+    StationWindow,
+)
+from broadcaster.planning.calendar import days_on, local_to_utc, week_label, weeks_between
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_DAYS = 14
+WORDS_PER_SECOND = 2.5  # a careful announcer; the rendered file's length replaces this later
+FIXED_OVERHEAD_MS = 4_000  # lead-in, tail, pauses between paragraphs
+MORNING_BEFORE = time(12, 0)
+REPLANNABLE = (SlotStatus.PLANNED, SlotStatus.UNPLACED, SlotStatus.CANCELLED)
+FULL_SCOPE = "all"
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    station_code: str
+    campaign_id: int
+    occurrence: str
+    reason: str
 
 
 @dataclass
@@ -11,8 +70,519 @@ class PlanReport:
     updated: int = 0
     cancelled: int = 0
     unchanged: int = 0
-    unplaced: list = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
+    first_day: date | None = None
+    last_day: date | None = None
+    skipped: bool = False  # nothing had changed since the last full plan
 
 
-def plan(session, *, now=None, days=14, tz=None, campaign_ids=None, progress=None) -> PlanReport:
-    raise NotImplementedError
+@dataclass(frozen=True)
+class _Window:
+    starts_at: time
+    ends_at: time
+
+    @property
+    def capacity_ms(self) -> int:
+        start = self.starts_at.hour * 60 + self.starts_at.minute
+        end = self.ends_at.hour * 60 + self.ends_at.minute
+        return (end - start) * 60_000
+
+    def contains(self, at: time) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+
+@dataclass(frozen=True)
+class _Station:
+    id: int
+    code: str
+    ancestors: frozenset[str]  # every path prefix: /42/, /42/18073/
+    windows: tuple[_Window, ...]
+
+
+@dataclass(frozen=True)
+class _Campaign:
+    id: int
+    rank: tuple  # sort key: priority first, then older campaigns
+    times_per_week: int | None
+    weekdays: tuple[int, ...]
+    preferred: str
+    pattern: tuple[tuple[int, time], ...]
+    starts_on: date
+    ends_on: date
+    versions: tuple[tuple[int, int], ...]  # (script version id, estimated ms), in rotation order
+    targets: frozenset[str]
+
+
+def estimate_ms(title: str, body: str) -> int:
+    words = len(title.split()) + len(body.split())
+    return int(words / WORDS_PER_SECOND * 1000) + FIXED_OVERHEAD_MS
+
+
+def plan(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    days: int = DEFAULT_HORIZON_DAYS,
+    tz: ZoneInfo | None = None,
+    campaign_ids: Collection[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PlanReport:
+    """Bring the slots of the coming ``days`` in line with the campaigns.
+
+    ``campaign_ids`` limits the work to those campaigns (after an edit, a pause
+    or an end); the others' slots then count as already taken window time.
+    """
+    if days < 1 or days > 120:
+        raise ValueError("days must be between 1 and 120")
+    tz = tz or ZoneInfo("Asia/Ho_Chi_Minh")
+    now = now or utcnow()
+    today = now.astimezone(tz).date()
+    mondays = weeks_between(today, today + timedelta(days=days - 1))
+    first_day, last_day = today, mondays[-1] + timedelta(days=6)
+    report = PlanReport(first_day=first_day, last_day=last_day)
+
+    campaigns = _load_campaigns(session, today, last_day, campaign_ids)
+    stations = _load_stations(session)
+    quiet = _load_quiet_days(session, first_day, last_day)
+    weeks = [week_label(m) for m in mondays]
+    scope_ids = set(campaign_ids) if campaign_ids is not None else {c.id for c in campaigns}
+    digest = None
+    if campaign_ids is None:
+        digest = _digest(session, weeks, tz, campaigns, stations, quiet)
+        if session.get(PlanState, FULL_SCOPE) is not None and (
+            session.get(PlanState, FULL_SCOPE).digest == digest
+        ):
+            report.skipped = True
+            log.info("plan %s..%s: nothing changed since the last plan", first_day, last_day)
+            return report
+    existing = _load_existing(session, weeks)
+
+    desired: dict[tuple[int, int, str], dict] = {}
+    for station in stations:
+        mine = [c for c in campaigns if station.ancestors & c.targets]
+        if mine:
+            busy = _occupied(existing.get(station.id, {}), now, scope_ids)
+            for monday in mondays:
+                occurrences = []
+                for campaign in mine:
+                    occurrences.extend(_occurrences(campaign, station, monday, today))
+                _place(
+                    occurrences,
+                    station,
+                    monday,
+                    today,
+                    now,
+                    tz,
+                    quiet.get(station.id, set()),
+                    busy,
+                    desired,
+                    report,
+                )
+        if progress:
+            progress(1)
+
+    _write(session, desired, existing, scope_ids, now, report)
+    if campaign_ids is None:
+        session.flush()
+        state = session.get(PlanState, FULL_SCOPE) or PlanState(scope=FULL_SCOPE, digest="")
+        state.digest = _digest(session, weeks, tz, campaigns, stations, quiet)
+        session.add(state)
+    log.info(
+        "plan %s..%s: %d new, %d changed, %d cancelled, %d unchanged, %d unplaced",
+        first_day,
+        last_day,
+        report.created,
+        report.updated,
+        report.cancelled,
+        report.unchanged,
+        len(report.unplaced),
+    )
+    return report
+
+
+def _digest(session, weeks, tz, campaigns, stations, quiet) -> str:
+    """A fingerprint of everything a full plan depends on, slots included."""
+    slot_count, slot_changed = session.execute(
+        select(func.count(), func.max(Slot.updated_at)).where(Slot.week.in_(weeks))
+    ).one()
+    parts = [
+        repr(weeks),
+        str(tz),
+        repr(
+            [
+                (
+                    c.id,
+                    c.rank,
+                    c.times_per_week,
+                    c.weekdays,
+                    c.preferred,
+                    c.pattern,
+                    c.starts_on,
+                    c.ends_on,
+                    c.versions,
+                    sorted(c.targets),
+                )
+                for c in campaigns
+            ]
+        ),
+        repr([(st.id, st.code, sorted(st.ancestors), st.windows) for st in stations]),
+        repr(sorted((sid, sorted(days)) for sid, days in quiet.items())),
+        repr((slot_count, slot_changed)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+# -- loading -----------------------------------------------------------------------
+
+
+def _load_campaigns(
+    session: Session, today: date, last_day: date, only: Collection[int] | None
+) -> list[_Campaign]:
+    stmt = select(Campaign).where(
+        Campaign.status == CampaignStatus.ACTIVE,
+        Campaign.starts_on <= last_day,
+        Campaign.ends_on >= today,
+    )
+    if only is not None:
+        stmt = stmt.where(Campaign.id.in_(list(only)))
+    rows = session.scalars(stmt).all()
+    ids = [c.id for c in rows]
+    versions: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for cid, vid, title, body in session.execute(
+        select(
+            CampaignScript.campaign_id, ScriptVersion.id, ScriptVersion.title, ScriptVersion.body
+        )
+        .join(Script, Script.id == CampaignScript.script_id)
+        .join(ScriptVersion, ScriptVersion.id == Script.approved_version_id)
+        .where(CampaignScript.campaign_id.in_(ids), Script.archived_at.is_(None))
+        .order_by(CampaignScript.campaign_id, CampaignScript.position)
+    ):
+        versions[cid].append((vid, estimate_ms(title, body)))
+    targets: dict[int, set[str]] = defaultdict(set)
+    for cid, path in session.execute(
+        select(CampaignTarget.campaign_id, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == CampaignTarget.unit_id)
+        .where(CampaignTarget.campaign_id.in_(ids))
+    ):
+        targets[cid].add(path)
+    result = []
+    for c in rows:
+        if not versions[c.id]:
+            log.warning("campaign %s has no approved script left; nothing planned", c.id)
+        result.append(
+            _Campaign(
+                id=c.id,
+                rank=(0 if c.priority is Priority.PRIORITY else 1, c.created_at, c.id),
+                times_per_week=c.times_per_week,
+                weekdays=tuple(sorted(c.weekdays or range(6))),
+                preferred=c.preferred or "any",
+                pattern=tuple(
+                    (int(wd), time.fromisoformat(at)) for wd, at in sorted(c.pattern or [])
+                ),
+                starts_on=c.starts_on,
+                ends_on=c.ends_on,
+                versions=tuple(versions[c.id]),
+                targets=frozenset(targets[c.id]),
+            )
+        )
+    return result
+
+
+def _ancestors(path: str) -> frozenset[str]:
+    parts = [p for p in path.split("/") if p]
+    return frozenset("/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
+
+
+def _load_stations(session: Session) -> list[_Station]:
+    windows: dict[int, list[_Window]] = defaultdict(list)
+    for sid, start, end in session.execute(
+        select(StationWindow.station_id, StationWindow.starts_at, StationWindow.ends_at).order_by(
+            StationWindow.station_id, StationWindow.starts_at
+        )
+    ):
+        windows[sid].append(_Window(start, end))
+    rows = session.execute(
+        select(Station.id, Station.code, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .where(Station.active.is_(True))
+        .order_by(Station.id)
+    )
+    return [
+        _Station(sid, code, _ancestors(path), tuple(windows[sid]))
+        for sid, code, path in rows
+        if windows[sid]
+    ]
+
+
+def _load_quiet_days(session: Session, first: date, last: date) -> dict[int, set[date]]:
+    quiet: dict[int, set[date]] = defaultdict(set)
+    for sid, day in session.execute(
+        select(StationQuietDay.station_id, StationQuietDay.day).where(
+            StationQuietDay.day.between(first, last)
+        )
+    ):
+        quiet[sid].add(day)
+    return quiet
+
+
+def _load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[int, str], tuple]]:
+    """Existing slots of the horizon's weeks, by station then (campaign, occurrence)."""
+    stmt = select(
+        Slot.id,
+        Slot.station_id,
+        Slot.campaign_id,
+        Slot.occurrence,
+        Slot.script_version_id,
+        Slot.planned_start,
+        Slot.window_end,
+        Slot.position,
+        Slot.duration_ms,
+        Slot.status,
+        Slot.note,
+    ).where(Slot.week.in_(weeks))
+    existing: dict[int, dict[tuple[int, str], tuple]] = defaultdict(dict)
+    for row in session.execute(stmt):
+        existing[row.station_id][(row.campaign_id, row.occurrence)] = row
+    return existing
+
+
+def _replannable(row, now: datetime) -> bool:
+    return row.status in REPLANNABLE and (row.planned_start is None or row.planned_start >= now)
+
+
+def _occupied(rows: dict, now: datetime, scope: set[int]) -> dict[datetime, int]:
+    """Window time (ms) already taken by slots this run will not move, by window end."""
+    busy: dict[datetime, int] = defaultdict(int)
+    for (campaign_id, _), row in rows.items():
+        if row.planned_start is None or row.status in (SlotStatus.CANCELLED, SlotStatus.UNPLACED):
+            continue
+        if campaign_id in scope and _replannable(row, now):
+            continue
+        busy[row.window_end] += row.duration_ms
+    return busy
+
+
+# -- generating and placing ----------------------------------------------------------------
+
+
+def _phase(station_id: int, campaign_id: int) -> float:
+    """A fixed offset in [0, 1) per station and campaign, so mornings are not all full."""
+    return ((station_id * 2654435761 + campaign_id * 40503) % 1000) / 1000
+
+
+def _occurrences(c: _Campaign, station: _Station, monday: date, today: date) -> list[tuple]:
+    """(campaign, key, day, allowed days, window order, fixed time, version, ms) of a week."""
+    if not c.versions:
+        return []
+    sunday = monday + timedelta(days=6)
+    first, last = max(monday, c.starts_on), min(sunday, c.ends_on)
+    if last < first:
+        return []
+    week = week_label(monday)
+    week_index = (monday - (c.starts_on - timedelta(days=c.starts_on.weekday()))).days // 7
+    found = []
+    if c.pattern:
+        for i, (weekday, at) in enumerate(c.pattern):
+            day = monday + timedelta(days=weekday)
+            if first <= day <= last and day >= today:
+                order = [w for w, win in enumerate(station.windows) if win.contains(at)]
+                version = c.versions[(week_index * len(c.pattern) + i) % len(c.versions)]
+                key = f"{week}@{weekday}-{at:%H%M}"
+                found.append((c, key, day, (day,), order, at, *version))
+        return found
+    allowed = days_on(c.weekdays, first, last)
+    if not allowed or not c.times_per_week:
+        return []
+    # pro-rated for a campaign starting or ending mid-week; half rounds up
+    wanted = math.floor(c.times_per_week * len(allowed) / len(c.weekdays) + 0.5)
+    future = tuple(d for d in allowed if d >= today)
+    phase = _phase(station.id, c.id)
+    windows = _window_order(station, c.preferred)
+    for k in range(wanted):
+        day = allowed[min(len(allowed) - 1, math.floor((k + phase) * len(allowed) / wanted))]
+        if day < today:
+            continue  # already past: whatever happened then stays as it is
+        rotation = (station.id + k) % len(windows) if windows else 0
+        order = windows[rotation:] + windows[:rotation]
+        version = c.versions[(week_index * c.times_per_week + k) % len(c.versions)]
+        found.append((c, f"{week}#{k + 1}", day, future, order, None, *version))
+    return found
+
+
+def _window_order(station: _Station, preferred: str) -> list[int]:
+    indexes = list(range(len(station.windows)))
+    if preferred == "morning":
+        return [i for i in indexes if station.windows[i].starts_at < MORNING_BEFORE]
+    if preferred == "evening":
+        return [i for i in indexes if station.windows[i].starts_at >= MORNING_BEFORE]
+    return indexes
+
+
+def _place(
+    occurrences: list[tuple],
+    station: _Station,
+    monday: date,
+    today: date,
+    now: datetime,
+    tz: ZoneInfo,
+    quiet: Collection[date],
+    busy: dict,
+    desired: dict,
+    report: PlanReport,
+) -> None:
+    week = week_label(monday)
+    used: dict[tuple[date, int], int] = defaultdict(int)
+    taken_days: dict[int, set[date]] = defaultdict(set)  # one airing a day per campaign first
+    placed: dict[tuple[date, int], list] = defaultdict(list)
+    ends: dict[tuple[date, int], datetime] = {}
+
+    def window_end(day: date, w: int) -> datetime:
+        if (day, w) not in ends:
+            ends[(day, w)] = local_to_utc(day, station.windows[w].ends_at, tz)
+        return ends[(day, w)]
+
+    def candidates(day: date, allowed: tuple[date, ...]):
+        yield day
+        yield from (d for d in allowed if d > day)  # the rest of the week first,
+        yield from (d for d in allowed if d < day)  # then its earlier days
+
+    occurrences.sort(key=lambda o: (o[0].rank, o[2], o[1]))
+    for c, key, day, allowed, order, fixed, version_id, ms in occurrences:
+        spot = None
+        for candidate_day in candidates(day, allowed):
+            if candidate_day in quiet or candidate_day < today:
+                continue
+            if fixed is None and candidate_day != day and candidate_day in taken_days[c.id]:
+                continue
+            for w in order:
+                end = window_end(candidate_day, w)
+                if end <= now:
+                    continue
+                load = used[(candidate_day, w)] + busy.get(end, 0)
+                if load + ms <= station.windows[w].capacity_ms:
+                    spot = (candidate_day, w, end)
+                    break
+            if spot:
+                break
+        if spot is None:
+            reason = (
+                "ngày nghỉ phát"
+                if day in quiet and len(allowed) == 1
+                else "không còn chỗ trong các khung giờ được phép của tuần"
+            )
+            report.unplaced.append(Unplaced(station.code, c.id, key, reason))
+            desired[(station.id, c.id, key)] = _row(
+                station.id,
+                c.id,
+                key,
+                week,
+                version_id,
+                None,
+                None,
+                0,
+                ms,
+                SlotStatus.UNPLACED,
+                reason,
+            )
+            continue
+        candidate_day, w, end = spot
+        used[(candidate_day, w)] += ms
+        taken_days[c.id].add(candidate_day)
+        placed[(candidate_day, w)].append((fixed, c, key, version_id, ms, end))
+    for (day, w), items in placed.items():
+        window = station.windows[w]
+        end = window_end(day, w)
+        cursor = local_to_utc(day, window.starts_at, tz) + timedelta(milliseconds=busy.get(end, 0))
+        timed = []
+        for fixed, c, key, version_id, ms, end in items:
+            if fixed is not None:
+                start = local_to_utc(day, fixed, tz)
+            else:
+                start, cursor = cursor, cursor + timedelta(milliseconds=ms)
+            timed.append((start, c.rank, key, c, version_id, ms, end))
+        timed.sort(key=lambda t: (t[0], t[1], t[2]))
+        for position, (start, _, key, c, version_id, ms, end) in enumerate(timed):
+            desired[(station.id, c.id, key)] = _row(
+                station.id,
+                c.id,
+                key,
+                week,
+                version_id,
+                start,
+                end,
+                position,
+                ms,
+                SlotStatus.PLANNED,
+                None,
+            )
+
+
+def _row(station_id, campaign_id, key, week, version_id, start, end, position, ms, status, note):
+    return {
+        "station_id": station_id,
+        "campaign_id": campaign_id,
+        "occurrence": key,
+        "week": week,
+        "script_version_id": version_id,
+        "planned_start": start,
+        "window_end": end,
+        "position": position,
+        "duration_ms": ms,
+        "status": status,
+        "note": note,
+    }
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+_COMPARED = (
+    "script_version_id",
+    "planned_start",
+    "window_end",
+    "position",
+    "duration_ms",
+    "status",
+    "note",
+)
+
+
+def _write(
+    session: Session,
+    desired: dict,
+    existing: dict,
+    scope: set[int],
+    now: datetime,
+    report: PlanReport,
+) -> None:
+    inserts, updates, cancels = [], [], []
+    stamp = utcnow()
+    for (station_id, campaign_id, key), row in desired.items():
+        old = existing.get(station_id, {}).get((campaign_id, key))
+        if old is None:
+            inserts.append({**row, "created_at": stamp, "updated_at": stamp})
+            continue
+        if not _replannable(old, now) or old[4:] == tuple(row[f] for f in _COMPARED):
+            report.unchanged += 1
+            continue
+        updates.append({"id": old.id, **{f: row[f] for f in _COMPARED}, "updated_at": stamp})
+    report.created, report.updated = len(inserts), len(updates)
+    for station_id, rows in existing.items():
+        for (campaign_id, key), old in rows.items():
+            if campaign_id not in scope or (station_id, campaign_id, key) in desired:
+                continue
+            if old.status is not SlotStatus.CANCELLED and _replannable(old, now):
+                cancels.append(
+                    {
+                        "id": old.id,
+                        "status": SlotStatus.CANCELLED,
+                        "updated_at": stamp,
+                        "note": "chiến dịch đã đổi, tạm dừng hoặc kết thúc",
+                    }
+                )
+    report.cancelled = len(cancels)
+    for start in range(0, len(inserts), 5_000):
+        session.execute(insert(Slot), inserts[start : start + 5_000])
+    for rows in (updates, cancels):  # one key set per bulk UPDATE
+        if rows:
+            session.execute(update(Slot), rows)

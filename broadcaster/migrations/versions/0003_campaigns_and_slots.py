@@ -18,6 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "plan_state",
+        sa.Column("scope", sa.String(length=32), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("planned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope", name=op.f("pk_plan_state")),
+    )
+    op.create_table(
         "campaigns",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
@@ -169,10 +176,13 @@ def upgrade() -> None:
             "ix_slots_station_start", ["station_id", "planned_start"], unique=False
         )
         batch_op.create_index("ix_slots_status_end", ["status", "window_end"], unique=False)
+        batch_op.create_index(batch_op.f("ix_slots_week"), ["week"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("plan_state")
     with op.batch_alter_table("slots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_slots_week"))
         batch_op.drop_index("ix_slots_status_end")
         batch_op.drop_index("ix_slots_station_start")
         batch_op.drop_index(batch_op.f("ix_slots_campaign_id"))
