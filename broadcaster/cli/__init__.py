@@ -40,9 +40,19 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from broadcaster.cli import campaigns, instance, scripts, stations, tts, units, users
+    from broadcaster.cli import (
+        campaigns,
+        instance,
+        planning,
+        scheduler,
+        scripts,
+        stations,
+        tts,
+        units,
+        users,
+    )
 
-    for module in (instance, units, stations, users, scripts, campaigns, tts):
+    for module in (instance, units, stations, users, scripts, campaigns, planning, scheduler, tts):
         module.register(main)
 
 

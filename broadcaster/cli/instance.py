@@ -51,20 +51,36 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    help="Chạy cả bộ lập lịch trong tiến trình này (mặc định có).",
+)
 @pass_app
-def serve_cmd(app: AppContext, host: str, port: int, threads: int) -> None:
-    """Chạy máy chủ web (waitress) tại http://HOST:PORT."""
-    _serve(app, host, port, threads)
+def serve_cmd(app: AppContext, host: str, port: int, threads: int, scheduler: bool) -> None:
+    """Chạy máy chủ web (waitress) tại http://HOST:PORT, kèm bộ lập lịch."""
+    _serve(app, host, port, threads, scheduler)
 
 
-def _serve(app: AppContext, host: str, port: int, threads: int) -> None:
+def _serve(app: AppContext, host: str, port: int, threads: int, scheduler: bool = True) -> None:
+    """The web app (waitress) and, by default, the scheduler in the same process."""
     import waitress
 
+    from broadcaster.cli.scheduler import configure_logging
+    from broadcaster.scheduler import SchedulerService
     from broadcaster.webapp import create_app
 
+    configure_logging()
     flask_app = create_app(app.settings)
+    service = SchedulerService(app.settings) if scheduler else None
+    if service is not None:
+        service.start_in_background()
     click.echo(f"Đang phục vụ tại http://{host}:{port} — nhấn Ctrl+C để dừng.")
-    waitress.serve(flask_app, host=host, port=port, threads=threads, ident="broadcaster")
+    try:
+        waitress.serve(flask_app, host=host, port=port, threads=threads, ident="broadcaster")
+    finally:  # waitress returns on Ctrl-C / SIGTERM: stop the jobs cleanly too
+        if service is not None:
+            service.stop()
 
 
 @click.command("quickstart")

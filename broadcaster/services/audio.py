@@ -193,3 +193,28 @@ def render_approved(
         if progress:
             progress(outcome)
     return summary
+
+
+def render_slot(session: Session, renderer: AudioRenderer, slot_id: int) -> RenderResult:
+    """Render a slot's audio (its script version, for its station) and attach it to the slot."""
+    from broadcaster.models import Slot
+
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"Không có lượt phát {slot_id}.")
+    version = session.scalar(
+        select(ScriptVersion)
+        .options(selectinload(ScriptVersion.script))
+        .where(ScriptVersion.id == slot.script_version_id)
+    )
+    station = session.scalar(
+        select(Station)
+        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+        .where(Station.id == slot.station_id)
+    )
+    request, _ = script_request(version, station)
+    result = renderer.render(request)
+    asset = record_asset(session, result.record, renderer.store.relative(result.path))
+    slot.audio_asset_id = asset.id
+    slot.duration_ms = asset.duration_ms
+    return result

@@ -18,6 +18,29 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "job_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sa.String(length=64), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("host", sa.String(length=120), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+    )
+    op.create_index(op.f("ix_job_runs_job"), "job_runs", ["job"], unique=False)
+    op.create_table(
+        "apscheduler_jobs",
+        sa.Column("id", sa.Unicode(length=191), nullable=False),
+        sa.Column("next_run_time", sa.Float(precision=25), nullable=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_apscheduler_jobs")),
+    )
+    op.create_index(
+        op.f("ix_apscheduler_jobs_next_run_time"), "apscheduler_jobs", ["next_run_time"]
+    )
+    op.create_table(
         "plan_state",
         sa.Column("scope", sa.String(length=32), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -180,6 +203,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("apscheduler_jobs")
+    op.drop_table("job_runs")
     op.drop_table("plan_state")
     with op.batch_alter_table("slots", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slots_week"))

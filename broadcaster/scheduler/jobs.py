@@ -1,0 +1,133 @@
+"""The scheduler's jobs. Each is a plain function of versioned keyword arguments.
+
+APScheduler keeps jobs in the database (its SQLAlchemy job store), so what a
+job receives outlives a release: every job takes ``v`` (the argument format
+version) and refuses a version it does not know instead of guessing.
+
+Jobs open their own database session from the process's settings; every run
+is recorded in ``job_runs`` (which process ran it, when, how it went), which is
+also how the tests count that only one scheduler fires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from broadcaster.config import Settings, load_settings
+from broadcaster.db import make_engine, make_sessionmaker, transaction, utcnow
+from broadcaster.models import JobRun, Slot, SlotStatus
+
+log = logging.getLogger(__name__)
+
+ARGS_VERSION = 1
+MISSED_GRACE = timedelta(minutes=15)  # a window's airings may be reported a little late
+RENDER_AHEAD = timedelta(hours=48)
+
+_factories: dict[str, object] = {}
+
+
+def _factory(settings: Settings):
+    if settings.database_url not in _factories:
+        _factories[settings.database_url] = make_sessionmaker(make_engine(settings.database_url))
+    return _factories[settings.database_url]
+
+
+def _recorded(name: str, work: Callable[[Settings], str], v: int) -> None:
+    if v != ARGS_VERSION:
+        raise ValueError(f"job {name}: unknown argument version {v} (this release knows 1)")
+    settings = load_settings()
+    factory = _factory(settings)
+    with transaction(factory) as s:
+        run = JobRun(job=name, host=socket.gethostname()[:120], pid=os.getpid())
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    ok, detail = False, None
+    try:
+        detail = work(settings)
+        ok = True
+    except Exception as exc:  # recorded, logged, and retried at the next run
+        detail = f"{type(exc).__name__}: {exc}"
+        log.exception("job %s failed", name)
+    finally:
+        with transaction(factory) as s:
+            s.execute(
+                update(JobRun)
+                .where(JobRun.id == run_id)
+                .values(finished_at=utcnow(), ok=ok, detail=(detail or "")[:2000])
+            )
+
+
+def plan_job(v: int = ARGS_VERSION, days: int = 14) -> None:
+    """Keep the rolling horizon planned (hourly, and at start to catch up)."""
+
+    def work(settings: Settings) -> str:
+        from broadcaster.planning import plan
+
+        with transaction(_factory(settings)) as s:
+            report = plan(s, days=days, tz=settings.tz)
+        if report.skipped:
+            return "không có gì thay đổi"
+        return (
+            f"{report.created} mới, {report.updated} đổi, {report.cancelled} hủy, "
+            f"{len(report.unplaced)} không xếp được"
+        )
+
+    _recorded("plan", work, v)
+
+
+def watchdog_job(v: int = ARGS_VERSION) -> None:
+    """A planned slot whose window (plus grace) closed without an airing becomes missed."""
+
+    def work(settings: Settings) -> str:
+        cutoff = utcnow() - MISSED_GRACE
+        with transaction(_factory(settings)) as s:
+            result = s.execute(
+                update(Slot)
+                .where(Slot.status == SlotStatus.PLANNED, Slot.window_end < cutoff)
+                .values(status=SlotStatus.MISSED, updated_at=utcnow(), note="quá giờ, chưa phát")
+            )
+        return f"{result.rowcount} lượt bị lỡ"
+
+    _recorded("watchdog", work, v)
+
+
+def render_job(v: int = ARGS_VERSION) -> None:
+    """Render the audio of slots airing in the next 48 hours that have none yet."""
+
+    def work(settings: Settings) -> str:
+        from broadcaster.audio.render import AudioRenderer
+        from broadcaster.services.audio import render_slot
+
+        renderer = AudioRenderer(settings.audio_dir, settings.audio)
+        done = failed = 0
+        with _factory(settings)() as s:
+            pending = s.scalars(
+                select(Slot.id).where(
+                    Slot.status == SlotStatus.PLANNED,
+                    Slot.audio_asset_id.is_(None),
+                    Slot.planned_start < utcnow() + RENDER_AHEAD,
+                )
+            ).all()
+        for slot_id in pending:
+            try:
+                with transaction(_factory(settings)) as s:
+                    render_slot(s, renderer, slot_id)
+                done += 1
+            except Exception:  # one bad slot must not stop the others; retried next run
+                failed += 1
+                log.exception("rendering slot %s failed", slot_id)
+        return f"{done} đã có âm thanh, {failed} lỗi"
+
+    _recorded("render", work, v)
+
+
+def reports_job(v: int = ARGS_VERSION) -> None:
+    """Hook for the periodic compliance reports (they arrive with the reports issue)."""
+    _recorded("reports", lambda _settings: "chưa có báo cáo định kỳ", v)

@@ -1,0 +1,134 @@
+"""The scheduler service: APScheduler 3 with its job store on our database, run by one leader.
+
+Jobs and their policies (why):
+
+* ``plan`` every hour, and once at start: a restarted scheduler catches up at once.
+* ``watchdog`` every minute: missed airings show up within a minute of their grace.
+* ``render`` every 10 minutes: audio for the next 48 hours; a failure is retried
+  at the next run (the renderer itself retries gTTS and falls back offline).
+* ``reports`` daily at 06:00 local: a hook for the periodic reports.
+
+``coalesce=True``: after downtime a job runs once, not once per missed period —
+each run already does everything that is due. ``misfire_grace_time`` is an
+hour for ``plan`` and ``render`` (late is better than never) and two minutes
+for ``watchdog`` (the next run is only a minute away). ``max_instances=1``: a
+long plan never overlaps the next one.
+
+Jobs live in the ``apscheduler_jobs`` table, so a scheduler killed with SIGKILL
+and restarted finds them there; the planner's unique slot keys mean a plan cut
+off half-way (its transaction rolled back) and run again duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from broadcaster.config import Settings
+from broadcaster.db import make_engine, migrate
+from broadcaster.scheduler import jobs
+from broadcaster.scheduler.leader import Leadership
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """How often each job runs (seconds); tests shorten them."""
+
+    plan: int = 3600
+    watchdog: int = 60
+    render: int = 600
+    standby_poll: float = 5.0
+
+
+class SchedulerService:
+    def __init__(self, settings: Settings, intervals: Intervals | None = None) -> None:
+        self.settings = settings
+        self.intervals = intervals or Intervals()
+        self.engine = make_engine(settings.database_url)
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self.leading = threading.Event()
+
+    def _build(self) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            executors={"default": ThreadPoolExecutor(2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone=self.settings.tz,
+        )
+        args = {"v": jobs.ARGS_VERSION}
+        i = self.intervals
+        scheduler.add_job(
+            "broadcaster.scheduler.jobs:plan_job",
+            IntervalTrigger(seconds=i.plan),
+            id="plan",
+            kwargs=args,
+            replace_existing=True,
+            next_run_time=datetime.now(self.settings.tz),  # catch up at once
+        )
+        scheduler.add_job(
+            "broadcaster.scheduler.jobs:watchdog_job",
+            IntervalTrigger(seconds=i.watchdog),
+            id="watchdog",
+            kwargs=args,
+            replace_existing=True,
+            misfire_grace_time=120,
+        )
+        scheduler.add_job(
+            "broadcaster.scheduler.jobs:render_job",
+            IntervalTrigger(seconds=i.render),
+            id="render",
+            kwargs=args,
+            replace_existing=True,
+        )
+        scheduler.add_job(
+            "broadcaster.scheduler.jobs:reports_job",
+            CronTrigger(hour=6, minute=0),
+            id="reports",
+            kwargs=args,
+            replace_existing=True,
+        )
+        return scheduler
+
+    def run(self) -> None:
+        """Wait to lead, lead until stopped or the lock is lost, and wait again."""
+        migrate(self.engine)
+        leadership = Leadership(self.engine, self.settings.instance_dir)
+        try:
+            while not self._stop.is_set():
+                if not leadership.try_acquire():
+                    self._stop.wait(self.intervals.standby_poll)
+                    continue
+                log.info("scheduler: leading (this process fires the jobs)")
+                self._scheduler = self._build()
+                self._scheduler.start()
+                self.leading.set()
+                while not self._stop.wait(self.intervals.standby_poll):
+                    if not leadership.still_held():
+                        break
+                self.leading.clear()
+                self._scheduler.shutdown(wait=True)
+                self._scheduler = None
+                leadership.release()
+                log.info("scheduler: stepped down")
+        finally:
+            leadership.release()
+            self.engine.dispose()
+
+    def start_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="broadcaster-scheduler", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,181 @@
+"""The scheduler as real processes: catch-up after SIGKILL, one leader, jobs, serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from broadcaster.db import transaction, utcnow
+from broadcaster.models import JobRun, Slot, SlotStatus
+from broadcaster.planning import plan
+from tests.planning.conftest import TZ, campaign, approved_script  # noqa: F401
+
+FAST = [
+    "--plan-every",
+    "2",
+    "--watchdog-every",
+    "1",
+    "--render-every",
+    "3600",
+    "--standby-poll",
+    "0.3",
+]
+
+
+def start(cli, *args: str) -> subprocess.Popen:
+    env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None}}
+    for key, value in cli.env.items():
+        if value is None:
+            env.pop(key, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "broadcaster.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs_by(factory, job: str = "plan") -> dict[int, int]:
+    with factory() as s:
+        rows = s.execute(
+            select(JobRun.pid, func.count())
+            .where(JobRun.job == job, JobRun.ok.is_(True))
+            .group_by(JobRun.pid)
+        ).all()
+    return dict(rows)
+
+
+def slot_keys(factory) -> tuple[int, int]:
+    with factory() as s:
+        total = s.scalar(select(func.count()).select_from(Slot))
+        distinct = s.scalar(
+            select(func.count()).select_from(
+                select(Slot.station_id, Slot.campaign_id, Slot.occurrence).distinct().subquery()
+            )
+        )
+    return total, distinct
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(10)
+
+
+def test_killed_and_restarted_it_catches_up_and_duplicates_nothing(cli, factory, campaign):
+    campaign()
+    first = start(cli, "scheduler", *FAST)
+    try:
+        wait_for(lambda: runs_by(factory).get(first.pid), what="the first plan")
+        before = slot_keys(factory)
+        assert before[0] > 0 and before[0] == before[1]
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        campaign("Mới", preferred="evening")  # added while no scheduler runs
+        second = start(cli, "scheduler", *FAST)
+        try:
+            wait_for(lambda: runs_by(factory).get(second.pid), what="the restarted plan")
+            after = slot_keys(factory)
+            assert after[0] == after[1]  # nothing duplicated
+            assert after[0] > before[0]  # the campaign added while down is planned
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+
+
+def test_a_second_scheduler_waits_while_the_first_leads(cli, factory, campaign):
+    campaign()
+    a = start(cli, "scheduler", *FAST)
+    b = start(cli, "scheduler", *FAST)
+    try:
+        wait_for(lambda: len(runs_by(factory, "watchdog")) >= 1, what="a leader")
+        time.sleep(3)
+        leaders = set(runs_by(factory, "watchdog"))
+        assert len(leaders) == 1, leaders  # only one process ever fired
+        leader, standby = (a, b) if a.pid in leaders else (b, a)
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(10)
+        wait_for(
+            lambda: standby.pid in runs_by(factory, "watchdog"),
+            timeout=20,
+            what="the standby taking over",
+        )
+    finally:
+        stop(a)
+        stop(b)
+
+
+def test_watchdog_marks_closed_windows_missed(cli, factory, campaign, monkeypatch):
+    from broadcaster.scheduler import jobs
+
+    campaign()
+    with transaction(factory) as s:
+        plan(s, now=utcnow() - timedelta(days=3), days=7, tz=TZ)
+    for key, value in cli.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    jobs.watchdog_job()
+    with factory() as s:
+        missed = s.scalars(select(Slot).where(Slot.status == SlotStatus.MISSED)).all()
+        planned_past = s.scalar(
+            select(func.count()).where(
+                Slot.status == SlotStatus.PLANNED, Slot.window_end < utcnow() - jobs.MISSED_GRACE
+            )
+        )
+        run = s.scalar(select(JobRun).where(JobRun.job == "watchdog"))
+    assert missed and planned_past == 0
+    assert run.ok and f"{len(missed)} lượt bị lỡ" == run.detail
+    with pytest.raises(ValueError, match="unknown argument version"):
+        jobs.watchdog_job(v=99)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_runs_web_and_scheduler_and_stops_cleanly_on_ctrl_c(cli, factory, campaign):
+    campaign()
+    port = _free_port()
+    server = start(cli, "serve", "--port", str(port))
+    try:
+        page = wait_for(
+            lambda: _get(f"http://127.0.0.1:{port}/"), timeout=30, what="the status page"
+        )
+        assert "broadcaster" in page
+        wait_for(lambda: runs_by(factory).get(server.pid), what="the plan job in serve")
+        server.send_signal(signal.SIGINT)
+        assert server.wait(20) == 0
+    finally:
+        stop(server)
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return None
