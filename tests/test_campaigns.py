@@ -23,7 +23,7 @@ from broadcaster.models import (
     StationQuietDay,
     User,
 )
-from broadcaster.services import campaigns, scripts, stations, users
+from broadcaster.services import cadence, campaigns, scripts, stations, users
 from broadcaster.services.campaigns import CampaignChanges, CampaignSpec
 from broadcaster.services.units import get_unit
 
@@ -107,7 +107,11 @@ def test_times_per_week_campaign(factory, actor, library):
     info = _add(factory, actor, _spec(priority="ưu tiên"))
     assert info.status is CampaignStatus.ACTIVE and info.priority is Priority.PRIORITY
     assert info.cadence == "3 lần/tuần (T2–T7, buổi sáng)"
-    assert (info.times_per_week, info.weekdays, info.preferred) == (3, (0, 1, 2, 3, 4, 5), "morning")
+    assert (info.times_per_week, info.weekdays, info.preferred) == (
+        3,
+        (0, 1, 2, 3, 4, 5),
+        "morning",
+    )
     assert info.pattern == ()
     assert info.scripts == APPROVED
     assert [t.code for t in info.targets] == ["42"]
@@ -159,6 +163,7 @@ BAD_INPUT = [
     ({"targets": []}, InvalidInput, r"ít nhất một đơn vị nhận tin \(--unit\)"),
     ({"targets": ["99999"]}, NotFound, "Không tìm thấy đơn vị hành chính '99999'"),
     ({"targets": ["42", "18073"]}, InvalidInput, "'Phường Thành Sen' .18073. đã nằm trong"),
+    ({"targets": ["18073", "phuong thanh sen"]}, InvalidInput, "được nêu hai lần"),
     ({"name": "  "}, InvalidInput, r"Tên chiến dịch \(--name\)"),
     (
         {"starts_on": "2026-03-01", "ends_on": "2026-02-01"},
@@ -268,9 +273,7 @@ def test_only_approvers_and_admins_within_scope(factory, people, library):
 
 def _edit(factory, who, campaign_id, **changes):
     with transaction(factory) as s:
-        return campaigns.edit_campaign(
-            s, who, campaign_id, CampaignChanges(**changes), today=TODAY
-        )
+        return campaigns.edit_campaign(s, who, campaign_id, CampaignChanges(**changes), today=TODAY)
 
 
 def test_edit_changes_only_what_is_given_and_audits_it(factory, people, library):
@@ -386,7 +389,10 @@ def test_quiet_days_add_list_remove(factory, people, ha_tinh):
         added = campaigns.add_quiet_day(s, who, "18073", "17/02/2026", today=TODAY)
         campaigns.add_quiet_day(s, who, "18073", "2026-02-16", today=TODAY)
     assert (added.station_code, added.day) == ("18073", date(2026, 2, 17))
-    with pytest.raises(Conflict, match="đã có ngày nghỉ phát 17/02/2026"), transaction(factory) as s:
+    with (
+        pytest.raises(Conflict, match="đã có ngày nghỉ phát 17/02/2026"),
+        transaction(factory) as s,
+    ):
         campaigns.add_quiet_day(s, who, "18073", "2026-02-17", today=TODAY)
     with pytest.raises(InvalidInput, match="đã qua"), transaction(factory) as s:
         campaigns.add_quiet_day(s, who, "18073", "2026-01-04", today=TODAY)
@@ -404,9 +410,10 @@ def test_quiet_days_add_list_remove(factory, people, ha_tinh):
         ]
     with transaction(factory) as s:
         campaigns.remove_quiet_day(s, who, "18073", "2026-02-16")
-    with pytest.raises(NotFound, match="không có ngày nghỉ phát 16/02/2026"), transaction(
-        factory
-    ) as s:
+    with (
+        pytest.raises(NotFound, match="không có ngày nghỉ phát 16/02/2026"),
+        transaction(factory) as s,
+    ):
         campaigns.remove_quiet_day(s, who, "18073", "2026-02-16")
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(StationQuietDay)) == 1
@@ -417,3 +424,68 @@ def test_quiet_days_add_list_remove(factory, people, ha_tinh):
     assert [e.before for e in _events(factory, "station.quiet_day.remove")] == [
         {"day": "2026-02-16"}
     ]
+
+
+# --- reading what people type (no database) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("T2-T7", (0, 1, 2, 3, 4, 5)),
+        ("T2–T6", (0, 1, 2, 3, 4)),
+        ("t2, T4; t6", (0, 2, 4)),
+        ("thứ 2, thứ tư, Thứ Sáu", (0, 2, 4)),
+        ("thu 3 thu 5", (1, 3)),
+        ("CN", (6,)),
+        ("Chủ nhật, thứ bảy", (5, 6)),
+        ("2-7", (0, 1, 2, 3, 4, 5)),
+        ("mon-fri", (0, 1, 2, 3, 4)),
+        ("Mon, Wed, thu, sunday", (0, 2, 3, 6)),
+        ("T7-T2", (0, 5, 6)),  # a range may wrap over the weekend
+        ("T2, T2, t2", (0,)),
+        ([4, 0, 2], (0, 2, 4)),
+    ],
+)
+def test_weekday_notation(text, expected):
+    assert cadence.parse_weekdays(text) == expected
+
+
+@pytest.mark.parametrize("text", ["T8", "1", "thứ 9", "moon", "", "T2-X"])
+def test_unknown_weekdays_are_named(text):
+    with pytest.raises(InvalidInput, match=r"--weekdays\)"):
+        cadence.parse_weekdays(text)
+
+
+def test_pattern_notation():
+    assert cadence.parse_pattern("mon 06:00; wed 17:30") == ((0, "06:00"), (2, "17:30"))
+    assert cadence.parse_pattern("T2-T4 5h45, CN 17h") == (
+        (0, "05:45"),
+        (1, "05:45"),
+        (2, "05:45"),
+        (6, "17:00"),
+    )
+    assert cadence.parse_pattern("thu 6:00") == ((3, "06:00"),)  # English Thursday
+    assert cadence.parse_pattern("thứ 6 6:00") == ((4, "06:00"),)  # Vietnamese Friday
+    assert cadence.parse_pattern([[2, "17:30"], [0, "6:00"]]) == ((0, "06:00"), (2, "17:30"))
+    with pytest.raises(InvalidInput, match="giờ '25:00' không hợp lệ"):
+        cadence.parse_pattern("T2 25:00")
+    with pytest.raises(InvalidInput, match="thiếu thứ"):
+        cadence.parse_pattern("06:00")
+
+
+def test_dates_priorities_windows_and_descriptions():
+    assert cadence.parse_date("2026-02-17", "x") == date(2026, 2, 17)
+    assert cadence.parse_date("17/2/2026", "x") == date(2026, 2, 17)
+    assert cadence.parse_date("17.02.2026", "x") == date(2026, 2, 17)
+    for value in ("thường", "thong thuong", "normal"):
+        assert cadence.parse_priority(value) is Priority.NORMAL
+    for value in ("uu-tien", "Ưu tiên", "priority"):
+        assert cadence.parse_priority(value) is Priority.PRIORITY
+    assert [cadence.parse_preferred(v) for v in ("sáng", "Chiều", "any")] == [
+        "morning",
+        "evening",
+        "any",
+    ]
+    assert cadence.describe_weekdays((0, 1, 2, 3, 4, 5, 6)) == "T2–CN"
+    assert cadence.describe_weekdays((0, 1, 3, 5, 6)) == "T2, T3, T5, T7, CN"

@@ -184,6 +184,8 @@ def _targets(session: Session, queries: Sequence[str]) -> list[AdminUnit]:
     units: list[AdminUnit] = []
     for query in queries:
         unit = get_unit(session, query)
+        if unit in units:
+            raise InvalidInput(f"Đơn vị nhận tin (--unit) '{unit.name}' được nêu hai lần.")
         for other in units:
             if other.contains(unit) or unit.contains(other):
                 inner, outer = (unit, other) if other.contains(unit) else (other, unit)

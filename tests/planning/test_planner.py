@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import date, time, timedelta
 
@@ -48,7 +49,7 @@ def test_three_a_week_over_four_weeks_is_twelve_per_station_on_spread_days(facto
     for slot in mine:
         by_week.setdefault(slot.week, []).append(slot.planned_start.astimezone(TZ).date())
     for days in by_week.values():
-        gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
+        gaps = [(b - a).days for a, b in itertools.pairwise(days)]
         assert len(days) == 3 and all(g == 2 for g in gaps)  # Mon/Wed/Fri or Tue/Thu/Sat
     for slot in mine:  # inside a window
         start = slot.planned_start.astimezone(TZ).time()
