@@ -23,7 +23,7 @@ from broadcaster.models import (
     StationQuietDay,
     User,
 )
-from broadcaster.services import cadence, campaigns, scripts, stations, users
+from broadcaster.services import cadence, campaigns, quiet_days, scripts, stations, users
 from broadcaster.services.campaigns import CampaignChanges, CampaignSpec
 from broadcaster.services.units import get_unit
 
@@ -386,35 +386,35 @@ def test_get_list_and_unknown(factory, actor, library):
 def test_quiet_days_add_list_remove(factory, people, ha_tinh):
     who = people["commune.approver"]
     with transaction(factory) as s:
-        added = campaigns.add_quiet_day(s, who, "18073", "17/02/2026", today=TODAY)
-        campaigns.add_quiet_day(s, who, "18073", "2026-02-16", today=TODAY)
+        added = quiet_days.add_quiet_day(s, who, "18073", "17/02/2026", today=TODAY)
+        quiet_days.add_quiet_day(s, who, "18073", "2026-02-16", today=TODAY)
     assert (added.station_code, added.day) == ("18073", date(2026, 2, 17))
     with (
         pytest.raises(Conflict, match="đã có ngày nghỉ phát 17/02/2026"),
         transaction(factory) as s,
     ):
-        campaigns.add_quiet_day(s, who, "18073", "2026-02-17", today=TODAY)
+        quiet_days.add_quiet_day(s, who, "18073", "2026-02-17", today=TODAY)
     with pytest.raises(InvalidInput, match="đã qua"), transaction(factory) as s:
-        campaigns.add_quiet_day(s, who, "18073", "2026-01-04", today=TODAY)
+        quiet_days.add_quiet_day(s, who, "18073", "2026-01-04", today=TODAY)
     with pytest.raises(PermissionDenied, match="ngoài phạm vi"), transaction(factory) as s:
-        campaigns.add_quiet_day(s, who, "18100", "2026-02-17", today=TODAY)
+        quiet_days.add_quiet_day(s, who, "18100", "2026-02-17", today=TODAY)
     with pytest.raises(PermissionDenied, match="editor"), transaction(factory) as s:
-        campaigns.add_quiet_day(s, people["editor"], "18073", "2026-02-18", today=TODAY)
+        quiet_days.add_quiet_day(s, people["editor"], "18073", "2026-02-18", today=TODAY)
     with pytest.raises(NotFound, match="Không có đài nào mã 'x'"), transaction(factory) as s:
-        campaigns.add_quiet_day(s, who, "x", "2026-02-18", today=TODAY)
+        quiet_days.add_quiet_day(s, who, "x", "2026-02-18", today=TODAY)
     with factory() as s:
-        days = campaigns.list_quiet_days(s, "18073")
+        days = quiet_days.list_quiet_days(s, "18073")
         assert [d.day for d in days] == [date(2026, 2, 16), date(2026, 2, 17)]
-        assert [d.day for d in campaigns.list_quiet_days(s, since="17/02/2026")] == [
+        assert [d.day for d in quiet_days.list_quiet_days(s, since="17/02/2026")] == [
             date(2026, 2, 17)
         ]
     with transaction(factory) as s:
-        campaigns.remove_quiet_day(s, who, "18073", "2026-02-16")
+        quiet_days.remove_quiet_day(s, who, "18073", "2026-02-16")
     with (
         pytest.raises(NotFound, match="không có ngày nghỉ phát 16/02/2026"),
         transaction(factory) as s,
     ):
-        campaigns.remove_quiet_day(s, who, "18073", "2026-02-16")
+        quiet_days.remove_quiet_day(s, who, "18073", "2026-02-16")
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(StationQuietDay)) == 1
     assert [e.after for e in _events(factory, "station.quiet_day.add")] == [

@@ -23,6 +23,7 @@ from broadcaster.cli.context import (
 )
 from broadcaster.errors import InvalidInput
 from broadcaster.services import campaigns as svc
+from broadcaster.services import quiet_days as quiet
 
 NO_PLAN_HELP = "Không lập lịch lại ngay; bộ lập lịch sẽ làm sau."
 PRIORITY_LABELS = {"normal": "thông thường", "priority": "ưu tiên"}
@@ -243,9 +244,9 @@ def _quiet_day_command(name: str, help_text: str):
         with app.session() as session:
             actor = acting(session, username, password, required=False)
             if name == "add":
-                info = svc.add_quiet_day(session, actor, station, day, today=_today(app))
+                info = quiet.add_quiet_day(session, actor, station, day, today=_today(app))
             else:
-                info = svc.remove_quiet_day(session, actor, station, day)
+                info = quiet.remove_quiet_day(session, actor, station, day)
             planned = _replan(app, session, None, no_plan)
         done = "Đã đặt" if name == "add" else "Đã bỏ"
         click.echo(f"{done} ngày nghỉ phát {info.day:%d/%m/%Y} của đài {info.station_code}.")
@@ -266,7 +267,7 @@ _quiet_day_command("remove", "Bỏ ngày nghỉ phát DAY của đài.")
 def quiet_list_cmd(app: AppContext, station: str | None, since: str | None, as_json) -> None:
     """Liệt kê ngày nghỉ phát."""
     with app.session() as session:
-        rows = svc.list_quiet_days(session, station, since)
+        rows = quiet.list_quiet_days(session, station, since)
     if as_json:
         echo_json(rows)
         return

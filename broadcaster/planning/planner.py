@@ -15,7 +15,6 @@ and written in bulk, so the whole country plans in seconds.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections import defaultdict
@@ -24,33 +23,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
 from broadcaster.models import (
-    AdminUnit,
-    Campaign,
-    CampaignScript,
-    CampaignStatus,
-    CampaignTarget,
     PlanState,
-    Priority,
-    Script,
-    ScriptVersion,
     Slot,
     SlotStatus,
-    Station,
-    StationQuietDay,
-    StationWindow,
 )
 from broadcaster.planning.calendar import days_on, local_to_utc, week_label, weeks_between
+from broadcaster.planning.inputs import (
+    PlanCampaign,
+    PlanStation,
+    digest,
+    load_campaigns,
+    load_existing,
+    load_quiet_days,
+    load_stations,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON_DAYS = 14
-WORDS_PER_SECOND = 2.5  # a careful announcer; the rendered file's length replaces this later
-FIXED_OVERHEAD_MS = 4_000  # lead-in, tail, pauses between paragraphs
 MORNING_BEFORE = time(12, 0)
 REPLANNABLE = (SlotStatus.PLANNED, SlotStatus.UNPLACED, SlotStatus.CANCELLED)
 FULL_SCOPE = "all"
@@ -76,48 +71,6 @@ class PlanReport:
     skipped: bool = False  # nothing had changed since the last full plan
 
 
-@dataclass(frozen=True)
-class _Window:
-    starts_at: time
-    ends_at: time
-
-    @property
-    def capacity_ms(self) -> int:
-        start = self.starts_at.hour * 60 + self.starts_at.minute
-        end = self.ends_at.hour * 60 + self.ends_at.minute
-        return (end - start) * 60_000
-
-    def contains(self, at: time) -> bool:
-        return self.starts_at <= at < self.ends_at
-
-
-@dataclass(frozen=True)
-class _Station:
-    id: int
-    code: str
-    ancestors: frozenset[str]  # every path prefix: /42/, /42/18073/
-    windows: tuple[_Window, ...]
-
-
-@dataclass(frozen=True)
-class _Campaign:
-    id: int
-    rank: tuple  # sort key: priority first, then older campaigns
-    times_per_week: int | None
-    weekdays: tuple[int, ...]
-    preferred: str
-    pattern: tuple[tuple[int, time], ...]
-    starts_on: date
-    ends_on: date
-    versions: tuple[tuple[int, int], ...]  # (script version id, estimated ms), in rotation order
-    targets: frozenset[str]
-
-
-def estimate_ms(title: str, body: str) -> int:
-    words = len(title.split()) + len(body.split())
-    return int(words / WORDS_PER_SECOND * 1000) + FIXED_OVERHEAD_MS
-
-
 def plan(
     session: Session,
     *,
@@ -141,21 +94,19 @@ def plan(
     first_day, last_day = today, mondays[-1] + timedelta(days=6)
     report = PlanReport(first_day=first_day, last_day=last_day)
 
-    campaigns = _load_campaigns(session, today, last_day, campaign_ids)
-    stations = _load_stations(session)
-    quiet = _load_quiet_days(session, first_day, last_day)
+    campaigns = load_campaigns(session, today, last_day, campaign_ids)
+    stations = load_stations(session)
+    quiet = load_quiet_days(session, first_day, last_day)
     weeks = [week_label(m) for m in mondays]
     scope_ids = set(campaign_ids) if campaign_ids is not None else {c.id for c in campaigns}
-    digest = None
     if campaign_ids is None:
-        digest = _digest(session, weeks, tz, campaigns, stations, quiet)
-        if session.get(PlanState, FULL_SCOPE) is not None and (
-            session.get(PlanState, FULL_SCOPE).digest == digest
-        ):
+        fingerprint = digest(session, weeks, tz, campaigns, stations, quiet)
+        last = session.get(PlanState, FULL_SCOPE)
+        if last is not None and last.digest == fingerprint:
             report.skipped = True
             log.info("plan %s..%s: nothing changed since the last plan", first_day, last_day)
             return report
-    existing = _load_existing(session, weeks)
+    existing = load_existing(session, weeks)
 
     desired: dict[tuple[int, int, str], dict] = {}
     for station in stations:
@@ -185,7 +136,7 @@ def plan(
     if campaign_ids is None:
         session.flush()
         state = session.get(PlanState, FULL_SCOPE) or PlanState(scope=FULL_SCOPE, digest="")
-        state.digest = _digest(session, weeks, tz, campaigns, stations, quiet)
+        state.digest = digest(session, weeks, tz, campaigns, stations, quiet)
         session.add(state)
     log.info(
         "plan %s..%s: %d new, %d changed, %d cancelled, %d unchanged, %d unplaced",
@@ -198,152 +149,6 @@ def plan(
         len(report.unplaced),
     )
     return report
-
-
-def _digest(session, weeks, tz, campaigns, stations, quiet) -> str:
-    """A fingerprint of everything a full plan depends on, slots included."""
-    slot_count, slot_changed = session.execute(
-        select(func.count(), func.max(Slot.updated_at)).where(Slot.week.in_(weeks))
-    ).one()
-    parts = [
-        repr(weeks),
-        str(tz),
-        repr(
-            [
-                (
-                    c.id,
-                    c.rank,
-                    c.times_per_week,
-                    c.weekdays,
-                    c.preferred,
-                    c.pattern,
-                    c.starts_on,
-                    c.ends_on,
-                    c.versions,
-                    sorted(c.targets),
-                )
-                for c in campaigns
-            ]
-        ),
-        repr([(st.id, st.code, sorted(st.ancestors), st.windows) for st in stations]),
-        repr(sorted((sid, sorted(days)) for sid, days in quiet.items())),
-        repr((slot_count, slot_changed)),
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-# -- loading -----------------------------------------------------------------------
-
-
-def _load_campaigns(
-    session: Session, today: date, last_day: date, only: Collection[int] | None
-) -> list[_Campaign]:
-    stmt = select(Campaign).where(
-        Campaign.status == CampaignStatus.ACTIVE,
-        Campaign.starts_on <= last_day,
-        Campaign.ends_on >= today,
-    )
-    if only is not None:
-        stmt = stmt.where(Campaign.id.in_(list(only)))
-    rows = session.scalars(stmt).all()
-    ids = [c.id for c in rows]
-    versions: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for cid, vid, title, body in session.execute(
-        select(
-            CampaignScript.campaign_id, ScriptVersion.id, ScriptVersion.title, ScriptVersion.body
-        )
-        .join(Script, Script.id == CampaignScript.script_id)
-        .join(ScriptVersion, ScriptVersion.id == Script.approved_version_id)
-        .where(CampaignScript.campaign_id.in_(ids), Script.archived_at.is_(None))
-        .order_by(CampaignScript.campaign_id, CampaignScript.position)
-    ):
-        versions[cid].append((vid, estimate_ms(title, body)))
-    targets: dict[int, set[str]] = defaultdict(set)
-    for cid, path in session.execute(
-        select(CampaignTarget.campaign_id, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == CampaignTarget.unit_id)
-        .where(CampaignTarget.campaign_id.in_(ids))
-    ):
-        targets[cid].add(path)
-    result = []
-    for c in rows:
-        if not versions[c.id]:
-            log.warning("campaign %s has no approved script left; nothing planned", c.id)
-        result.append(
-            _Campaign(
-                id=c.id,
-                rank=(0 if c.priority is Priority.PRIORITY else 1, c.created_at, c.id),
-                times_per_week=c.times_per_week,
-                weekdays=tuple(sorted(c.weekdays or range(6))),
-                preferred=c.preferred or "any",
-                pattern=tuple(
-                    (int(wd), time.fromisoformat(at)) for wd, at in sorted(c.pattern or [])
-                ),
-                starts_on=c.starts_on,
-                ends_on=c.ends_on,
-                versions=tuple(versions[c.id]),
-                targets=frozenset(targets[c.id]),
-            )
-        )
-    return result
-
-
-def _ancestors(path: str) -> frozenset[str]:
-    parts = [p for p in path.split("/") if p]
-    return frozenset("/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
-
-
-def _load_stations(session: Session) -> list[_Station]:
-    windows: dict[int, list[_Window]] = defaultdict(list)
-    for sid, start, end in session.execute(
-        select(StationWindow.station_id, StationWindow.starts_at, StationWindow.ends_at).order_by(
-            StationWindow.station_id, StationWindow.starts_at
-        )
-    ):
-        windows[sid].append(_Window(start, end))
-    rows = session.execute(
-        select(Station.id, Station.code, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == Station.unit_id)
-        .where(Station.active.is_(True))
-        .order_by(Station.id)
-    )
-    return [
-        _Station(sid, code, _ancestors(path), tuple(windows[sid]))
-        for sid, code, path in rows
-        if windows[sid]
-    ]
-
-
-def _load_quiet_days(session: Session, first: date, last: date) -> dict[int, set[date]]:
-    quiet: dict[int, set[date]] = defaultdict(set)
-    for sid, day in session.execute(
-        select(StationQuietDay.station_id, StationQuietDay.day).where(
-            StationQuietDay.day.between(first, last)
-        )
-    ):
-        quiet[sid].add(day)
-    return quiet
-
-
-def _load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[int, str], tuple]]:
-    """Existing slots of the horizon's weeks, by station then (campaign, occurrence)."""
-    stmt = select(
-        Slot.id,
-        Slot.station_id,
-        Slot.campaign_id,
-        Slot.occurrence,
-        Slot.script_version_id,
-        Slot.planned_start,
-        Slot.window_end,
-        Slot.position,
-        Slot.duration_ms,
-        Slot.status,
-        Slot.note,
-    ).where(Slot.week.in_(weeks))
-    existing: dict[int, dict[tuple[int, str], tuple]] = defaultdict(dict)
-    for row in session.execute(stmt):
-        existing[row.station_id][(row.campaign_id, row.occurrence)] = row
-    return existing
 
 
 def _replannable(row, now: datetime) -> bool:
@@ -370,7 +175,7 @@ def _phase(station_id: int, campaign_id: int) -> float:
     return ((station_id * 2654435761 + campaign_id * 40503) % 1000) / 1000
 
 
-def _occurrences(c: _Campaign, station: _Station, monday: date, today: date) -> list[tuple]:
+def _occurrences(c: PlanCampaign, station: PlanStation, monday: date, today: date) -> list[tuple]:
     """(campaign, key, day, allowed days, window order, fixed time, version, ms) of a week."""
     if not c.versions:
         return []
@@ -409,7 +214,7 @@ def _occurrences(c: _Campaign, station: _Station, monday: date, today: date) -> 
     return found
 
 
-def _window_order(station: _Station, preferred: str) -> list[int]:
+def _window_order(station: PlanStation, preferred: str) -> list[int]:
     indexes = list(range(len(station.windows)))
     if preferred == "morning":
         return [i for i in indexes if station.windows[i].starts_at < MORNING_BEFORE]
@@ -420,7 +225,7 @@ def _window_order(station: _Station, preferred: str) -> list[int]:
 
 def _place(
     occurrences: list[tuple],
-    station: _Station,
+    station: PlanStation,
     monday: date,
     today: date,
     now: datetime,

@@ -32,7 +32,6 @@ from broadcaster.models import (
     Role,
     Script,
     Station,
-    StationQuietDay,
 )
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.cadence import (
@@ -126,17 +125,10 @@ class CampaignInfo:
     station_count: int  # active stations below the targets
 
 
-@dataclass(frozen=True)
-class QuietDayInfo:
-    station_code: str
-    station_name: str
-    day: date
-
-
 # --- permissions and look-ups ---------------------------------------------------------
 
 
-def _require_manager(actor: Actor, units: Sequence[AdminUnit | None], what: str) -> None:
+def require_manager(actor: Actor, units: Sequence[AdminUnit | None], what: str) -> None:
     if actor.is_system:
         return
     if actor.role not in MANAGERS:
@@ -297,7 +289,7 @@ def add_campaign(
     session: Session, actor: Actor, spec: CampaignSpec, *, today: date | None = None
 ) -> CampaignInfo:
     """Check everything, then store the campaign (status active). Does not plan."""
-    _require_manager(actor, [], "tạo chiến dịch")
+    require_manager(actor, [], "tạo chiến dịch")
     campaign = Campaign(status=CampaignStatus.ACTIVE, created_by_id=actor.user_id)
     _apply(session, actor, campaign, spec, today or date.today())
     session.add(campaign)
@@ -316,7 +308,7 @@ def edit_campaign(
 ) -> CampaignInfo:
     """Change the fields given; everything is checked again as for a new campaign."""
     c = _get(session, campaign_id)
-    _require_manager(actor, [t.unit for t in c.targets], "sửa chiến dịch")
+    require_manager(actor, [t.unit for t in c.targets], "sửa chiến dịch")
     if c.status is CampaignStatus.ENDED:
         raise Conflict(f"Chiến dịch #{c.id} đã kết thúc; không sửa được. Hãy tạo chiến dịch mới.")
     if all(getattr(changes, f.name) is None for f in fields(changes)):
@@ -365,7 +357,7 @@ def _apply(
     name = parse_name(ch.name) if ch.name is not None or new else None
     units = _targets(session, ch.targets) if ch.targets is not None or new else None
     if units is not None:
-        _require_manager(actor, units, what)
+        require_manager(actor, units, what)
     scripts = _scripts(session, ch.scripts) if ch.scripts is not None or new else None
     starts_on = parse_date(ch.starts_on, "Ngày bắt đầu (--from)") if ch.starts_on else None
     starts_on = starts_on or (today if new else c.starts_on)
@@ -405,7 +397,7 @@ def _transition(
 ) -> CampaignInfo:
     allowed, to, verb = _TRANSITIONS[action]
     c = _get(session, campaign_id)
-    _require_manager(actor, [t.unit for t in c.targets], f"{verb} chiến dịch")
+    require_manager(actor, [t.unit for t in c.targets], f"{verb} chiến dịch")
     if c.status not in allowed:
         wanted = " hoặc ".join(STATUS_LABELS[s] for s in allowed)
         raise Conflict(
@@ -460,72 +452,3 @@ def list_campaigns(
             )
         stmt = stmt.where(Campaign.status == CampaignStatus(value))
     return [_info(session, c) for c in session.scalars(stmt.order_by(Campaign.id))]
-
-
-# --- quiet days --------------------------------------------------------------------------
-
-
-def _station(session: Session, code: str) -> Station:
-    station = session.scalar(
-        select(Station).options(selectinload(Station.unit)).where(Station.code == code.strip())
-    )
-    if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
-    return station
-
-
-def _quiet_day(
-    session: Session, actor: Actor, station_code: str, day: str | date, what: str
-) -> tuple[Station, date, StationQuietDay | None]:
-    station = _station(session, station_code)
-    _require_manager(actor, [station.unit], what)
-    when = parse_date(day, "Ngày nghỉ phát")
-    row = session.scalar(
-        select(StationQuietDay).where(
-            StationQuietDay.station_id == station.id, StationQuietDay.day == when
-        )
-    )
-    return station, when, row
-
-
-def add_quiet_day(
-    session: Session, actor: Actor, station_code: str, day: str | date, *, today: date | None = None
-) -> QuietDayInfo:
-    """Mark a day a station does not broadcast; nothing is planned there that day."""
-    station, when, row = _quiet_day(session, actor, station_code, day, "đặt ngày nghỉ phát")
-    if when < (today or date.today()):
-        raise InvalidInput(f"Ngày nghỉ phát {when:%d/%m/%Y} đã qua; chỉ đặt cho hôm nay trở đi.")
-    if row is not None:
-        raise Conflict(f"Đài {station.code} đã có ngày nghỉ phát {when:%d/%m/%Y}.")
-    session.add(StationQuietDay(station_id=station.id, day=when))
-    session.flush()
-    change = {"day": when.isoformat()}
-    record(session, actor, "station.quiet_day.add", "station", station.id, after=change)
-    return QuietDayInfo(station.code, station.name, when)
-
-
-def remove_quiet_day(
-    session: Session, actor: Actor, station_code: str, day: str | date
-) -> QuietDayInfo:
-    station, when, row = _quiet_day(session, actor, station_code, day, "bỏ ngày nghỉ phát")
-    if row is None:
-        raise NotFound(f"Đài {station.code} không có ngày nghỉ phát {when:%d/%m/%Y}.")
-    session.delete(row)
-    session.flush()
-    change = {"day": when.isoformat()}
-    record(session, actor, "station.quiet_day.remove", "station", station.id, before=change)
-    return QuietDayInfo(station.code, station.name, when)
-
-
-def list_quiet_days(
-    session: Session, station_code: str | None = None, since: str | date | None = None
-) -> list[QuietDayInfo]:
-    stmt = select(Station.code, Station.name, StationQuietDay.day).join(
-        Station, Station.id == StationQuietDay.station_id
-    )
-    if station_code:
-        stmt = stmt.where(Station.id == _station(session, station_code).id)
-    if since:
-        stmt = stmt.where(StationQuietDay.day >= parse_date(since, "Từ ngày (--since)"))
-    rows = session.execute(stmt.order_by(StationQuietDay.day, Station.code))
-    return [QuietDayInfo(code, name, day) for code, name, day in rows]
