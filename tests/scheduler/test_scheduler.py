@@ -179,3 +179,38 @@ def _get(url: str) -> str | None:
             return response.read().decode("utf-8")
     except OSError:
         return None
+
+
+def test_render_job_gives_upcoming_slots_their_audio(cli, factory, campaign, monkeypatch):
+    from broadcaster.models import AudioAsset
+    from broadcaster.scheduler import jobs
+
+    # one station keeps the renders few; every day of the week, so the next 48 hours
+    # always hold airings
+    campaign(unit="18073", times_per_week=7, weekdays=range(7))
+    with transaction(factory) as s:
+        plan(s, days=7, tz=TZ)
+    for key, value in cli.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    jobs.render_job()
+    with factory() as s:
+        soon = s.scalars(
+            select(Slot).where(
+                Slot.status == SlotStatus.PLANNED,
+                Slot.planned_start < utcnow() + jobs.RENDER_AHEAD,
+            )
+        ).all()
+        later = s.scalars(
+            select(Slot).where(Slot.planned_start >= utcnow() + jobs.RENDER_AHEAD)
+        ).all()
+        assets = s.scalars(select(AudioAsset)).all()
+        run = s.scalar(select(JobRun).where(JobRun.job == "render"))
+    assert run.ok, run.detail
+    assert soon and all(slot.audio_asset_id is not None for slot in soon)
+    assert later and all(slot.audio_asset_id is None for slot in later)
+    by_id = {a.id: a for a in assets}  # the rendered length replaces the estimate
+    assert all(slot.duration_ms == by_id[slot.audio_asset_id].duration_ms for slot in soon)
+    assert {a.engine for a in assets} == {"espeak"}
