@@ -170,6 +170,11 @@ def report(title: str, provinces: int, days: int, m: dict) -> None:
         f"  re-plan, nothing changed {m['again']:6.2f} s = {share:.0%} of the first plan "
         f"({m['again_changed']} rows changed)   target < 20%: "
         + ("met" if share < 0.2 else "NOT met")
+        + (" (the inputs' digest matched)" if m["again_skipped"] else "")
+    )
+    print(
+        f"  re-plan computing everything anyway {m['forced']:6.2f} s = "
+        f"{m['forced'] / m['first']:.0%} of the first plan ({m['forced_changed']} rows changed)"
     )
 
 
