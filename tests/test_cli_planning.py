@@ -37,3 +37,15 @@ def test_slots_list_bad_input(cli, ha_tinh):
     assert bad_day.exit_code == 2 and "không hợp lệ" in bad_day.output
     bad_station = cli("slots", "list", "--station", "nope")
     assert bad_station.exit_code == 2 and "Không có đài" in bad_station.output
+
+
+def test_changing_a_stations_windows_replans(cli, factory, campaign):  # noqa: F811
+    campaign(unit="18073")
+    assert cli("plan").exit_code == 0
+    result = cli("stations", "windows", "18073", "06:00-06:15")
+    assert result.exit_code == 0, result.output
+    assert "06:00–06:15" in result.stdout and "Đã lập lịch lại" in result.stdout
+    with factory() as s:
+        starts = s.scalars(select(Slot.planned_start).where(Slot.status == "planned")).all()
+    assert starts and all(t.astimezone(TZ).strftime("%H:%M") >= "06:00" for t in starts)
+    assert all(t.astimezone(TZ).hour == 6 for t in starts)

@@ -91,3 +91,21 @@ def test_whole_country_stations(factory, actor):
         units.import_units(s, actor)
         result = stations.import_stations(s, actor)
     assert result.created == 3321
+
+
+def test_windows_can_be_replaced_and_are_audited(factory, actor, ha_tinh):
+    from broadcaster.models import AuditEvent
+
+    with transaction(factory) as s:
+        info = stations.set_windows(s, actor, "18073", "05:30-05:45, 17:00-17:45")
+    assert [str(w) for w in info.windows] == ["05:30–05:45", "17:00–17:45"]
+    with factory() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "station.windows"))
+        assert event.before == {"windows": ["05:30–06:30", "17:00–18:00"]}
+    with pytest.raises(InvalidInput), transaction(factory) as s:
+        stations.set_windows(s, actor, "18073", "18:00-17:00")
+    with factory() as s:  # the bad call changed nothing
+        assert [str(w) for w in stations.get_station(s, "18073").windows] == [
+            "05:30–05:45",
+            "17:00–17:45",
+        ]

@@ -95,5 +95,25 @@ def show_cmd(app: AppContext, code: str, as_json: bool) -> None:
         click.echo(f"Khung giờ:  {w} ({w.minutes} phút, giờ {app.settings.timezone})")
 
 
+@stations_group.command("windows")
+@click.argument("code")
+@click.argument("windows")
+@click.option("--no-plan", is_flag=True, help="Không lập lịch lại ngay; bộ lập lịch sẽ làm sau.")
+@pass_app
+def windows_cmd(app: AppContext, code: str, windows: str, no_plan: bool) -> None:
+    """Đặt lại khung giờ phát của đài CODE, ví dụ "05:30-05:45,17:00-17:45"."""
+    from broadcaster.planning import plan
+
+    with app.session() as session:
+        info = svc.set_windows(session, system_actor(), code, windows)
+        report = None if no_plan else plan(session, tz=app.settings.tz)
+    click.echo(f"Đài {info.code}: khung giờ {', '.join(map(str, info.windows))}.")
+    if report is not None:
+        click.echo(
+            f"Đã lập lịch lại: {report.created} mới, {report.updated} thay đổi, "
+            f"{report.cancelled} hủy, {len(report.unplaced)} không xếp được."
+        )
+
+
 def register(main: click.Group) -> None:
     main.add_command(stations_group)

@@ -248,3 +248,33 @@ def list_stations(
     if not include_inactive:
         stmt = stmt.where(Station.active.is_(True))
     return [_info(s) for s in session.scalars(stmt)]
+
+
+def set_windows(session: Session, actor: Actor, code: str, windows: str) -> StationInfo:
+    """Replace a station's broadcast windows (a ward's 15-minute session, say)."""
+    station = session.scalar(
+        select(Station)
+        .options(selectinload(Station.windows), selectinload(Station.unit))
+        .where(Station.code == code.strip())
+    )
+    if station is None:
+        raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
+    if not (actor.is_system or actor.covers(station.unit.path)):
+        raise NotFound(f"Không có đài nào mã '{code}' trong phạm vi của '{actor.label}'.")
+    parsed = parse_windows(windows)
+    before = [str(Window(w.starts_at, w.ends_at)) for w in station.windows]
+    station.windows.clear()
+    session.flush()  # the old rows go before the new ones take their start times
+    station.windows.extend(StationWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in parsed)
+    session.flush()
+    after = [str(w) for w in parsed]
+    record(
+        session,
+        actor,
+        "station.windows",
+        "station",
+        station.id,
+        before={"windows": before},
+        after={"windows": after},
+    )
+    return _info(station)

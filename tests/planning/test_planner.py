@@ -222,3 +222,13 @@ def test_what_does_not_fit_moves_to_the_next_allowed_window(factory, campaign):
     assert a.planned_start.astimezone(TZ).weekday() == 0
     assert b.planned_start.astimezone(TZ).weekday() == 1
     assert not [u for u in report.unplaced if u.station_code == "18073"]
+
+
+def test_a_campaign_ending_mid_week_is_pro_rated(factory, campaign):
+    # ends Tuesday 10 Nov: Mon and Tue of the 6 allowed days -> 3 * 2/6 = 1
+    campaign(starts_on=date(2026, 11, 2), ends_on=date(2026, 11, 10))
+    run(factory, days=14)
+    weeks = Counter(s.week for s in slots(factory))
+    assert weeks == {"2026-W45": 3, "2026-W46": 1}
+    (last,) = [s for s in slots(factory) if s.week == "2026-W46"]
+    assert last.planned_start.astimezone(TZ).date() <= date(2026, 11, 10)
