@@ -14,6 +14,8 @@ def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # schema checks (the health endpoint asks for the revision) are not news
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.command("scheduler")
