@@ -12,14 +12,18 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def strip_marks(text: str) -> str:
+    """Vietnamese without its diacritics (``đ`` → ``d``), everything else kept."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII form for matching names typed with or without diacritics.
 
     ``"Hà Tĩnh"``, ``"ha tinh"`` and ``"HA_TINH"`` all fold to ``"ha tinh"``.
     """
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", stripped.lower()).strip()
+    return _NON_ALNUM.sub(" ", strip_marks(text).lower()).strip()
 
 
 def slugify(text: str) -> str:

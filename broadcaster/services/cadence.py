@@ -15,14 +15,13 @@ Vietnamese day numbers), English ``mon``…``sun`` (or full names), and ranges
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from broadcaster.errors import InvalidInput
 from broadcaster.models import Priority
-from broadcaster.vntext import fold, nfc
+from broadcaster.vntext import fold, nfc, strip_marks
 
 WEEKDAY_LABELS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4, 5)  # thứ 2 – thứ 7
@@ -96,8 +95,7 @@ class Cadence:
 
 def _ascii(text: str) -> str:
     """Lower case without diacritics, punctuation kept (unlike :func:`fold`)."""
-    decomposed = unicodedata.normalize("NFD", nfc(text).replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
+    return strip_marks(nfc(text)).lower().strip()
 
 
 def _normalise_days(text: str) -> str:

@@ -222,7 +222,7 @@ def add_station(
     return info
 
 
-def get_station(session: Session, code: str) -> StationInfo:
+def _load(session: Session, code: str) -> Station:
     station = session.scalar(
         select(Station)
         .options(selectinload(Station.windows), selectinload(Station.unit))
@@ -230,7 +230,11 @@ def get_station(session: Session, code: str) -> StationInfo:
     )
     if station is None:
         raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
-    return _info(station)
+    return station
+
+
+def get_station(session: Session, code: str) -> StationInfo:
+    return _info(_load(session, code))
 
 
 def list_stations(
@@ -252,13 +256,7 @@ def list_stations(
 
 def set_windows(session: Session, actor: Actor, code: str, windows: str) -> StationInfo:
     """Replace a station's broadcast windows (a ward's 15-minute session, say)."""
-    station = session.scalar(
-        select(Station)
-        .options(selectinload(Station.windows), selectinload(Station.unit))
-        .where(Station.code == code.strip())
-    )
-    if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
+    station = _load(session, code)
     if not (actor.is_system or actor.covers(station.unit.path)):
         raise NotFound(f"Không có đài nào mã '{code}' trong phạm vi của '{actor.label}'.")
     parsed = parse_windows(windows)
