@@ -206,7 +206,10 @@ def load_quiet_days(session: Session, first: date, last: date) -> dict[int, set[
 
 
 def load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[int, str], tuple]]:
-    """Existing slots of the horizon's weeks, by station then (campaign, occurrence)."""
+    """Existing slots of the horizon's weeks, by station then (campaign, occurrence).
+
+    Columns 4 to 10 are the ones planning compares (``planner._COMPARED``).
+    """
     stmt = select(
         Slot.id,
         Slot.station_id,
@@ -219,6 +222,7 @@ def load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[in
         Slot.duration_ms,
         Slot.status,
         Slot.note,
+        Slot.audio_asset_id,
     ).where(Slot.week.in_(weeks))
     existing: dict[int, dict[tuple[int, str], tuple]] = defaultdict(dict)
     for row in session.execute(stmt):

@@ -112,7 +112,8 @@ def plan(
     for station in stations:
         mine = [c for c in campaigns if station.ancestors & c.targets]
         if mine:
-            busy = _occupied(existing.get(station.id, {}), now, scope_ids)
+            mine_existing = existing.get(station.id, {})
+            busy = _occupied(mine_existing, now, scope_ids)
             for monday in mondays:
                 occurrences = []
                 for campaign in mine:
@@ -126,6 +127,7 @@ def plan(
                     tz,
                     quiet.get(station.id, set()),
                     busy,
+                    mine_existing,
                     desired,
                     report,
                 )
@@ -232,6 +234,7 @@ def _place(
     tz: ZoneInfo,
     quiet: Collection[date],
     busy: dict,
+    existing: dict,
     desired: dict,
     report: PlanReport,
 ) -> None:
@@ -253,6 +256,13 @@ def _place(
 
     occurrences.sort(key=lambda o: (o[0].rank, o[2], o[1]))
     for c, key, day, allowed, order, fixed, version_id, ms in occurrences:
+        old = existing.get((c.id, key))
+        if (
+            old is not None
+            and old.audio_asset_id is not None
+            and old.script_version_id == version_id
+        ):
+            ms = old.duration_ms  # rendered already: its real length, not the estimate
         spot = None
         for candidate_day in candidates(day, allowed):
             if candidate_day in quiet or candidate_day < today:
@@ -367,10 +377,19 @@ def _write(
         if old is None:
             inserts.append({**row, "created_at": stamp, "updated_at": stamp})
             continue
-        if not _replannable(old, now) or old[4:] == tuple(row[f] for f in _COMPARED):
+        if not _replannable(old, now) or tuple(old[4:11]) == tuple(row[f] for f in _COMPARED):
             report.unchanged += 1
             continue
-        updates.append({"id": old.id, **{f: row[f] for f in _COMPARED}, "updated_at": stamp})
+        # another script version means other audio: the render job makes it anew
+        audio = old.audio_asset_id if old.script_version_id == row["script_version_id"] else None
+        updates.append(
+            {
+                "id": old.id,
+                **{f: row[f] for f in _COMPARED},
+                "audio_asset_id": audio,
+                "updated_at": stamp,
+            }
+        )
     report.created, report.updated = len(inserts), len(updates)
     for station_id, rows in existing.items():
         for (campaign_id, key), old in rows.items():

@@ -214,3 +214,58 @@ def test_render_job_gives_upcoming_slots_their_audio(cli, factory, campaign, mon
     by_id = {a.id: a for a in assets}  # the rendered length replaces the estimate
     assert all(slot.duration_ms == by_id[slot.audio_asset_id].duration_ms for slot in soon)
     assert {a.engine for a in assets} == {"espeak"}
+
+
+def test_rendered_slots_keep_their_audio_and_real_length_when_planned_again(
+    cli, factory, campaign, monkeypatch
+):
+    from broadcaster.library import ScriptText
+    from broadcaster.models import Campaign, CampaignScript, Script
+    from broadcaster.scheduler import jobs
+    from broadcaster.services import scripts as script_svc
+    from broadcaster.services import users as user_svc
+
+    cid = campaign(unit="18073", times_per_week=7, weekdays=range(7))
+    with transaction(factory) as s:
+        plan(s, days=7, tz=TZ)
+    for key, value in cli.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    jobs.render_job()
+    with factory() as s:
+        rendered = {
+            sl.id: (sl.audio_asset_id, sl.duration_ms)
+            for sl in s.scalars(select(Slot).where(Slot.audio_asset_id.is_not(None)))
+        }
+    assert rendered
+    with transaction(factory) as s:  # every campaign named: a full computation, no digest
+        report = plan(s, days=7, tz=TZ, campaign_ids=[cid])
+    assert report.updated == 0
+    with factory() as s:
+        for slot_id, (asset, ms) in rendered.items():
+            slot = s.get(Slot, slot_id)
+            assert (slot.audio_asset_id, slot.duration_ms) == (asset, ms)
+    # a newly approved version of the script replaces the audio: it must be made anew
+    with transaction(factory) as s:
+        script_id = s.scalar(
+            select(CampaignScript.script_id).where(CampaignScript.campaign_id == cid)
+        )
+        old_version = s.get(Script, script_id).approved_version_id
+    with transaction(factory) as s:
+        editor = user_svc.authenticate(s, "soan", "password1")
+        approver = user_svc.authenticate(s, "duyet", "password1")
+        slug = s.get(Script, script_id).slug
+        script_svc.save_text(s, editor, ScriptText(slug=slug, title=slug, body="Nội dung mới."))
+        script_svc.submit(s, editor, slug)
+        script_svc.approve(s, approver, slug)
+    with transaction(factory) as s:
+        plan(s, days=7, tz=TZ, campaign_ids=[cid])
+    with factory() as s:
+        for slot_id in rendered:
+            slot = s.get(Slot, slot_id)
+            if slot.planned_start > utcnow():
+                assert slot.script_version_id != old_version
+                assert slot.audio_asset_id is None
+        assert s.get(Campaign, cid).status.value == "active"
