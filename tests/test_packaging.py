@@ -53,4 +53,6 @@ def test_the_wheel_ships_templates_migrations_and_the_command(tmp_path):
     assert "broadcaster/_web/static/base.css" in names
     assert "broadcaster/migrations/versions/0001_initial.py" in names
     assert "broadcaster/migrations/env.py" in names
+    assert "broadcaster/migrations/versions/0003_campaigns_and_slots.py" in names
+    assert "broadcaster/text/data/abbreviations.tsv" in names
     assert not any(n.startswith(("tests/", "scripts/")) for n in names)
