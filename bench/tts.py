@@ -84,15 +84,23 @@ def pipeline(text: str, audio_dir: Path, engine: EspeakEngine) -> tuple[float, f
     return elapsed, result.record.duration_ms / 1000
 
 
-def cache_hit_ms(text: str, audio_dir: Path, engine: EspeakEngine, runs: int = 20) -> float:
+def cache_hit_ms(
+    text: str, audio_dir: Path, engine: EspeakEngine, runs: int = 20
+) -> tuple[float, float]:
+    """Median cache hit: asked again of the same renderer, and of a new renderer each time
+    (which must normalise the text again before it can look the file up)."""
     renderer = AudioRenderer(audio_dir, AudioSettings(engine="espeak"), {"espeak": engine})
     renderer.render(RenderRequest(text, title="Bản tin thử"))  # make sure it exists
-    times = []
+    warm, cold = [], []
     for _ in range(runs):
         started = time.perf_counter()
         assert renderer.render(RenderRequest(text, title="Bản tin thử")).cached
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        warm.append((time.perf_counter() - started) * 1000)
+        fresh = AudioRenderer(audio_dir, AudioSettings(engine="espeak"), {"espeak": engine})
+        started = time.perf_counter()
+        assert fresh.render(RenderRequest(text, title="Bản tin thử")).cached
+        cold.append((time.perf_counter() - started) * 1000)
+    return statistics.median(warm), statistics.median(cold)
 
 
 _MEMORY_CHILD = """
@@ -154,7 +162,7 @@ def main() -> None:
             elapsed, duration = pipeline(text, Path(tmp) / f"run{i}", engine)
             pipe_times.append(elapsed)
             durations.append(duration)
-        hit = cache_hit_ms(text, Path(tmp) / "run0", engine)
+        hit, hit_cold = cache_hit_ms(text, Path(tmp) / "run0", engine)
     base, pipe, duration = (statistics.median(v) for v in (base_times, pipe_times, durations))
     ratio = pipe / base
     print(f"\nMedian of {args.repeat} runs (each on an empty cache):")
@@ -178,6 +186,11 @@ def main() -> None:
     print(
         f"  cache hit (median of 20)       {hit:8.2f} ms  target < 10 ms: "
         + ("met" if hit < 10 else "NOT met")
+    )
+    print(
+        f"  cache hit, new renderer        {hit_cold:8.2f} ms  target < 10 ms: "
+        + ("met" if hit_cold < 10 else "NOT met")
+        + " (it normalises the 1,000 words again first)"
     )
 
     duration, before, python = peak_memory(args.bulletin_words)

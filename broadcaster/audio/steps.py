@@ -153,11 +153,14 @@ def master(
         raise AudioError("Âm thanh gần như im lặng: bộ máy đọc không tạo ra tiếng nói.")
     ceiling = 10 ** ((true_peak_db - MP3_MARGIN_DB) / 20)
     gain = target_lufs - measured
+    envelope = limiter.peak_envelope(samples)
     for _attempt in range(2):
         for _ in range(4):
-            limited = limiter.limit(samples, rate, gain_db=gain, ceiling=ceiling)
+            limited = limiter.limit(
+                samples, rate, gain_db=gain, ceiling=ceiling, envelope=envelope
+            )
             predicted = measured + gain + 10 * np.log10(max(limited.energy_ratio, 1e-12))
-            if abs(predicted - target_lufs) <= 0.2:
+            if abs(predicted - target_lufs) <= 0.3:
                 break
             gain += target_lufs - predicted
         final = _ffmpeg.encode_mp3(

@@ -97,32 +97,52 @@ class _Spans:
 
 # --- character clean-up -------------------------------------------------------------------
 
-_FULLWIDTH_DIGITS = {0xFF10 + i: str(i) for i in range(10)}
 _KEEP_SYMBOLS = frozenset("°²³")
 # Format, private-use, unassigned, surrogate characters and enclosing marks (emoji keycaps).
 _DROPPED = frozenset({"Cf", "Co", "Cn", "Cs", "Me"})
 _VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
+class _CharTable(dict):
+    """A ``str.translate`` table that decides each character once, the first time it is seen.
+
+    Per-character Python loops cost more than all the regular expressions of a
+    bulletin; with this table the loop runs in C and Python only meets each
+    distinct character once.
+    """
+
+    def __init__(self, decide) -> None:
+        super().__init__()
+        self._decide = decide
+
+    def __missing__(self, code: int) -> str:
+        self[code] = value = self._decide(chr(code))
+        return value
+
+
+def _clean_char(ch: str) -> str:
+    if ch == "\n" or (ch.isascii() and ch.isprintable()):
+        return ch
+    if 0xFF10 <= ord(ch) <= 0xFF19:  # full-width digits
+        return str(ord(ch) - 0xFF10)
+    category = unicodedata.category(ch)
+    if category in ("Cc", "Zl", "Zp") or ch.isspace():
+        return " "
+    if (
+        category in _DROPPED
+        or (category == "So" and ch not in _KEEP_SYMBOLS)
+        or _VARIATION_SELECTOR.match(ch)
+    ):
+        return ""
+    return ch
+
+
+_CLEAN = _CharTable(_clean_char)
+
+
 def _clean_chars(text: str) -> str:
     """Drop control, format, private-use and emoji characters; tabs become spaces."""
-    out = []
-    for ch in text:
-        if ch == "\n" or (ch.isascii() and ch.isprintable()):
-            out.append(ch)
-            continue
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Zl", "Zp") or ch.isspace():
-            out.append(" ")
-        elif (
-            category in _DROPPED
-            or (category == "So" and ch not in _KEEP_SYMBOLS)
-            or _VARIATION_SELECTOR.match(ch)
-        ):
-            continue
-        else:
-            out.append(ch)
-    return "".join(out).translate(_FULLWIDTH_DIGITS)
+    return text.translate(_CLEAN)
 
 
 _BULLET = re.compile(r"^\s*(?:[•●○▪■►\u2023*+>#]+|[-–—](?![0-9]))\s*")
@@ -406,20 +426,23 @@ def _punctuation(line: str) -> str:
     line = _QUOTES.sub("", line)
     line = _SPACED_DASH.sub(", ", line)
     line = _DOT_IN_WORD.sub(". ", line)
-    out = []
-    for ch in line:
-        if ch in _SYMBOLS:
-            out.append(_SYMBOLS[ch])
-        elif (
-            ch.isspace()
-            or ch in _PUNCT_RANK
-            or _PLACEHOLDER.match(ch)
-            or unicodedata.category(ch)[0] in "LM"  # stray superscripts, numerals: not read
-        ):
-            out.append(ch)
-        else:
-            out.append(" ")
-    return "".join(out)
+    return line.translate(_PUNCT)
+
+
+def _punct_char(ch: str) -> str:
+    if ch in _SYMBOLS:
+        return _SYMBOLS[ch]
+    if (
+        ch.isspace()
+        or ch in _PUNCT_RANK
+        or _PLACEHOLDER.match(ch)
+        or unicodedata.category(ch)[0] in "LM"  # stray superscripts, numerals: not read
+    ):
+        return ch
+    return " "
+
+
+_PUNCT = _CharTable(_punct_char)
 
 
 def _tidy(line: str) -> str:
