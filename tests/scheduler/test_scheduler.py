@@ -44,6 +44,15 @@ def start(cli, *args: str) -> subprocess.Popen:
     )
 
 
+def use_environment(cli, monkeypatch) -> None:
+    """Run jobs in this process with the test database's settings, as the CLI would."""
+    for key, value in cli.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+
+
 def wait_for(condition, timeout: float = 30.0, what: str = ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -131,11 +140,7 @@ def test_watchdog_marks_closed_windows_missed(cli, factory, campaign, monkeypatc
     campaign()
     with transaction(factory) as s:
         plan(s, now=utcnow() - timedelta(days=3), days=7, tz=TZ)
-    for key, value in cli.env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
+    use_environment(cli, monkeypatch)
     jobs.watchdog_job()
     with factory() as s:
         missed = s.scalars(select(Slot).where(Slot.status == SlotStatus.MISSED)).all()
@@ -190,11 +195,7 @@ def test_render_job_gives_upcoming_slots_their_audio(cli, factory, campaign, mon
     campaign(unit="18073", times_per_week=7, weekdays=range(7))
     with transaction(factory) as s:
         plan(s, days=7, tz=TZ)
-    for key, value in cli.env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
+    use_environment(cli, monkeypatch)
     jobs.render_job()
     with factory() as s:
         soon = s.scalars(
@@ -228,11 +229,7 @@ def test_rendered_slots_keep_their_audio_and_real_length_when_planned_again(
     cid = campaign(unit="18073", times_per_week=7, weekdays=range(7))
     with transaction(factory) as s:
         plan(s, days=7, tz=TZ)
-    for key, value in cli.env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
+    use_environment(cli, monkeypatch)
     jobs.render_job()
     with factory() as s:
         rendered = {
