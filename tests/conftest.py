@@ -28,6 +28,9 @@ from broadcaster.db import make_engine, make_sessionmaker, migrate, transaction
 from broadcaster.models import Base
 from broadcaster.services.audit import system_actor
 
+# approved scripts and campaigns written straight to the tables, for every planning test
+pytest_plugins = ["tests.planning.fixtures"]
+
 POSTGRES_URL = os.environ.get("BROADCASTER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 REPO = Path(__file__).resolve().parent.parent

@@ -7,10 +7,10 @@ import json
 from sqlalchemy import select
 
 from broadcaster.models import Slot, Station
-from tests.planning.conftest import TZ, approved_script, campaign  # noqa: F401
+from tests.planning.fixtures import TZ
 
 
-def test_plan_then_list_a_stations_day(cli, factory, campaign):  # noqa: F811
+def test_plan_then_list_a_stations_day(cli, factory, campaign):
     campaign()
     first = cli("plan", "--days", "7")
     assert first.exit_code == 0, first.output
@@ -39,7 +39,7 @@ def test_slots_list_bad_input(cli, ha_tinh):
     assert bad_station.exit_code == 2 and "Không có đài" in bad_station.output
 
 
-def test_changing_a_stations_windows_replans(cli, factory, campaign):  # noqa: F811
+def test_changing_a_stations_windows_replans(cli, factory, campaign):
     campaign(unit="18073")
     assert cli("plan").exit_code == 0
     result = cli("stations", "windows", "18073", "06:00-06:15")

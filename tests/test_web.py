@@ -37,3 +37,28 @@ def test_unknown_page_is_404(client):
 
 def test_templates_are_found():
     assert (web_dir() / "templates" / "status.html").is_file()
+
+
+def test_status_page_counts_the_plan(db_url, tmp_path, factory, campaign):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from broadcaster.db import transaction, utcnow
+    from broadcaster.models import Slot, SlotStatus
+    from broadcaster.planning import plan
+    from tests.planning.fixtures import TZ
+
+    campaign(unit="18073", times_per_week=7, weekdays=range(7))
+    with transaction(factory) as s:
+        plan(s, now=utcnow() - timedelta(days=3), days=7, tz=TZ)
+        s.execute(
+            update(Slot).where(Slot.planned_start < utcnow()).values(status=SlotStatus.MISSED)
+        )
+    settings = load_settings(
+        env={"BROADCASTER_DATABASE_URL": db_url, "BROADCASTER_SECRET_KEY": "test"}, cwd=tmp_path
+    )
+    page = create_app(settings).test_client().get("/").get_data(as_text=True)
+    assert "Chiến dịch đang chạy</th><td>1" in page
+    assert "Lượt bị lỡ (7 ngày qua)</th><td>0" not in page
+    assert "Lượt phát đã xếp (14 ngày tới)</th><td>0" not in page

@@ -34,7 +34,12 @@ STATUS_VI = {
 def plan_cmd(app: AppContext, days: int) -> None:
     """Lập lịch phát cho mọi chiến dịch đang chạy (chạy lại an toàn)."""
     with app.session() as session:
-        total = session.scalar(select(func.count()).select_from(Station)) or 0
+        total = (
+            session.scalar(
+                select(func.count()).select_from(Station).where(Station.active.is_(True))
+            )
+            or 0
+        )
         with progress_bar(total, "Lập lịch") as bar:
             report = plan(session, days=days, tz=app.settings.tz, progress=bar.update)
     click.echo(

@@ -31,6 +31,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, migrate
@@ -106,7 +107,12 @@ class SchedulerService:
         leadership = Leadership(self.engine, self.settings.instance_dir)
         try:
             while not self._stop.is_set():
-                if not leadership.try_acquire():
+                try:
+                    acquired = leadership.try_acquire()
+                except SQLAlchemyError as exc:  # the database is away: wait, then try again
+                    log.warning("scheduler: cannot reach the database (%s); retrying", exc)
+                    acquired = False
+                if not acquired:
                     self._stop.wait(self.intervals.standby_poll)
                     continue
                 log.info("scheduler: leading (this process fires the jobs)")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Role, Station
+from broadcaster.db import utcnow
+from broadcaster.models import Campaign, CampaignStatus, Role, Slot, SlotStatus, Station
 from broadcaster.services import scripts as scripts_svc
 from broadcaster.services import units as units_svc
 from broadcaster.services import users as users_svc
@@ -24,6 +26,9 @@ class Status:
     active_stations: int
     users: int
     scripts_by_state: dict[str, int]
+    active_campaigns: int = 0
+    # planned: the coming 14 days; unplaced: all; missed: the last 7 days
+    slots_by_status: dict[str, int] | None = None
 
 
 def ensure_first_admin(session: Session, actor: Actor) -> str | None:
@@ -48,6 +53,22 @@ def status(session: Session) -> Status:
     by_state: dict[str, int] = {}
     for s in scripts_svc.list_scripts(session):
         by_state[s.state] = by_state.get(s.state, 0) + 1
+    now = utcnow()
+
+    def count(*where) -> int:
+        return session.scalar(select(func.count()).select_from(Slot).where(*where)) or 0
+
+    slots = {
+        "planned": count(
+            Slot.status == SlotStatus.PLANNED,
+            Slot.planned_start.between(now, now + timedelta(days=14)),
+        ),
+        "unplaced": count(Slot.status == SlotStatus.UNPLACED),
+        "missed": count(
+            Slot.status == SlotStatus.MISSED, Slot.planned_start >= now - timedelta(days=7)
+        ),
+    }
+    campaigns = session.scalar(select(func.count()).where(Campaign.status == CampaignStatus.ACTIVE))
     return Status(
         provinces=levels.get(units_svc.PROVINCE_LEVEL, 0),
         communes=levels.get(units_svc.COMMUNE_LEVEL, 0),
@@ -55,4 +76,6 @@ def status(session: Session) -> Status:
         active_stations=stations[1],
         users=users_svc.count_users(session),
         scripts_by_state=by_state,
+        active_campaigns=campaigns or 0,
+        slots_by_status=slots,
     )

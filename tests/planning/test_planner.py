@@ -21,7 +21,7 @@ from broadcaster.models import (
     StationWindow,
 )
 from broadcaster.planning import plan
-from tests.planning.conftest import MONDAY, TZ, local
+from tests.planning.fixtures import MONDAY, TZ, local
 
 
 def run(factory, now=MONDAY, days=28, **kw):

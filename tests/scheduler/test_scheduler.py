@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from broadcaster.db import transaction, utcnow
 from broadcaster.models import JobRun, Slot, SlotStatus
 from broadcaster.planning import plan
-from tests.planning.conftest import TZ
+from tests.planning.fixtures import TZ
 
 FAST = [
     "--plan-every",
