@@ -41,6 +41,8 @@ def test_init_and_status(cli):
         "active_stations": 0,
         "users": 0,
         "scripts_by_state": {},
+        "active_campaigns": 0,
+        "slots_by_status": {"planned": 0, "unplaced": 0, "missed": 0},
     }
 
 
