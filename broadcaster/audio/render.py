@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 import wave
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from broadcaster.audio import steps
 from broadcaster.audio.store import AssetRecord, AudioStore, write_atomically
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput
+from broadcaster.library import PLACEHOLDERS
 from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_vi
 from broadcaster.text.split import Pause, split_for_speech
 from broadcaster.tts import AUTO_ORDER, build_engine
@@ -32,6 +34,8 @@ from broadcaster.tts.base import EngineAudio, EngineUnavailable, TtsEngine
 from broadcaster.vntext import nfc
 
 log = logging.getLogger(__name__)
+# a placeholder read out as "ten xa" on the loudspeakers would be an embarrassment
+_UNFILLED = re.compile(r"\{\s*(?:" + "|".join(PLACEHOLDERS) + r")\s*\}")
 
 FORMAT_VERSION = 1  # bump when a change in the pipeline changes the sound of a file
 MAX_TEXT_CHARS = 60_000  # about an hour of speech; longer is a mistake, not a bulletin
@@ -190,6 +194,12 @@ class AudioRenderer:
             raise InvalidInput(
                 f"Văn bản dài {len(text):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} "
                 "(khoảng một giờ đọc). Hãy chia thành nhiều tin bài."
+            )
+        unfilled = sorted({m.group(0) for m in _UNFILLED.finditer(text)})
+        if unfilled:
+            raise InvalidInput(
+                f"Văn bản còn chỗ điền chưa thay: {', '.join(unfilled)}. Hãy tạo âm thanh cho "
+                "một đài cụ thể (--station) để điền tên xã, tỉnh, đài."
             )
         spoken = self.normalise(nfc(text))
         if not any(ch.isalnum() for ch in spoken):

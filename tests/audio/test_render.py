@@ -131,6 +131,7 @@ def test_a_failing_engine_never_poisons_the_cache(tmp_path, espeak):
         ("   \n\t ", "không có chữ"),
         ("... !!! ???", "không có chữ"),
         ("x" * 200_000, "quá giới hạn"),
+        ("Kính thưa nhân dân {ten_xa}!", r"chỗ điền chưa thay: \{ten_xa\}"),
     ],
 )
 def test_bad_text_gives_a_clear_message_and_no_file(tmp_path, espeak, text, message):
