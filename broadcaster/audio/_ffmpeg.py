@@ -1,7 +1,7 @@
 """Private ffmpeg wrapper: the binary from the imageio-ffmpeg wheel, run as a subprocess.
 
 PCM crosses the pipe as signed 16-bit little-endian mono; ffmpeg does what it
-does faster than Python (decoding, BS.1770 loudness, limiting, MP3 encoding)
+does faster than Python (decoding, BS.1770 loudness, MP3 encoding)
 and streams, so a long bulletin never has to fit in memory as floats.
 """
 
@@ -57,7 +57,6 @@ def _pcm_input(rate: int) -> list[str]:
 
 
 _I = re.compile(r"^\s*I:\s+(-?[\d.]+|-inf)\s+LUFS", re.M)
-_PEAK = re.compile(r"^\s*Peak:\s+(-?[\d.]+|-inf)\s+dBFS", re.M)
 
 
 def decode(data: bytes, container: str, rate: int) -> np.ndarray:
@@ -82,13 +81,6 @@ def _parse_integrated(stderr: bytes) -> float:
     return float(found.group(1))
 
 
-def _parse_loudness(stderr: bytes) -> Loudness:
-    peak = _PEAK.search(_summary(stderr))
-    if not peak:
-        raise AudioError("ffmpeg không trả về số đo đỉnh (ebur128).")
-    return Loudness(_parse_integrated(stderr), float(peak.group(1)))
-
-
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     """BS.1770 integrated loudness (LUFS) of int16 samples; -inf for silence."""
     done = _run(
@@ -97,22 +89,6 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
         "đo độ lớn âm thanh",
     )
     return _parse_integrated(done.stderr)
-
-
-def measure_file(path: Path) -> tuple[Loudness, float]:
-    """Loudness, true peak and duration (seconds) of a finished file, as a player decodes it."""
-    done = _run(
-        ["-i", str(path), "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
-        None,
-        f"đo tệp {path.name}",
-    )
-    text = done.stderr.decode("utf-8", "replace")
-    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", text)
-    duration = 0.0
-    if times:
-        h, m, s = times[-1]
-        duration = int(h) * 3600 + int(m) * 60 + float(s)
-    return _parse_loudness(done.stderr), duration
 
 
 def encode_mp3(

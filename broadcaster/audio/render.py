@@ -28,7 +28,7 @@ from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput
 from broadcaster.library import PLACEHOLDERS
 from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_vi
-from broadcaster.text.split import Pause, split_for_speech
+from broadcaster.text.split import split_for_speech
 from broadcaster.tts import AUTO_ORDER, build_engine
 from broadcaster.tts.base import EngineAudio, EngineUnavailable, TtsEngine
 from broadcaster.vntext import nfc
@@ -348,4 +348,4 @@ def _read_piece(path: Path) -> EngineAudio:
     return EngineAudio(data=path.read_bytes(), container=path.suffix.lstrip("."))
 
 
-__all__ = ["AudioRenderer", "Mastering", "Pause", "RenderRequest", "RenderResult"]
+__all__ = ["AudioRenderer", "Mastering", "RenderRequest", "RenderResult"]
