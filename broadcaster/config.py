@@ -41,6 +41,7 @@ _KEYS = {
     "chime": "BROADCASTER_CHIME",
     "abbreviations_file": "BROADCASTER_ABBREVIATIONS_FILE",
     "document_numbers": "BROADCASTER_DOCUMENT_NUMBERS",
+    "ratelimit_storage": "BROADCASTER_RATELIMIT_STORAGE",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -78,6 +79,9 @@ class Settings:
     secret_key: str
     timezone: str = DEFAULT_TIMEZONE
     audio: AudioSettings = AudioSettings()
+    # Where failed station logins are counted: memory:// per process, or a shared
+    # redis://host:6379 when several server processes answer stations.
+    ratelimit_storage: str = "memory://"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -178,6 +182,12 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
 
     audio_dir = Path(pick("audio_dir") or cwd / "audio").resolve()
     secret_key = pick("secret_key") or _secret_key(instance_dir)
+    ratelimit_storage = pick("ratelimit_storage") or "memory://"
+    if not ratelimit_storage.startswith(("memory://", "redis://", "rediss://")):
+        raise ConfigError(
+            f"BROADCASTER_RATELIMIT_STORAGE='{ratelimit_storage}' không hợp lệ; "
+            "dùng memory:// hoặc redis://máy:6379."
+        )
     return Settings(
         instance_dir=instance_dir,
         database_url=database_url,
@@ -185,6 +195,7 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         secret_key=secret_key,
         timezone=timezone,
         audio=_audio_settings(pick, cwd),
+        ratelimit_storage=ratelimit_storage,
     )
 
 

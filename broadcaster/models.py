@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -285,12 +286,17 @@ class AudioAsset(Base):
     sample_rate: Mapped[int] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     format_version: Mapped[int] = mapped_column(SmallInteger)
+    # sha256 of the file's bytes: what stations download and check (``sha256`` is the key
+    # of what made the file). Filled when recorded; older rows get it at first use.
+    file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Priority(enum.StrEnum):
-    """Bulletin levels: thông thường (in schedule), ưu tiên (first). Khẩn cấp comes with
-    the station protocol (emergencies bypass the plan)."""
+    """Campaign bulletin levels: thông thường (in schedule), ưu tiên (first).
+
+    The third level, khẩn cấp, is not a campaign: see :class:`Emergency`.
+    """
 
     NORMAL = "normal"  # thông thường
     PRIORITY = "priority"  # ưu tiên
@@ -396,10 +402,12 @@ class Slot(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # Exactly one of campaign and emergency: the planner owns campaign slots only.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    emergency_id: Mapped[int | None] = mapped_column(ForeignKey("emergencies.id"), index=True)
     occurrence: Mapped[str] = mapped_column(String(32))
     script_version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
-    audio_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"))
+    audio_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"), index=True)
     week: Mapped[str] = mapped_column(String(8), index=True)  # ISO week, e.g. 2026-W48
     planned_start: Mapped[datetime | None]
     window_end: Mapped[datetime | None]
@@ -409,6 +417,8 @@ class Slot(Base):
         _str_enum(SlotStatus, "slot_status"), default=SlotStatus.PLANNED
     )
     note: Mapped[str | None] = mapped_column(String(300))
+    # When the station first pulled a playlist holding it (tracked for emergencies).
+    picked_up_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -439,6 +449,123 @@ class JobRun(Base):
     pid: Mapped[int] = mapped_column(Integer)
     ok: Mapped[bool | None]
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class StationToken(Base):
+    """A station's pull token (mã truy cập). Only its sha256 is kept; shown once."""
+
+    __tablename__ = "station_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # to tell tokens apart in lists
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class StationStatus(Base):
+    """What a station's agent last said of itself (heartbeat)."""
+
+    __tablename__ = "station_status"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    last_seen_at: Mapped[datetime]
+    agent_version: Mapped[str | None] = mapped_column(String(64))
+    free_disk_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    last_sync_at: Mapped[datetime | None]
+    player_state: Mapped[str | None] = mapped_column(String(32))
+    clock_drift_s: Mapped[float | None]
+    spool_pending: Mapped[int | None] = mapped_column(Integer)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class Emergency(Base):
+    """An emergency item (tin khẩn cấp): played at once, interrupting the schedule.
+
+    Sent by an approver to a set of units; one slot per station carries it.
+    """
+
+    __tablename__ = "emergencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    script_version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
+    repeat: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+    targets: Mapped[list[EmergencyTarget]] = relationship(cascade="all, delete-orphan")
+
+
+class EmergencyTarget(Base):
+    __tablename__ = "emergency_targets"
+    __table_args__ = (UniqueConstraint("emergency_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emergency_id: Mapped[int] = mapped_column(ForeignKey("emergencies.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"))
+
+    unit: Mapped[AdminUnit] = relationship()
+
+
+class AiringStatus(enum.StrEnum):
+    AIRED = "aired"  # đã phát trọn
+    PARTIAL = "partial"  # phát không trọn (bị ngắt)
+    FAILED = "failed"  # không phát được (lỗi máy, mất điện)
+    SKIPPED = "skipped"  # bỏ qua có chủ ý
+
+
+class Airing(Base):
+    """One as-run record (nhật ký phát): append-only, never purged, hash-chained per station.
+
+    ``prev_hash`` is the previous row's ``row_hash`` at the same station (64 zeros
+    for the first); ``row_hash`` is sha256 over ``prev_hash`` and this row's
+    canonical content (:mod:`broadcaster.services.chain`). Rows keep their own
+    copies of what they refer to, so no later change elsewhere alters the record.
+    """
+
+    __tablename__ = "airings"
+    __table_args__ = (
+        UniqueConstraint("station_id", "seq"),
+        Index("ix_airings_station_started", "station_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    report_id: Mapped[str] = mapped_column(String(36), unique=True)  # the client's UUID
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    emergency_id: Mapped[int | None] = mapped_column(Integer)
+    script_version_id: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    status: Mapped[AiringStatus] = mapped_column(_str_enum(AiringStatus, "airing_status"))
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(8))  # agent | manual
+    note: Mapped[str | None] = mapped_column(Text)
+    confirmed_by_id: Mapped[int | None] = mapped_column(Integer)
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    received_at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AiringChainHead(Base):
+    """The last link of a station's airing chain; appends lock this row."""
+
+    __tablename__ = "airing_chain_heads"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # APScheduler's job store table, created by our migrations so the schema has one

@@ -29,7 +29,7 @@ from broadcaster.models import Base
 from broadcaster.services.audit import system_actor
 
 # approved scripts and campaigns written straight to the tables, for every planning test
-pytest_plugins = ["tests.planning.fixtures"]
+pytest_plugins = ["tests.planning.fixtures", "tests.api.world"]
 
 POSTGRES_URL = os.environ.get("BROADCASTER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -81,6 +81,9 @@ def _truncate_postgres(url: str) -> None:
     engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
+        # the airing log refuses TRUNCATE through a trigger; replica mode (a superuser's
+        # switch, as the test server's owner is) lets the test suite empty it anyway
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 

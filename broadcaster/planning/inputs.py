@@ -83,7 +83,9 @@ def estimate_ms(title: str, body: str) -> int:
 def digest(session, weeks, tz, campaigns, stations, quiet) -> str:
     """A fingerprint of everything a full plan depends on, slots included."""
     slot_count, slot_changed = session.execute(
-        select(func.count(), func.max(Slot.updated_at)).where(Slot.week.in_(weeks))
+        select(func.count(), func.max(Slot.updated_at)).where(
+            Slot.week.in_(weeks), Slot.campaign_id.is_not(None)
+        )
     ).one()
     parts = [
         repr(weeks),
@@ -223,7 +225,7 @@ def load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[in
         Slot.status,
         Slot.note,
         Slot.audio_asset_id,
-    ).where(Slot.week.in_(weeks))
+    ).where(Slot.week.in_(weeks), Slot.campaign_id.is_not(None))  # emergencies are not planned
     existing: dict[int, dict[tuple[int, str], tuple]] = defaultdict(dict)
     for row in session.execute(stmt):
         existing[row.station_id][(row.campaign_id, row.occurrence)] = row

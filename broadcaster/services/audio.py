@@ -8,9 +8,11 @@ distinct rendering.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -61,18 +63,35 @@ def fill(body: str, context: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: context[m.group(1)], body)
 
 
-def record_asset(session: Session, record: AssetRecord, relative_path: str) -> AudioAsset:
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes: what a station checks its download against."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def record_asset(
+    session: Session, record: AssetRecord, relative_path: str, file_sha256: str | None = None
+) -> AudioAsset:
     """The database row for a rendered asset (created once, whoever asks first)."""
     row = session.scalar(select(AudioAsset).where(AudioAsset.sha256 == record.sha256))
     if row is not None:
+        if row.file_sha256 is None and file_sha256 is not None:
+            row.file_sha256 = file_sha256
         return row
-    row = AudioAsset(path=relative_path, **vars(record))
+    row = AudioAsset(path=relative_path, file_sha256=file_sha256, **vars(record))
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another worker recorded it between our look and our insert
         return session.scalar(select(AudioAsset).where(AudioAsset.sha256 == record.sha256))
     return row
+
+
+def record_rendered(session: Session, renderer: AudioRenderer, result: RenderResult) -> AudioAsset:
+    """Record a fresh render, with the sha256 of its file."""
+    return record_asset(
+        session, result.record, renderer.store.relative(result.path), file_digest(result.path)
+    )
 
 
 def _load_station(session: Session, code: str) -> Station:
@@ -134,7 +153,7 @@ def render_script(
     station = _load_station(session, station_code) if station_code else None
     request, _ = script_request(_pick_version(script, latest), station)
     result = renderer.render(request, engine=engine, voice=voice, progress=progress)
-    record_asset(session, result.record, renderer.store.relative(result.path))
+    record_rendered(session, renderer, result)
     return result
 
 
@@ -183,7 +202,7 @@ def render_approved(
         request, label = script_request(version, station)
         try:
             result = renderer.render(request, engine=engine, voice=voice)
-            record_asset(session, result.record, renderer.store.relative(result.path))
+            record_rendered(session, renderer, result)
         except BroadcasterError as exc:
             outcome = RenderOutcome(label, error=exc.message)
             summary.failed.append(outcome)
@@ -214,7 +233,7 @@ def render_slot(session: Session, renderer: AudioRenderer, slot_id: int) -> Rend
     )
     request, _ = script_request(version, station)
     result = renderer.render(request)
-    asset = record_asset(session, result.record, renderer.store.relative(result.path))
+    asset = record_rendered(session, renderer, result)
     slot.audio_asset_id = asset.id
     slot.duration_ms = asset.duration_ms
     return result

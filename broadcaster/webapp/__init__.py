@@ -14,6 +14,7 @@ import broadcaster
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_engine, make_sessionmaker, migrate, schema_revision
 from broadcaster.services.instance import status
+from broadcaster.webapp import api
 
 
 def web_dir() -> Path:
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         if "db" not in g:
             g.db = factory()
         return g.db
+
+    app.extensions["broadcaster.db"] = db
+    api.init_app(app, factory)
 
     @app.teardown_appcontext
     def _close(_exc) -> None:

@@ -1,0 +1,358 @@
+"""The airing log (nhật ký phát): taking reports in, confirming by hand, reading it back.
+
+Reports are idempotent by the client's UUID: a re-sent report gets the answer
+the first one got and is never stored twice. A batch is taken whole or not at
+all: if any report in it is wrong, nothing is stored and every problem is named,
+so a station never has to guess which half of a batch arrived.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broadcaster.config import DEFAULT_TIMEZONE
+from broadcaster.db import utcnow
+from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
+from broadcaster.models import (
+    AdminUnit,
+    Airing,
+    AiringChainHead,
+    AiringStatus,
+    Role,
+    Slot,
+    SlotStatus,
+    Station,
+)
+from broadcaster.services.audit import Actor, record
+from broadcaster.services.chain import GENESIS, canonical, link
+from broadcaster.vntext import nfc
+
+MAX_BATCH = 500
+FUTURE_TOLERANCE = timedelta(minutes=10)  # a station clock a little fast is not an error
+MAX_AGE = timedelta(days=60)  # an agent offline for weeks still gets its reports in
+MAX_LENGTH = timedelta(hours=6)
+SLOT_SLACK = timedelta(days=7)  # how far from its planned time a slot may be reported aired
+SOURCES = ("agent", "manual")
+
+
+@dataclass(frozen=True)
+class AiringReport:
+    """One report as a station sends it (already parsed; times UTC-aware)."""
+
+    id: str
+    slot_id: int
+    started_at: datetime
+    ended_at: datetime
+    status: AiringStatus
+    audio_sha256: str | None = None
+    source: str = "agent"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    index: int
+    id: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    id: str
+    result: str  # stored | duplicate
+    seq: int
+    status: str
+
+
+class InvalidReports(InvalidInput):
+    """Some reports of a batch are wrong; nothing of the batch was stored."""
+
+    def __init__(self, problems: list[ItemProblem]) -> None:
+        first = problems[0]
+        more = f" (và {len(problems) - 1} lỗi khác)" if len(problems) > 1 else ""
+        super().__init__(f"Báo cáo thứ {first.index + 1} ({first.field}): {first.message}{more}")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class AiringInfo:
+    id: int
+    station_code: str
+    seq: int
+    report_id: str
+    slot_id: int
+    campaign_id: int | None
+    emergency_id: int | None
+    started_at: datetime
+    ended_at: datetime
+    status: str
+    source: str
+    confirmed_by: str | None
+    note: str | None
+    received_at: datetime
+    row_hash: str
+
+
+def _same(stored: Airing, report: AiringReport) -> bool:
+    return (
+        stored.slot_id == report.slot_id
+        and stored.started_at == report.started_at
+        and stored.ended_at == report.ended_at
+        and stored.status == report.status
+        and stored.audio_sha256 == report.audio_sha256
+        and stored.source == report.source
+        and (stored.note or None) == (nfc(report.note) if report.note else None)
+    )
+
+
+def _check_times(report: AiringReport, now: datetime) -> tuple[str, str] | None:
+    if report.ended_at < report.started_at:
+        return "ended_at", "giờ kết thúc trước giờ bắt đầu"
+    if report.ended_at - report.started_at > MAX_LENGTH:
+        return "ended_at", "một lượt phát không thể dài quá 6 giờ"
+    if report.started_at > now + FUTURE_TOLERANCE:
+        return "started_at", "thời điểm ở tương lai (đồng hồ máy đài có sai không?)"
+    if report.started_at < now - MAX_AGE:
+        return "started_at", "quá cũ: chỉ nhận báo cáo trong 60 ngày gần đây"
+    return None
+
+
+def ingest(
+    session: Session,
+    station_id: int,
+    reports: Sequence[AiringReport],
+    *,
+    confirmed_by: tuple[int | None, str] | None = None,
+    now: datetime | None = None,
+) -> list[ItemResult]:
+    """Append a batch of reports to a station's chain; answer one result per report.
+
+    Raises :class:`InvalidReports` (nothing stored) when any report is wrong.
+    A race with another writer of the same station surfaces as ``IntegrityError``;
+    the caller rolls back and calls again (the retry finds the other's rows).
+    """
+    now = now or utcnow()
+    if len(reports) > MAX_BATCH:
+        raise InvalidInput(f"Một lần gửi tối đa {MAX_BATCH} báo cáo (nhận {len(reports)}).")
+    station_code = session.scalar(select(Station.code).where(Station.id == station_id))
+    if station_code is None:
+        raise NotFound(f"Không có đài id {station_id}.")
+    problems: list[ItemProblem] = []
+    seen: set[str] = set()
+    for i, r in enumerate(reports):
+        if r.id in seen:
+            problems.append(
+                ItemProblem(i, r.id, "id", "id trùng với một báo cáo khác cùng lần gửi")
+            )
+        seen.add(r.id)
+    ids = [r.id for r in reports]
+    stored = {
+        a.report_id: a for a in session.scalars(select(Airing).where(Airing.report_id.in_(ids)))
+    }
+    slots = {
+        s.id: s
+        for s in session.scalars(select(Slot).where(Slot.id.in_({r.slot_id for r in reports})))
+    }
+    fresh: list[tuple[int, AiringReport, Slot]] = []
+    for i, r in enumerate(reports):
+        old = stored.get(r.id)
+        if old is not None:
+            if old.station_id != station_id or not _same(old, r):
+                problems.append(
+                    ItemProblem(i, r.id, "id", "id này đã dùng cho một báo cáo khác nội dung")
+                )
+            continue
+        slot = slots.get(r.slot_id)
+        if slot is None:
+            problems.append(ItemProblem(i, r.id, "slot_id", f"không có lượt phát {r.slot_id}"))
+            continue
+        if slot.station_id != station_id:
+            problems.append(
+                ItemProblem(
+                    i, r.id, "slot_id", f"lượt phát {r.slot_id} không thuộc đài {station_code}"
+                )
+            )
+            continue
+        bad = _check_times(r, now)
+        far = slot.planned_start is not None and abs(r.started_at - slot.planned_start) > SLOT_SLACK
+        if bad is None and far:
+            bad = ("started_at", "cách giờ dự kiến của lượt phát quá 7 ngày")
+        if bad is not None:
+            problems.append(ItemProblem(i, r.id, *bad))
+            continue
+        fresh.append((i, r, slot))
+    if problems:
+        raise InvalidReports(problems)
+
+    results: dict[str, ItemResult] = {
+        r.id: ItemResult(r.id, "duplicate", stored[r.id].seq, str(stored[r.id].status))
+        for r in reports
+        if r.id in stored
+    }
+    if fresh:
+        head = _lock_head(session, station_id)
+        prev, seq = head.head_hash, head.seq
+        rows = []
+        for _i, r, slot in fresh:
+            seq += 1
+            row = SimpleNamespace(
+                station_id=station_id,
+                seq=seq,
+                report_id=r.id,
+                slot_id=slot.id,
+                campaign_id=slot.campaign_id,
+                emergency_id=slot.emergency_id,
+                script_version_id=slot.script_version_id,
+                started_at=r.started_at.astimezone(UTC),
+                ended_at=r.ended_at.astimezone(UTC),
+                status=r.status,
+                audio_sha256=r.audio_sha256,
+                source=r.source,
+                note=nfc(r.note) if r.note else None,
+                confirmed_by_id=confirmed_by[0] if confirmed_by else None,
+                confirmed_by=confirmed_by[1] if confirmed_by else None,
+                received_at=now,
+                prev_hash=prev,
+            )
+            row.row_hash = prev = link(prev, canonical(station_code, row))
+            rows.append(vars(row))
+            results[r.id] = ItemResult(r.id, "stored", seq, str(r.status))
+        session.execute(insert(Airing), rows)
+        session.execute(
+            update(AiringChainHead)
+            .where(AiringChainHead.station_id == station_id, AiringChainHead.seq == head.seq)
+            .values(seq=seq, head_hash=prev, updated_at=now)
+        )
+        aired = [slot.id for _i, r, slot in fresh if r.status is AiringStatus.AIRED]
+        if aired:
+            session.execute(
+                update(Slot)
+                .where(Slot.id.in_(aired), Slot.status.in_((SlotStatus.PLANNED, SlotStatus.MISSED)))
+                .values(status=SlotStatus.AIRED, note=None, updated_at=now)
+            )
+    return [results[r.id] for r in reports]
+
+
+def _lock_head(session: Session, station_id: int) -> AiringChainHead:
+    """The station's chain head, locked for this transaction (created at the first airing)."""
+    stmt = select(AiringChainHead).where(AiringChainHead.station_id == station_id)
+    head = session.scalar(stmt.with_for_update())
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.add(AiringChainHead(station_id=station_id, seq=0, head_hash=GENESIS))
+        except IntegrityError:  # another writer created it first: take theirs, locked
+            pass
+        head = session.scalar(stmt.with_for_update().execution_options(populate_existing=True))
+    return head
+
+
+def _station_for(session: Session, actor: Actor, code: str) -> tuple[Station, str]:
+    row = session.execute(
+        select(Station, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .where(Station.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"Không có đài nào mã '{code}'.")
+    return row[0], row[1]
+
+
+def confirm(
+    session: Session,
+    actor: Actor,
+    station_code: str,
+    slot_id: int,
+    *,
+    status: AiringStatus = AiringStatus.AIRED,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    note: str | None = None,
+) -> ItemResult:
+    """An operator confirms by hand what aired (source ``manual``, with who confirmed)."""
+    station, path = _station_for(session, actor, station_code)
+    allowed = actor.role in (Role.OPERATOR, Role.ADMIN) and actor.covers(path)
+    if not actor.is_system and not allowed:
+        raise PermissionDenied(
+            f"{actor.label} không được xác nhận lượt phát của đài {station_code}."
+        )
+    slot = session.get(Slot, slot_id)
+    if slot is None or slot.station_id != station.id:
+        raise NotFound(f"Đài {station_code} không có lượt phát {slot_id}.")
+    start = started_at or slot.planned_start
+    if start is None:
+        raise InvalidInput(
+            f"Lượt phát {slot_id} chưa xếp được giờ: cần cho biết giờ bắt đầu (--at)."
+        )
+    end = ended_at or start + timedelta(milliseconds=slot.duration_ms)
+    report = AiringReport(
+        id=str(uuid.uuid4()),
+        slot_id=slot_id,
+        started_at=start,
+        ended_at=end,
+        status=status,
+        source="manual",
+        note=note,
+    )
+    (result,) = ingest(session, station.id, [report], confirmed_by=(actor.user_id, actor.label))
+    record(
+        session,
+        actor,
+        "airing.confirm",
+        "airing",
+        report.id,
+        after={"station": station_code, "slot": slot_id, "status": str(status), "seq": result.seq},
+        note=note,
+    )
+    return result
+
+
+def list_airings(
+    session: Session,
+    *,
+    station_code: str | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    tz: ZoneInfo | None = None,
+    limit: int = 200,
+) -> list[AiringInfo]:
+    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    stmt = select(Airing, Station.code).join(Station, Station.id == Airing.station_id)
+    if station_code is not None:
+        stmt = stmt.where(Station.code == station_code)
+    if day_from is not None:
+        stmt = stmt.where(Airing.started_at >= datetime.combine(day_from, time(0), tzinfo=tz))
+    if day_to is not None:
+        end = datetime.combine(day_to + timedelta(days=1), time(0), tzinfo=tz)
+        stmt = stmt.where(Airing.started_at < end)
+    stmt = stmt.order_by(Airing.started_at.desc(), Airing.id.desc()).limit(limit)
+    return [
+        AiringInfo(
+            id=a.id,
+            station_code=code,
+            seq=a.seq,
+            report_id=a.report_id,
+            slot_id=a.slot_id,
+            campaign_id=a.campaign_id,
+            emergency_id=a.emergency_id,
+            started_at=a.started_at,
+            ended_at=a.ended_at,
+            status=str(a.status),
+            source=a.source,
+            confirmed_by=a.confirmed_by,
+            note=a.note,
+            received_at=a.received_at,
+            row_hash=a.row_hash,
+        )
+        for a, code in session.execute(stmt)
+    ]

@@ -1,0 +1,316 @@
+"""Emergency items (tin khẩn cấp): storm, flood, fire, epidemic — played at once.
+
+Vietnam's rules for IP radio give bulletins three levels: thông thường (in the
+station's schedule), ưu tiên (played first) and khẩn cấp (played immediately).
+The first two are campaign priorities; an emergency bypasses the plan: sending
+one renders its audio and gives every station under the chosen units one slot,
+due now, that stays at the top of the station's playlist until it airs or expires.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from broadcaster.audio.render import AudioRenderer
+from broadcaster.db import utcnow
+from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
+from broadcaster.library import MAX_TITLE, ScriptText, used_placeholders
+from broadcaster.models import (
+    AdminUnit,
+    Airing,
+    Emergency,
+    EmergencyTarget,
+    Role,
+    Script,
+    ScriptVersion,
+    Slot,
+    SlotStatus,
+    Station,
+    VersionStatus,
+)
+from broadcaster.planning.calendar import week_label
+from broadcaster.services.audio import record_rendered, script_request
+from broadcaster.services.audit import Actor, record
+from broadcaster.vntext import nfc
+
+SENDERS = (Role.APPROVER, Role.ADMIN)
+MAX_REPEAT = 5
+DEFAULT_EXPIRY = timedelta(hours=2)
+MAX_EXPIRY = timedelta(hours=24)
+MAX_BODY = 5000
+
+
+@dataclass(frozen=True)
+class EmergencyInfo:
+    id: int
+    title: str
+    repeat: int
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    cancelled_at: datetime | None
+    units: tuple[str, ...]
+    stations: int
+
+
+@dataclass(frozen=True)
+class EmergencyDelivery:
+    """How one station is doing with an emergency."""
+
+    station_code: str
+    slot_id: int
+    picked_up_at: datetime | None
+    aired_at: datetime | None  # the first airing reported aired
+    status: str  # waiting | picked_up | aired | partial | failed | skipped | missed | cancelled
+
+
+def _units(session: Session, actor: Actor, codes: list[str]) -> list[AdminUnit]:
+    if not codes:
+        raise InvalidInput("Cần ít nhất một đơn vị nhận tin khẩn cấp (--unit MÃ).")
+    units = []
+    for code in dict.fromkeys(c.strip() for c in codes):
+        unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+        if unit is None:
+            raise NotFound(f"Không có đơn vị hành chính mã '{code}'.")
+        if not actor.covers(unit.path):
+            raise PermissionDenied(f"Đơn vị {unit.name} ({code}) nằm ngoài phạm vi của bạn.")
+        units.append(unit)
+    return units
+
+
+def send(
+    session: Session,
+    actor: Actor,
+    renderer: AudioRenderer,
+    *,
+    title: str,
+    body: str,
+    unit_codes: list[str],
+    repeat: int = 1,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+    now: datetime | None = None,
+) -> EmergencyInfo:
+    """Send an emergency item now to every active station under ``unit_codes``.
+
+    The sender (an approver or admin) vouches for the text: an emergency cannot
+    wait for a second reader, so it is stored as a script version approved by the
+    sender, and the audit trail says so.
+    """
+    if not actor.is_system and actor.role not in SENDERS:
+        raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được phát tin khẩn cấp.")
+    title, body = nfc(title).strip(), nfc(body).strip()
+    if not title or not body:
+        raise InvalidInput("Tin khẩn cấp cần có tiêu đề và nội dung.")
+    if len(title) > MAX_TITLE or len(body) > MAX_BODY:
+        raise InvalidInput(
+            f"Tin khẩn cấp quá dài (tiêu đề ≤ {MAX_TITLE}, nội dung ≤ {MAX_BODY} ký tự)."
+        )
+    if not 1 <= repeat <= MAX_REPEAT:
+        raise InvalidInput(f"Số lần phát lặp phải từ 1 đến {MAX_REPEAT}.")
+    if not timedelta(minutes=5) <= expires_in <= MAX_EXPIRY:
+        raise InvalidInput("Thời hạn tin khẩn cấp phải từ 5 phút đến 24 giờ.")
+    placeholders = used_placeholders(body, "nội dung")
+    units = _units(session, actor, unit_codes)
+    stations = session.scalars(
+        select(Station)
+        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .where(Station.active.is_(True), or_(*(AdminUnit.path.startswith(u.path) for u in units)))
+        .order_by(Station.code)
+    ).all()
+    if not stations:
+        raise InvalidInput("Các đơn vị đã chọn không có đài nào đang hoạt động.")
+    now = now or utcnow()
+
+    stamp = now.strftime("%Y%m%d-%H%M")
+    text = ScriptText(
+        slug=f"khan-cap-{stamp}-{secrets.token_hex(3)}",
+        title=title,
+        body=body,
+        tags=("khan-cap",),
+        placeholders=placeholders,
+        source="khẩn cấp",
+    )
+    script = Script(slug=text.slug, unit=units[0] if len(units) == 1 else None)
+    version = ScriptVersion(
+        script=script,
+        number=1,
+        title=title,
+        body=body,
+        tags=list(text.tags),
+        placeholders=list(placeholders),
+        content_sha256=text.content_sha256,
+        source=text.source,
+        status=VersionStatus.APPROVED,
+        author_id=actor.user_id,
+        submitted_by_id=actor.user_id,
+        submitted_at=now,
+        reviewed_by_id=actor.user_id,
+        reviewed_at=now,
+        review_reason="tin khẩn cấp: người gửi chịu trách nhiệm nội dung",
+    )
+    session.add_all([script, version])
+    session.flush()
+    script.approved_version = version
+    emergency = Emergency(
+        title=title,
+        script_version_id=version.id,
+        repeat=repeat,
+        created_by_id=actor.user_id,
+        created_by=actor.label,
+        created_at=now,
+        expires_at=now + expires_in,
+        targets=[EmergencyTarget(unit_id=u.id) for u in units],
+    )
+    session.add(emergency)
+    session.flush()
+
+    shared = None
+    for station in stations:
+        if placeholders or shared is None:
+            request, _ = script_request(version, station)
+            asset = record_rendered(session, renderer, renderer.render(request))
+            if not placeholders:
+                shared = asset
+        else:
+            asset = shared
+        session.add(
+            Slot(
+                station_id=station.id,
+                emergency_id=emergency.id,
+                occurrence=f"E{emergency.id}",
+                script_version_id=version.id,
+                audio_asset_id=asset.id,
+                week=week_label(now.date()),
+                planned_start=now,
+                window_end=emergency.expires_at,
+                position=-1,
+                duration_ms=asset.duration_ms * repeat,
+                status=SlotStatus.PLANNED,
+            )
+        )
+    record(
+        session,
+        actor,
+        "emergency.send",
+        "emergency",
+        emergency.id,
+        after={
+            "title": title,
+            "units": [u.code for u in units],
+            "stations": len(stations),
+            "repeat": repeat,
+            "expires_at": emergency.expires_at.isoformat(),
+            "script": script.slug,
+        },
+    )
+    return _info(emergency, units, len(stations))
+
+
+def _info(e: Emergency, units: list[AdminUnit], stations: int) -> EmergencyInfo:
+    return EmergencyInfo(
+        id=e.id,
+        title=e.title,
+        repeat=e.repeat,
+        created_by=e.created_by,
+        created_at=e.created_at,
+        expires_at=e.expires_at,
+        cancelled_at=e.cancelled_at,
+        units=tuple(u.code for u in units),
+        stations=stations,
+    )
+
+
+def _load(session: Session, emergency_id: int) -> Emergency:
+    e = session.scalar(
+        select(Emergency)
+        .options(selectinload(Emergency.targets).selectinload(EmergencyTarget.unit))
+        .where(Emergency.id == emergency_id)
+    )
+    if e is None:
+        raise NotFound(f"Không có tin khẩn cấp số {emergency_id}.")
+    return e
+
+
+def cancel(session: Session, actor: Actor, emergency_id: int) -> EmergencyInfo:
+    """Withdraw an emergency: stations that have not aired it drop it from their playlist."""
+    if not actor.is_system and actor.role not in SENDERS:
+        raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được hủy tin khẩn cấp.")
+    e = _load(session, emergency_id)
+    if e.cancelled_at is None:
+        e.cancelled_at = utcnow()
+        for slot in session.scalars(
+            select(Slot).where(Slot.emergency_id == e.id, Slot.status == SlotStatus.PLANNED)
+        ):
+            slot.status = SlotStatus.CANCELLED
+            slot.note = "tin khẩn cấp đã bị hủy"
+        record(session, actor, "emergency.cancel", "emergency", e.id)
+    return _info(e, [t.unit for t in e.targets], _station_count(session, e.id))
+
+
+def _station_count(session: Session, emergency_id: int) -> int:
+    return len(session.scalars(select(Slot.id).where(Slot.emergency_id == emergency_id)).all())
+
+
+def list_emergencies(session: Session, limit: int = 50) -> list[EmergencyInfo]:
+    rows = session.scalars(
+        select(Emergency)
+        .options(selectinload(Emergency.targets).selectinload(EmergencyTarget.unit))
+        .order_by(Emergency.id.desc())
+        .limit(limit)
+    ).all()
+    return [_info(e, [t.unit for t in e.targets], _station_count(session, e.id)) for e in rows]
+
+
+def deliveries(
+    session: Session, emergency_id: int
+) -> tuple[EmergencyInfo, list[EmergencyDelivery]]:
+    """Station by station: picked up? aired? (for watching an emergency go out)."""
+    e = _load(session, emergency_id)
+    slots = session.execute(
+        select(Slot, Station.code)
+        .join(Station, Station.id == Slot.station_id)
+        .where(Slot.emergency_id == e.id)
+        .order_by(Station.code)
+    ).all()
+    airings: dict[int, list[Airing]] = {}
+    for a in session.scalars(
+        select(Airing).where(Airing.emergency_id == e.id).order_by(Airing.started_at)
+    ):
+        airings.setdefault(a.slot_id, []).append(a)
+    out = []
+    for slot, code in slots:
+        reported = airings.get(slot.id, [])
+        aired = next((a for a in reported if str(a.status) == "aired"), None)
+        if aired is not None:
+            status = "aired"
+        elif reported:
+            status = str(reported[-1].status)
+        elif slot.status is SlotStatus.MISSED:
+            status = "missed"
+        elif slot.status is SlotStatus.CANCELLED:
+            status = "cancelled"
+        elif slot.picked_up_at is not None:
+            status = "picked_up"
+        else:
+            status = "waiting"
+        out.append(
+            EmergencyDelivery(
+                station_code=code,
+                slot_id=slot.id,
+                picked_up_at=slot.picked_up_at,
+                aired_at=aired.started_at if aired else None,
+                status=status,
+            )
+        )
+    return _info(e, [t.unit for t in e.targets], len(slots)), out
+
+
+def latest_id(session: Session) -> int:
+    """The newest emergency's id (0 when none): what waiting stations watch."""
+    return session.scalar(select(Emergency.id).order_by(Emergency.id.desc()).limit(1)) or 0

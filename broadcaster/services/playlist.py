@@ -1,0 +1,279 @@
+"""A station's playlist for a day (danh sách phát): what to play, when, and where the audio is.
+
+Built from the materialised slots (never planned at pull time). Active
+emergencies come first, then the day's slots in airing order. The same values
+are written as JSON (the agent's format), extended M3U and XSPF (for players).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.db import utcnow
+from broadcaster.errors import NotFound
+from broadcaster.models import (
+    AudioAsset,
+    Campaign,
+    Emergency,
+    Priority,
+    ScriptVersion,
+    Slot,
+    SlotStatus,
+    Station,
+    StationWindow,
+)
+from broadcaster.services.audio import file_digest
+
+FORMAT_VERSION = 1
+SHOWN = (SlotStatus.PLANNED, SlotStatus.AIRED, SlotStatus.MISSED)
+PRIORITY_LABELS = {"emergency": "khẩn cấp", "priority": "ưu tiên", "normal": "thông thường"}
+XSPF_NS = "http://xspf.org/ns/0/"
+META_BASE = "https://broadcaster.invalid/xspf/"  # names our <meta> fields; never fetched
+
+
+@dataclass(frozen=True)
+class PlaylistItem:
+    slot_id: int
+    kind: str  # campaign | emergency
+    priority: str  # emergency | priority | normal
+    priority_label: str
+    title: str
+    campaign_id: int | None
+    campaign: str | None
+    emergency_id: int | None
+    repeat: int
+    planned_start: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    duration_ms: int
+    status: str
+    audio_sha256: str | None
+    audio_size: int | None
+
+
+@dataclass(frozen=True)
+class Playlist:
+    station_code: str
+    station_name: str
+    day: date
+    timezone: str
+    items: tuple[PlaylistItem, ...]
+
+
+def _local_window_starts(session: Session, station_id: int) -> dict[time, time]:
+    windows = session.execute(
+        select(StationWindow.starts_at, StationWindow.ends_at).where(
+            StationWindow.station_id == station_id
+        )
+    )
+    return {end: start for start, end in windows}
+
+
+def build(
+    session: Session,
+    station_id: int,
+    day: date,
+    tz: ZoneInfo,
+    audio_root: Path,
+    *,
+    now: datetime | None = None,
+) -> Playlist:
+    now = now or utcnow()
+    station = session.get(Station, station_id)
+    if station is None:
+        raise NotFound(f"Không có đài id {station_id}.")
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = start + timedelta(days=1)
+    emergency_now = and_(
+        Slot.emergency_id.is_not(None),
+        Slot.status == SlotStatus.PLANNED,
+        Slot.window_end > now,
+        Emergency.cancelled_at.is_(None),
+    )
+    rows = session.execute(
+        select(
+            Slot,
+            Campaign.name,
+            Campaign.priority,
+            ScriptVersion.title,
+            Emergency.repeat,
+            AudioAsset,
+        )
+        .join(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
+        .outerjoin(Emergency, Emergency.id == Slot.emergency_id)
+        .outerjoin(AudioAsset, AudioAsset.id == Slot.audio_asset_id)
+        .where(
+            Slot.station_id == station_id,
+            or_(
+                emergency_now,
+                and_(
+                    Slot.planned_start >= start,
+                    Slot.planned_start < end,
+                    Slot.status.in_(SHOWN),
+                ),
+            ),
+        )
+        .order_by(Slot.emergency_id.is_(None), Slot.planned_start, Slot.position, Slot.id)
+    ).all()
+    window_starts = _local_window_starts(session, station_id)
+    items = []
+    for slot, campaign, priority, title, repeat, asset in rows:
+        if asset is not None and asset.file_sha256 is None:
+            asset.file_sha256 = file_digest(audio_root / asset.path)  # rows from before 0004
+        if slot.emergency_id is not None:
+            level = "emergency"
+        else:
+            level = "priority" if priority is Priority.PRIORITY else "normal"
+        window_start = None
+        if slot.window_end is not None and slot.emergency_id is None:
+            local_end = slot.window_end.astimezone(tz)
+            starts = window_starts.get(local_end.time().replace(tzinfo=None))
+            if starts is not None:
+                window_start = datetime.combine(local_end.date(), starts, tzinfo=tz)
+        items.append(
+            PlaylistItem(
+                slot_id=slot.id,
+                kind="emergency" if slot.emergency_id is not None else "campaign",
+                priority=level,
+                priority_label=PRIORITY_LABELS[level],
+                title=title,
+                campaign_id=slot.campaign_id,
+                campaign=campaign,
+                emergency_id=slot.emergency_id,
+                repeat=repeat or 1,
+                planned_start=slot.planned_start,
+                window_start=window_start,
+                window_end=slot.window_end,
+                duration_ms=slot.duration_ms,
+                status=slot.status.value,
+                audio_sha256=asset.file_sha256 if asset is not None else None,
+                audio_size=asset.size_bytes if asset is not None else None,
+            )
+        )
+    return Playlist(
+        station_code=station.code,
+        station_name=station.name,
+        day=day,
+        timezone=tz.key,
+        items=tuple(items),
+    )
+
+
+def mark_picked_up(session: Session, playlist: Playlist, now: datetime | None = None) -> int:
+    """Note when a station first saw its emergency items (the admin watches this)."""
+    ids = [i.slot_id for i in playlist.items if i.kind == "emergency"]
+    if not ids:
+        return 0
+    return session.execute(
+        update(Slot)
+        .where(Slot.id.in_(ids), Slot.picked_up_at.is_(None))
+        .values(picked_up_at=now or utcnow())
+    ).rowcount
+
+
+# -- formats -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
+def to_json(playlist: Playlist, audio_url: str, generated_at: datetime) -> dict:
+    """The JSON document (``audio_url`` has a ``{sha256}`` field to fill)."""
+    tz = ZoneInfo(playlist.timezone)
+    items = []
+    for i in playlist.items:
+        item = asdict(i)
+        for key in ("planned_start", "window_start", "window_end"):
+            item[key] = _iso(getattr(i, key), tz)
+        sha, size = item.pop("audio_sha256"), item.pop("audio_size")
+        item["audio"] = (
+            {"url": audio_url.format(sha256=sha), "sha256": sha, "size": size} if sha else None
+        )
+        items.append(item)
+    return {
+        "version": FORMAT_VERSION,
+        "station": playlist.station_code,
+        "station_name": playlist.station_name,
+        "date": playlist.day.isoformat(),
+        "timezone": playlist.timezone,
+        "generated_at": generated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "items": items,
+    }
+
+
+def body_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def dumps(document: dict) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _label(item: dict) -> str:
+    title = " ".join(item["title"].split())
+    return f"{item['campaign']} - {title}" if item["campaign"] else title
+
+
+def to_m3u8(document: dict) -> str:
+    """Extended M3U: ``#EXTM3U``, then ``#EXTINF:seconds,label`` before each URL."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{document['station_name']} {document['date']}"]
+    for item in document["items"]:
+        if item["audio"] is None:
+            continue
+        seconds = max(1, round(item["duration_ms"] / 1000))
+        lines.append(f"#EXTINF:{seconds},{_label(item)}")
+        lines.append(item["audio"]["url"])
+    return "\n".join(lines) + "\n"
+
+
+def to_xspf(document: dict) -> bytes:
+    """XSPF 1 (http://xspf.org/ns/0/), one <track> per item with audio."""
+    ET.register_namespace("", XSPF_NS)
+    q = lambda tag: f"{{{XSPF_NS}}}{tag}"  # noqa: E731
+    root = ET.Element(q("playlist"), version="1")
+    ET.SubElement(root, q("title")).text = f"{document['station_name']} {document['date']}"
+    ET.SubElement(root, q("creator")).text = "broadcaster"
+    ET.SubElement(root, q("date")).text = document["generated_at"]
+    tracks = ET.SubElement(root, q("trackList"))
+    for item in document["items"]:
+        if item["audio"] is None:
+            continue
+        track = ET.SubElement(tracks, q("track"))
+        ET.SubElement(track, q("location")).text = item["audio"]["url"]
+        ET.SubElement(track, q("identifier")).text = f"urn:broadcaster:slot:{item['slot_id']}"
+        ET.SubElement(track, q("title")).text = item["title"]
+        if item["campaign"]:
+            ET.SubElement(track, q("creator")).text = item["campaign"]
+        ET.SubElement(
+            track, q("annotation")
+        ).text = f"{item['priority_label']}; dự kiến {item['planned_start'] or '-'}"
+        ET.SubElement(track, q("duration")).text = str(item["duration_ms"])
+        for key in ("planned_start", "priority", "sha256"):
+            value = item["audio"]["sha256"] if key == "sha256" else item[key]
+            if value is not None:
+                ET.SubElement(track, q("meta"), rel=META_BASE + key).text = str(value)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def audio_path_for(
+    session: Session, station_id: int, file_sha256: str, audio_root: Path
+) -> Path | None:
+    """The file behind a sha256, if any slot of this station uses it (else None)."""
+    relative = session.scalar(
+        select(AudioAsset.path)
+        .join(Slot, Slot.audio_asset_id == AudioAsset.id)
+        .where(AudioAsset.file_sha256 == file_sha256, Slot.station_id == station_id)
+        .limit(1)
+    )
+    return audio_root / relative if relative is not None else None

@@ -1,0 +1,157 @@
+"""Station pull tokens (mã truy cập của đài): issued once, stored hashed, rotatable, revocable.
+
+A token is 32 random bytes (URL-safe base64) behind a ``bst_`` prefix. Being
+random and long, a plain sha256 is the right way to keep it: a slow password
+hash would only slow every playlist pull without making a guess any likelier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.db import utcnow
+from broadcaster.errors import NotFound
+from broadcaster.models import Station, StationToken
+from broadcaster.services.audit import Actor, record
+
+PREFIX = "bst_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    station_code: str
+    token: str  # shown once; never stored
+    prefix: str
+    revoked: int  # how many earlier tokens this issue revoked
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    station_code: str
+    prefix: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StationAuth:
+    """Who a valid token speaks for."""
+
+    station_id: int
+    station_code: str
+    token_id: int
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _station(session: Session, code: str) -> Station:
+    station = session.scalar(select(Station).where(Station.code == code))
+    if station is None:
+        raise NotFound(f"Không có đài nào mã '{code}'.")
+    return station
+
+
+def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) -> IssuedToken:
+    """A new token for a station; earlier ones are revoked unless ``keep_old`` (rotation
+    with overlap, while the station is switched over)."""
+    station = _station(session, code)
+    revoked = 0 if keep_old else _revoke_all(session, station.id)
+    token = PREFIX + secrets.token_urlsafe(32)
+    prefix = token[: len(PREFIX) + 6]
+    session.add(
+        StationToken(
+            station_id=station.id,
+            token_sha256=token_hash(token),
+            prefix=prefix,
+            created_by=actor.label,
+        )
+    )
+    record(
+        session,
+        actor,
+        "station.token.issue",
+        "station",
+        code,
+        after={"prefix": prefix, "revoked": revoked},
+    )
+    return IssuedToken(station_code=code, token=token, prefix=prefix, revoked=revoked)
+
+
+def _revoke_all(session: Session, station_id: int) -> int:
+    result = session.execute(
+        update(StationToken)
+        .where(StationToken.station_id == station_id, StationToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def revoke(session: Session, actor: Actor, code: str, prefix: str | None = None) -> int:
+    """Revoke a station's tokens (all of them, or the one with this prefix)."""
+    station = _station(session, code)
+    if prefix is None:
+        count = _revoke_all(session, station.id)
+    else:
+        count = session.execute(
+            update(StationToken)
+            .where(
+                StationToken.station_id == station.id,
+                StationToken.prefix == prefix,
+                StationToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        ).rowcount
+        if not count:
+            raise NotFound(f"Đài {code} không có mã truy cập còn hiệu lực bắt đầu bằng '{prefix}'.")
+    record(session, actor, "station.token.revoke", "station", code, after={"revoked": count})
+    return count
+
+
+def list_tokens(session: Session, code: str) -> list[TokenInfo]:
+    station = _station(session, code)
+    rows = session.scalars(
+        select(StationToken)
+        .where(StationToken.station_id == station.id)
+        .order_by(StationToken.created_at.desc(), StationToken.id.desc())
+    )
+    return [
+        TokenInfo(
+            id=t.id,
+            station_code=code,
+            prefix=t.prefix,
+            created_at=t.created_at,
+            created_by=t.created_by,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+        )
+        for t in rows
+    ]
+
+
+def authenticate(session: Session, token: str) -> StationAuth | None:
+    """The station a token speaks for, or None for an unknown or revoked token."""
+    if not token.startswith(PREFIX) or len(token) > 100:
+        return None
+    row = session.execute(
+        select(StationToken.id, Station.id, Station.code)
+        .join(Station, Station.id == StationToken.station_id)
+        .where(
+            StationToken.token_sha256 == token_hash(token),
+            StationToken.revoked_at.is_(None),
+            Station.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])

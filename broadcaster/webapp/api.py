@@ -1,0 +1,456 @@
+"""The station API under ``/api/v1``: playlists, audio, airing reports, heartbeats, emergencies.
+
+A thin shell over :mod:`broadcaster.services`. Every answer to a station is
+JSON (or the playlist format asked for); every refusal is a 4xx with
+``{"error": {"code", "message", "details"}}`` and a Vietnamese message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time as _time
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file
+from limits import parse as parse_rate
+from limits import storage as limit_storage
+from limits import strategies
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from broadcaster.db import transaction, utcnow
+from broadcaster.errors import BroadcasterError, NotFound
+from broadcaster.models import AiringStatus
+from broadcaster.services import airings, health, playlist, tokens
+from broadcaster.services.emergency import latest_id
+from broadcaster.webapp.api_schema import AiringBatchIn, HeartbeatIn, openapi_document
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_BODY = 1024 * 1024  # 500 reports with notes fit in well under 1 MiB
+BAD_TOKEN_RATE = parse_rate("20/minute")
+MAX_DAYS_AWAY = 400
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+_RETRIES = 5
+
+_PYDANTIC_VI = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không được phép",
+    "int_type": "phải là số nguyên",
+    "int_parsing": "phải là số nguyên",
+    "string_type": "phải là chuỗi",
+    "float_type": "phải là số",
+    "list_type": "phải là danh sách",
+    "model_type": "phải là đối tượng JSON",
+    "dict_type": "phải là đối tượng JSON",
+    "uuid_type": "phải là UUID",
+    "uuid_parsing": "phải là UUID (vd 2f1c…-…)",
+    "datetime_type": "phải là thời điểm ISO 8601",
+    "datetime_parsing": "phải là thời điểm ISO 8601 (vd 2026-11-23T06:00:00+07:00)",
+    "datetime_from_date_parsing": "phải là thời điểm ISO 8601 (vd 2026-11-23T06:00:00+07:00)",
+    "timezone_aware": "phải có múi giờ (vd +07:00 hoặc Z)",
+    "literal_error": "giá trị không hợp lệ",
+    "string_pattern_mismatch": "sai định dạng",
+    "string_too_long": "quá dài",
+    "too_short": "danh sách rỗng",
+    "too_long": "quá nhiều phần tử (tối đa 500)",
+    "greater_than_equal": "quá nhỏ",
+    "less_than_equal": "quá lớn",
+    "bool_type": "phải là true/false",
+}
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: list | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = jsonify(error={"code": code, "message": message, "details": details or []})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="broadcaster"'
+    response.headers.update(headers or {})
+    return response
+
+
+class _ApiError(Exception):
+    """A refusal, answered as JSON by the blueprint's handler."""
+
+    def __init__(self, status: int, code: str, message: str, details=None, headers=None):
+        super().__init__(message)
+        self.args_ = (status, code, message, details, headers)
+
+
+def _validation_details(exc: ValidationError) -> list[dict]:
+    details = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"]]
+        index = loc[1] if len(loc) > 1 and loc[0] == "reports" and isinstance(loc[1], int) else None
+        field = ".".join(str(p) for p in loc) or "body"
+        message = _PYDANTIC_VI.get(err["type"], err["msg"])
+        if err["type"] == "literal_error":
+            message += f" ({err['ctx'].get('expected', '')})"
+        details.append({"index": index, "field": field, "message": message})
+    return details
+
+
+def _parse(model, raw: bytes):
+    if not raw.strip():
+        raise _ApiError(400, "empty_body", "Thân yêu cầu rỗng: cần một đối tượng JSON.")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise _ApiError(400, "bad_json", "JSON không hợp lệ (hỏng hoặc bị cắt cụt).") from None
+        details = _validation_details(exc)
+        first = details[0]
+        raise _ApiError(422, "invalid", f"{first['field']}: {first['message']}", details) from None
+
+
+# -- authentication -----------------------------------------------------------------------
+
+
+def _limiter() -> tuple[strategies.RateLimiter, str]:
+    return current_app.extensions["broadcaster.ratelimit"], request.remote_addr or "?"
+
+
+def _authenticate(station_code: str | None) -> tokens.StationAuth:
+    limiter, who = _limiter()
+    if not limiter.test(BAD_TOKEN_RATE, "bad-token", who):
+        reset, _ = limiter.get_window_stats(BAD_TOKEN_RATE, "bad-token", who)
+        raise _ApiError(
+            429,
+            "too_many_attempts",
+            "Sai mã truy cập quá nhiều lần; hãy chờ rồi thử lại.",
+            headers={"Retry-After": str(max(1, int(reset - _time.time()) + 1))},
+        )
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _ApiError(
+            401, "no_token", "Thiếu mã truy cập: gửi 'Authorization: Bearer <mã của đài>'."
+        )
+    auth = tokens.authenticate(_db(), token.strip())
+    if auth is None:
+        limiter.hit(BAD_TOKEN_RATE, "bad-token", who)
+        raise _ApiError(401, "bad_token", "Mã truy cập không đúng hoặc đã bị thu hồi.")
+    if station_code is not None and auth.station_code != station_code:
+        raise _ApiError(
+            403, "other_station", f"Mã truy cập này không dùng được cho đài {station_code}."
+        )
+    return auth
+
+
+def _db():
+    return current_app.extensions["broadcaster.db"]()
+
+
+def _factory():
+    return current_app.extensions["broadcaster.sessionmaker"]
+
+
+def _settings():
+    return current_app.config["BROADCASTER_SETTINGS"]
+
+
+@bp.errorhandler(_ApiError)
+def _api_error(exc: _ApiError):
+    return _error(*exc.args_)
+
+
+@bp.errorhandler(BroadcasterError)
+def _service_error(exc: BroadcasterError):
+    status = 404 if isinstance(exc, NotFound) else 422
+    details = [
+        {"index": p.index, "id": p.id, "field": p.field, "message": p.message}
+        for p in getattr(exc, "problems", [])
+    ]
+    return _error(status, type(exc).__name__.lower(), exc.message, details)
+
+
+# -- routes -------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(current_app.extensions["broadcaster.openapi"])
+
+
+def _day(tz) -> date:
+    raw = request.args.get("date")
+    today = datetime.now(tz).date()
+    if raw is None or raw == "":
+        return today
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise _ApiError(
+            400, "bad_date", f"Tham số date '{raw[:40]}' phải có dạng YYYY-MM-DD."
+        ) from None
+    if abs((day - today).days) > MAX_DAYS_AWAY:
+        raise _ApiError(
+            400, "bad_date", f"Ngày {raw} quá xa hôm nay (tối đa {MAX_DAYS_AWAY} ngày)."
+        )
+    return day
+
+
+_FORMATS = {
+    "json": "application/json",
+    "m3u8": "audio/x-mpegurl; charset=utf-8",
+    "xspf": "application/xspf+xml; charset=utf-8",
+}
+
+
+@bp.get("/stations/<code>/playlist")
+def get_playlist(code: str):
+    auth = _authenticate(code)
+    settings = _settings()
+    fmt = request.args.get("format", "json")
+    if fmt not in _FORMATS:
+        raise _ApiError(
+            400, "bad_format", f"format '{fmt[:20]}' không hỗ trợ; dùng json, m3u8 hoặc xspf."
+        )
+    day = _day(settings.tz)
+    session = _db()
+    now = utcnow()
+    built = playlist.build(session, auth.station_id, day, settings.tz, settings.audio_dir, now=now)
+    if playlist.mark_picked_up(session, built, now) or session.dirty:
+        session.commit()
+    # generated_at is left out of what the ETag covers, so an unchanged playlist keeps it
+    document = playlist.to_json(built, _audio_url(), datetime(2000, 1, 1, tzinfo=UTC))
+    etag = playlist.body_etag(playlist.dumps(document) + fmt.encode())
+    if etag in request.if_none_match or request.headers.get("If-None-Match") == etag:
+        response = Response(status=304)
+    else:
+        document["generated_at"] = now.isoformat().replace("+00:00", "Z")
+        if fmt == "json":
+            body = playlist.dumps(document)
+        elif fmt == "m3u8":
+            body = playlist.to_m3u8(document).encode("utf-8")
+        else:
+            body = playlist.to_xspf(document)
+        response = Response(body, mimetype=_FORMATS[fmt].split(";")[0])
+        response.headers["Content-Type"] = _FORMATS[fmt]
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _audio_url() -> str:
+    return request.host_url.rstrip("/") + request.script_root + "/api/v1/audio/{sha256}.mp3"
+
+
+@bp.get("/audio/<name>")
+def get_audio(name: str):
+    auth = _authenticate(None)
+    sha = name.removesuffix(".mp3")
+    if not name.endswith(".mp3") or not _SHA.match(sha):
+        raise _ApiError(404, "no_audio", "Không có tệp âm thanh này.")
+    settings = _settings()
+    path = playlist.audio_path_for(_db(), auth.station_id, sha, settings.audio_dir)
+    if path is None:
+        raise _ApiError(
+            404,
+            "no_audio",
+            f"Tệp {sha[:12]}… không có trong danh sách phát của đài {auth.station_code}.",
+        )
+    if not path.is_file():
+        log.error("audio %s is recorded but its file %s is missing", sha, path)
+        raise _ApiError(404, "audio_missing", "Tệp âm thanh chưa có trên máy chủ; thử lại sau.")
+    response = send_file(
+        path,
+        mimetype="audio/mpeg",
+        conditional=True,
+        etag=sha,
+        max_age=365 * 86400,
+        download_name=f"{sha}.mp3",
+    )
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+@bp.post("/stations/<code>/airings")
+def post_airings(code: str):
+    auth = _authenticate(code)
+    batch = _parse(AiringBatchIn, request.get_data(cache=False))
+    reports = [
+        airings.AiringReport(
+            id=str(r.id),
+            slot_id=r.slot_id,
+            started_at=r.started_at.astimezone(UTC),
+            ended_at=r.ended_at.astimezone(UTC),
+            status=AiringStatus(r.status),
+            audio_sha256=r.audio_sha256,
+            source=r.source,
+            note=r.note,
+        )
+        for r in batch.reports
+    ]
+    confirmed = None
+    if any(r.source == "manual" for r in reports):
+        confirmed = (None, f"đài {auth.station_code} (mã {auth.token_id})")
+    for attempt in range(_RETRIES):
+        try:
+            with transaction(_factory()) as session:
+                results = airings.ingest(session, auth.station_id, reports, confirmed_by=confirmed)
+            break
+        except (IntegrityError, OperationalError):
+            # another writer took the same chain position (or SQLite was busy): the retry
+            # sees their rows and either appends after them or answers "duplicate"
+            if attempt == _RETRIES - 1:
+                raise
+            _time.sleep(0.05 * (attempt + 1))
+    stored = sum(r.result == "stored" for r in results)
+    return jsonify(
+        stored=stored,
+        duplicates=len(results) - stored,
+        results=[vars(r) for r in results],
+    )
+
+
+@bp.post("/stations/<code>/heartbeat")
+def post_heartbeat(code: str):
+    auth = _authenticate(code)
+    beat = _parse(HeartbeatIn, request.get_data(cache=False))
+    now = utcnow()
+    drift = beat.clock_drift_s
+    if drift is None and beat.sent_at is not None:
+        drift = round((beat.sent_at - now).total_seconds(), 3)
+    with transaction(_factory()) as session:
+        health.record_heartbeat(
+            session,
+            auth.station_id,
+            auth.token_id,
+            health.Heartbeat(
+                agent_version=beat.agent_version,
+                free_disk_bytes=beat.free_disk_bytes,
+                last_sync_at=beat.last_sync_at,
+                player_state=beat.player_state,
+                clock_drift_s=drift,
+                spool_pending=beat.spool_pending,
+            ),
+            request.remote_addr,
+            now,
+        )
+    return jsonify(ok=True, server_time=now.isoformat().replace("+00:00", "Z"), clock_drift_s=drift)
+
+
+@bp.get("/stations/<code>/emergencies")
+def get_emergencies(code: str):
+    auth = _authenticate(code)
+    try:
+        after = int(request.args.get("after", "0"))
+        wait = int(request.args.get("wait", "0"))
+    except ValueError:
+        raise _ApiError(400, "bad_param", "after và wait phải là số nguyên.") from None
+    if not 0 <= wait <= 55:
+        raise _ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
+    settings = _settings()
+    watch: EmergencyWatch = current_app.extensions["broadcaster.emergency_watch"]
+    deadline = _time.monotonic() + wait
+    while True:
+        session = _db()
+        known = latest_id(session)
+        built = playlist.build(
+            session,
+            auth.station_id,
+            datetime.now(settings.tz).date(),
+            settings.tz,
+            settings.audio_dir,
+        )
+        items = [i for i in built.items if i.kind == "emergency" and (i.emergency_id or 0) > after]
+        remaining = deadline - _time.monotonic()
+        if items or remaining <= 0:
+            break
+        session.rollback()  # let the next look see new rows
+        watch.wait_beyond(known, remaining)
+    if playlist.mark_picked_up(session, built) or session.dirty:
+        session.commit()
+    document = playlist.to_json(built, _audio_url(), utcnow())
+    ids = {i.slot_id for i in items}
+    return jsonify(latest=known, items=[i for i in document["items"] if i["slot_id"] in ids])
+
+
+class EmergencyWatch:
+    """Wakes long-polling stations when a new emergency exists.
+
+    One thread per process looks at the newest emergency id once a second, and
+    only while someone waits, so a thousand waiting stations cost one query a
+    second, not a thousand.
+    """
+
+    def __init__(self, factory, interval: float = 1.0) -> None:
+        self._factory = factory
+        self._interval = interval
+        self._cond = threading.Condition()
+        self._latest = 0
+        self._waiters = 0
+        self._thread: threading.Thread | None = None
+
+    def wait_beyond(self, known: int, timeout: float) -> int:
+        deadline = _time.monotonic() + timeout
+        with self._cond:
+            self._waiters += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="emergencies")
+                self._thread.start()
+            try:
+                while self._latest <= known:
+                    remaining = deadline - _time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                return self._latest
+            finally:
+                self._waiters -= 1
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._waiters == 0:
+                    self._thread = None
+                    return
+            try:
+                with self._factory() as session:
+                    latest = latest_id(session)
+            except Exception:  # a database hiccup: waiters time out and ask again
+                log.exception("emergency watch could not read the database")
+                latest = self._latest
+            with self._cond:
+                if latest != self._latest:
+                    self._latest = latest
+                    self._cond.notify_all()
+            _time.sleep(self._interval)
+
+
+def _api_http_error(exc: HTTPException):
+    """Werkzeug's own refusals (404, 405, 413) as JSON under /api."""
+    if not request.path.startswith("/api/"):
+        return exc
+    messages = {
+        404: "Không có đường dẫn này trong API v1 (xem /api/v1/openapi.json).",
+        405: "Phương thức không được hỗ trợ cho đường dẫn này.",
+        413: f"Thân yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KiB); gửi ít báo cáo hơn mỗi lần.",
+    }
+    return _error(exc.code or 400, f"http_{exc.code}", messages.get(exc.code, exc.description))
+
+
+def init_app(app: Flask, factory) -> None:
+    """Register the API on an app whose sessions come from ``factory``."""
+    settings = app.config["BROADCASTER_SETTINGS"]
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY)
+    app.extensions["broadcaster.sessionmaker"] = factory
+    app.extensions["broadcaster.openapi"] = openapi_document()
+    app.extensions["broadcaster.ratelimit"] = strategies.MovingWindowRateLimiter(
+        limit_storage.storage_from_string(settings.ratelimit_storage)
+    )
+    app.extensions["broadcaster.emergency_watch"] = EmergencyWatch(factory)
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _api_http_error)

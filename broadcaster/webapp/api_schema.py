@@ -1,0 +1,306 @@
+"""The station protocol's shapes (pydantic), and the OpenAPI 3.1 document built from them.
+
+The same models validate what stations send and describe it in
+``/api/v1/openapi.json``, so the document cannot drift from the code; a test
+validates real responses against it as well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+import broadcaster
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AiringIn(_In):
+    """One airing report. ``id`` is the client's UUID: sending it again is harmless."""
+
+    id: UUID
+    slot_id: int = Field(ge=1, le=2_147_483_647)
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    status: Literal["aired", "partial", "failed", "skipped"]
+    audio_sha256: str | None = Field(default=None, pattern=SHA256)
+    source: Literal["agent", "manual"] = "agent"
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AiringBatchIn(_In):
+    reports: list[AiringIn] = Field(min_length=1, max_length=500)
+
+
+class HeartbeatIn(BaseModel):
+    """What an agent says of itself. Unknown fields are ignored (newer agents)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    agent_version: str | None = Field(default=None, max_length=64)
+    free_disk_bytes: int | None = Field(default=None, ge=0)
+    last_sync_at: AwareDatetime | None = None
+    player_state: Literal["idle", "playing", "error"] | None = None
+    clock_drift_s: float | None = Field(default=None, ge=-1e7, le=1e7)
+    spool_pending: int | None = Field(default=None, ge=0)
+    sent_at: AwareDatetime | None = None
+
+
+class Audio(BaseModel):
+    url: str
+    sha256: str = Field(pattern=SHA256)
+    size: int
+
+
+class PlaylistItemOut(BaseModel):
+    slot_id: int
+    kind: Literal["campaign", "emergency"]
+    priority: Literal["emergency", "priority", "normal"]
+    priority_label: str
+    title: str
+    campaign_id: int | None
+    campaign: str | None
+    emergency_id: int | None
+    repeat: int = Field(ge=1)
+    planned_start: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    duration_ms: int
+    status: Literal["planned", "aired", "missed"]
+    audio: Audio | None
+
+
+class PlaylistOut(BaseModel):
+    version: Literal[1]
+    station: str
+    station_name: str
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    timezone: str
+    generated_at: datetime
+    items: list[PlaylistItemOut]
+
+
+class EmergenciesOut(BaseModel):
+    latest: int = Field(description="newest emergency id the server knows; pass as ?after=")
+    items: list[PlaylistItemOut]
+
+
+class AiringResultOut(BaseModel):
+    id: str
+    result: Literal["stored", "duplicate"]
+    seq: int
+    status: str
+
+
+class AiringBatchOut(BaseModel):
+    stored: int
+    duplicates: int
+    results: list[AiringResultOut]
+
+
+class HeartbeatOut(BaseModel):
+    ok: bool
+    server_time: datetime
+    clock_drift_s: float | None
+
+
+class ProblemOut(BaseModel):
+    index: int | None = None
+    id: str | None = None
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ProblemOut] = []
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+_MODELS = [
+    AiringBatchIn,
+    HeartbeatIn,
+    PlaylistOut,
+    EmergenciesOut,
+    AiringBatchOut,
+    HeartbeatOut,
+    ErrorOut,
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "yêu cầu sai (JSON hỏng, tham số sai)",
+        401: "thiếu hoặc sai mã truy cập",
+        403: "mã truy cập của đài khác",
+        404: "không tìm thấy",
+        413: "thân yêu cầu quá lớn",
+        422: "dữ liệu không hợp lệ; không có gì được lưu",
+        429: "sai mã truy cập quá nhiều lần; thử lại sau Retry-After giây",
+    }
+    return {str(c): _json("ErrorOut", text[c]) for c in codes}
+
+
+def openapi_document() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in _MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = top["$defs"]
+    code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    auth = [{"stationToken": []}]
+    common = (400, 401, 403, 404, 429)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "broadcaster station API",
+            "version": broadcaster.__version__,
+            "description": (
+                "Giao thức giữa máy chủ và đài truyền thanh xã: lấy danh sách phát, tải âm "
+                "thanh, báo cáo lượt phát, nhịp tim, tin khẩn cấp. Mọi lời gọi của đài mang "
+                "`Authorization: Bearer <mã truy cập>`; một mã chỉ dùng được cho đài của nó."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"stationToken": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            "/api/v1/stations/{code}/playlist": {
+                "get": {
+                    "operationId": "getPlaylist",
+                    "summary": "Danh sách phát của một ngày (mặc định hôm nay, giờ địa phương)",
+                    "security": auth,
+                    "parameters": [
+                        code,
+                        {
+                            "name": "date",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["json", "m3u8", "xspf"]},
+                        },
+                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "danh sách phát",
+                            "headers": {"ETag": {"schema": {"type": "string"}}},
+                            "content": {
+                                "application/json": {"schema": _ref("PlaylistOut")},
+                                "audio/x-mpegurl": {"schema": {"type": "string"}},
+                                "application/xspf+xml": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "304": {"description": "không đổi so với ETag đã có"},
+                        **_errors(*common),
+                    },
+                }
+            },
+            "/api/v1/stations/{code}/emergencies": {
+                "get": {
+                    "operationId": "waitEmergencies",
+                    "summary": "Tin khẩn cấp đang hiệu lực; chờ đến `wait` giây nếu chưa có",
+                    "security": auth,
+                    "parameters": [
+                        code,
+                        {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                        {
+                            "name": "wait",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 55},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("EmergenciesOut", "tin khẩn cấp mới hơn `after`"),
+                        **_errors(*common),
+                    },
+                }
+            },
+            "/api/v1/audio/{sha256}.mp3": {
+                "get": {
+                    "operationId": "getAudio",
+                    "summary": "Tệp MP3 (hỗ trợ Range để tải tiếp khi mạng chập chờn)",
+                    "security": auth,
+                    "parameters": [
+                        {
+                            "name": "sha256",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": SHA256},
+                        },
+                        {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "tệp âm thanh",
+                            "content": {"audio/mpeg": {"schema": {"type": "string"}}},
+                        },
+                        "206": {
+                            "description": "một đoạn của tệp",
+                            "content": {"audio/mpeg": {"schema": {"type": "string"}}},
+                        },
+                        "304": {"description": "không đổi"},
+                        "416": {"description": "đoạn yêu cầu nằm ngoài tệp"},
+                        **_errors(401, 404, 429),
+                    },
+                }
+            },
+            "/api/v1/stations/{code}/airings": {
+                "post": {
+                    "operationId": "reportAirings",
+                    "summary": "Báo cáo các lượt đã phát (gửi lại cùng id không bị lưu hai lần)",
+                    "security": auth,
+                    "parameters": [code],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("AiringBatchIn")}},
+                    },
+                    "responses": {
+                        "200": _json("AiringBatchOut", "kết quả từng báo cáo"),
+                        **_errors(*common, 413, 422),
+                    },
+                }
+            },
+            "/api/v1/stations/{code}/heartbeat": {
+                "post": {
+                    "operationId": "heartbeat",
+                    "summary": "Nhịp tim của đài: phiên bản, dung lượng trống, trạng thái",
+                    "security": auth,
+                    "parameters": [code],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("HeartbeatIn")}},
+                    },
+                    "responses": {
+                        "200": _json("HeartbeatOut", "đã ghi nhận"),
+                        **_errors(*common, 413, 422),
+                    },
+                }
+            },
+        },
+    }

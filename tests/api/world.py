@@ -1,0 +1,116 @@
+"""A small station world for the API tests: stations with tokens, slots today, real audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from broadcaster.audio.render import AudioRenderer
+from broadcaster.config import Settings, load_settings
+from broadcaster.db import transaction, utcnow
+from broadcaster.models import CampaignScript, Script, Slot, SlotStatus, Station
+from broadcaster.planning.calendar import week_label
+from broadcaster.services import tokens
+from broadcaster.services.audio import render_slot
+from broadcaster.services.audit import system_actor
+from broadcaster.webapp import create_app
+
+
+@dataclass
+class World:
+    app: Flask
+    settings: Settings
+    factory: object
+    renderer: AudioRenderer
+    campaign_id: int
+    station: str
+    other: str
+    token: str
+    other_token: str
+    slots: list[int] = field(default_factory=list)
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def add_slots(
+        self,
+        code: str,
+        starts: list[datetime],
+        *,
+        audio: bool = True,
+        status: SlotStatus = SlotStatus.PLANNED,
+    ) -> list[int]:
+        """Slots of the world's campaign at a station, at these times (60 s windows after)."""
+        ids = []
+        with transaction(self.factory) as s:
+            station_id = s.scalar(select(Station.id).where(Station.code == code))
+            script_id = s.scalar(
+                select(CampaignScript.script_id).where(
+                    CampaignScript.campaign_id == self.campaign_id
+                )
+            )
+            version_id = s.get(Script, script_id).approved_version_id
+            for n, start in enumerate(starts):
+                slot = Slot(
+                    station_id=station_id,
+                    campaign_id=self.campaign_id,
+                    occurrence=f"T{start.timestamp():.0f}#{n}",
+                    script_version_id=version_id,
+                    week=week_label(start.date()),
+                    planned_start=start,
+                    window_end=start + timedelta(minutes=30),
+                    position=n,
+                    duration_ms=20_000,
+                    status=status,
+                )
+                s.add(slot)
+                s.flush()
+                ids.append(slot.id)
+        if audio:
+            for slot_id in ids:
+                with transaction(self.factory) as s:
+                    render_slot(s, self.renderer, slot_id)
+        return ids
+
+
+@pytest.fixture
+def world(db_url, tmp_path, ha_tinh, campaign, factory) -> World:
+    settings = load_settings(
+        env={
+            "BROADCASTER_DATABASE_URL": db_url,
+            "BROADCASTER_SECRET_KEY": "test",
+            "BROADCASTER_AUDIO_DIR": str(tmp_path / "audio"),
+            "BROADCASTER_TTS_ENGINE": "espeak",
+        },
+        cwd=tmp_path,
+    )
+    campaign_id = campaign("DVCTT", "42", script_slugs=("tin-1",), words=12)
+    with transaction(factory) as s:
+        codes = s.scalars(select(Station.code).order_by(Station.code).limit(2)).all()
+        issued = [tokens.issue(s, system_actor(), code) for code in codes]
+    w = World(
+        app=create_app(settings),
+        settings=settings,
+        factory=factory,
+        renderer=AudioRenderer(settings.audio_dir, settings.audio),
+        campaign_id=campaign_id,
+        station=codes[0],
+        other=codes[1],
+        token=issued[0].token,
+        other_token=issued[1].token,
+    )
+    now = utcnow().replace(microsecond=0)
+    w.slots = w.add_slots(w.station, [now + timedelta(minutes=m) for m in (5, 10)])
+    return w
+
+
+def aware(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat()
