@@ -84,6 +84,7 @@ def _truncate_postgres(url: str) -> None:
         # the airing log refuses TRUNCATE through a trigger; replica mode (a superuser's
         # switch, as the test server's owner is) lets the test suite empty it anyway
         conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("SET LOCAL lock_timeout = '60s'"))  # a leaked session fails loudly
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 

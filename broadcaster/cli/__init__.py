@@ -41,7 +41,9 @@ def main(ctx: click.Context) -> None:
 
 def _register() -> None:
     from broadcaster.cli import (
+        airings,
         campaigns,
+        emergency,
         instance,
         planning,
         scheduler,
@@ -52,7 +54,20 @@ def _register() -> None:
         users,
     )
 
-    for module in (instance, units, stations, users, scripts, campaigns, planning, scheduler, tts):
+    modules = (
+        instance,
+        units,
+        stations,
+        users,
+        scripts,
+        campaigns,
+        planning,
+        scheduler,
+        tts,
+        airings,
+        emergency,
+    )
+    for module in modules:
         module.register(main)
 
 

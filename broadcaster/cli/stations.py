@@ -5,8 +5,17 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from broadcaster.cli.context import AppContext, echo_json, echo_table, pass_app, progress_bar
+from broadcaster.cli.context import (
+    AppContext,
+    acting,
+    echo_json,
+    echo_table,
+    pass_app,
+    progress_bar,
+    user_options,
+)
 from broadcaster.models import AdminUnit
+from broadcaster.services import health, tokens
 from broadcaster.services import stations as svc
 from broadcaster.services.audit import system_actor
 from broadcaster.services.units import COMMUNE_LEVEL, get_unit
@@ -113,6 +122,106 @@ def windows_cmd(app: AppContext, code: str, windows: str, no_plan: bool) -> None
             f"Đã lập lịch lại: {report.created} mới, {report.updated} thay đổi, "
             f"{report.cancelled} hủy, {len(report.unplaced)} không xếp được."
         )
+
+
+@stations_group.group("token")
+def token_group() -> None:
+    """Mã truy cập của đài (cho máy phát/agent): cấp, đổi, thu hồi."""
+
+
+@token_group.command("issue")
+@click.argument("code")
+@click.option(
+    "--keep-old",
+    is_flag=True,
+    help="Giữ mã cũ còn hiệu lực (đổi mã có thời gian chuyển tiếp); mặc định thu hồi mã cũ.",
+)
+@user_options(required=False)
+@pass_app
+def token_issue_cmd(
+    app: AppContext, code: str, keep_old: bool, username: str | None, password: str | None
+) -> None:
+    """Cấp mã truy cập mới cho đài CODE. Mã chỉ hiện MỘT lần: hãy chép ngay."""
+    with app.session() as session:
+        actor = acting(session, username, password, required=False)
+        issued = tokens.issue(session, actor, code, keep_old=keep_old)
+    if issued.revoked:
+        click.echo(f"Đã thu hồi {issued.revoked} mã cũ của đài {code}.", err=True)
+    click.echo(f"Mã truy cập mới của đài {code} (chỉ hiện một lần):", err=True)
+    click.echo(issued.token)
+
+
+@token_group.command("revoke")
+@click.argument("code")
+@click.option("--prefix", help="Chỉ thu hồi mã bắt đầu bằng chuỗi này (xem 'token list').")
+@user_options(required=False)
+@pass_app
+def token_revoke_cmd(
+    app: AppContext, code: str, prefix: str | None, username: str | None, password: str | None
+) -> None:
+    """Thu hồi mã truy cập của đài CODE (mọi mã, hoặc một mã theo --prefix)."""
+    with app.session() as session:
+        count = tokens.revoke(session, acting(session, username, password, False), code, prefix)
+    click.echo(f"Đã thu hồi {count} mã truy cập của đài {code}.")
+
+
+@token_group.command("list")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
+@pass_app
+def token_list_cmd(app: AppContext, code: str, as_json: bool) -> None:
+    """Các mã truy cập của đài CODE (chỉ phần đầu; mã đầy đủ không được lưu)."""
+    with app.session() as session:
+        rows = tokens.list_tokens(session, code)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["Phần đầu", "Cấp lúc", "Người cấp", "Dùng lần cuối", "Thu hồi"],
+        [
+            (
+                t.prefix,
+                app.local(t.created_at),
+                t.created_by,
+                app.local(t.last_used_at),
+                app.local(t.revoked_at) if t.revoked_at else "còn hiệu lực",
+            )
+            for t in rows
+        ],
+    )
+
+
+@stations_group.command("health")
+@click.option("--unit", help="Chỉ các đài thuộc đơn vị này (mã hoặc tên).")
+@click.option("--offline", is_flag=True, help="Chỉ các đài mất liên lạc.")
+@click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
+@pass_app
+def health_cmd(app: AppContext, unit: str | None, offline: bool, as_json: bool) -> None:
+    """Tình trạng kết nối các đài (nhịp tim của máy phát): lần cuối liên lạc, phiên bản…"""
+    with app.session() as session:
+        path = get_unit(session, unit).path if unit else None
+        rows = health.station_health(session, unit_path=path, offline_only=offline)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["Mã đài", "Tên đài", "Trạng thái", "Liên lạc cuối", "Phiên bản", "Lệch giờ (s)"],
+        [
+            (
+                h.station_code,
+                h.station_name,
+                "trực tuyến" if h.online else "mất liên lạc",
+                app.local(h.last_seen_at),
+                h.agent_version or "—",
+                "—" if h.clock_drift_s is None else f"{h.clock_drift_s:+.1f}",
+            )
+            for h in rows
+        ],
+    )
+    down = sum(not h.online for h in rows)
+    click.echo(
+        f"{len(rows)} đài, {down} mất liên lạc (quá {health.OFFLINE_AFTER} không có nhịp tim)."
+    )
 
 
 def register(main: click.Group) -> None:

@@ -9,11 +9,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
-from broadcaster.models import Campaign, CampaignStatus, Role, Slot, SlotStatus, Station
+from broadcaster.models import (
+    Airing,
+    Campaign,
+    CampaignStatus,
+    Role,
+    Slot,
+    SlotStatus,
+    Station,
+    StationStatus,
+)
 from broadcaster.services import scripts as scripts_svc
 from broadcaster.services import units as units_svc
 from broadcaster.services import users as users_svc
 from broadcaster.services.audit import Actor
+from broadcaster.services.health import OFFLINE_AFTER
 
 FIRST_ADMIN = "admin"
 
@@ -29,6 +39,8 @@ class Status:
     active_campaigns: int = 0
     # planned: the coming 14 days; unplaced: all; missed: the last 7 days
     slots_by_status: dict[str, int] | None = None
+    stations_online: int = 0  # a heartbeat within health.OFFLINE_AFTER
+    airings_7d: int = 0  # airing log rows started in the last 7 days
 
 
 def ensure_first_admin(session: Session, actor: Actor) -> str | None:
@@ -67,7 +79,18 @@ def status(session: Session) -> Status:
         "missed": count(
             Slot.status == SlotStatus.MISSED, Slot.planned_start >= now - timedelta(days=7)
         ),
+        "aired": count(
+            Slot.status == SlotStatus.AIRED, Slot.planned_start >= now - timedelta(days=7)
+        ),
     }
+    online = session.scalar(
+        select(func.count())
+        .select_from(StationStatus)
+        .where(StationStatus.last_seen_at >= now - OFFLINE_AFTER)
+    )
+    aired = session.scalar(
+        select(func.count()).select_from(Airing).where(Airing.started_at >= now - timedelta(days=7))
+    )
     campaigns = session.scalar(select(func.count()).where(Campaign.status == CampaignStatus.ACTIVE))
     return Status(
         provinces=levels.get(units_svc.PROVINCE_LEVEL, 0),
@@ -78,4 +101,6 @@ def status(session: Session) -> Status:
         scripts_by_state=by_state,
         active_campaigns=campaigns or 0,
         slots_by_status=slots,
+        stations_online=online or 0,
+        airings_7d=aired or 0,
     )

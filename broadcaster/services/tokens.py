@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
-from broadcaster.errors import NotFound
-from broadcaster.models import Station, StationToken
+from broadcaster.errors import NotFound, PermissionDenied
+from broadcaster.models import AdminUnit, Role, Station, StationToken
 from broadcaster.services.audit import Actor, record
 
 PREFIX = "bst_"
@@ -55,17 +55,21 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _station(session: Session, code: str) -> Station:
+def _station(session: Session, code: str, actor: Actor | None = None) -> Station:
     station = session.scalar(select(Station).where(Station.code == code))
     if station is None:
         raise NotFound(f"Không có đài nào mã '{code}'.")
+    if actor is not None and not actor.is_system:
+        unit_path = session.scalar(select(AdminUnit.path).where(AdminUnit.id == station.unit_id))
+        if actor.role is not Role.ADMIN or not actor.covers(unit_path):
+            raise PermissionDenied(f"Chỉ quản trị mới cấp hoặc thu hồi mã truy cập của đài {code}.")
     return station
 
 
 def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) -> IssuedToken:
     """A new token for a station; earlier ones are revoked unless ``keep_old`` (rotation
     with overlap, while the station is switched over)."""
-    station = _station(session, code)
+    station = _station(session, code, actor)
     revoked = 0 if keep_old else _revoke_all(session, station.id)
     token = PREFIX + secrets.token_urlsafe(32)
     prefix = token[: len(PREFIX) + 6]
@@ -99,7 +103,7 @@ def _revoke_all(session: Session, station_id: int) -> int:
 
 def revoke(session: Session, actor: Actor, code: str, prefix: str | None = None) -> int:
     """Revoke a station's tokens (all of them, or the one with this prefix)."""
-    station = _station(session, code)
+    station = _station(session, code, actor)
     if prefix is None:
         count = _revoke_all(session, station.id)
     else:

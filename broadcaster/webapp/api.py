@@ -101,6 +101,21 @@ def _validation_details(exc: ValidationError) -> list[dict]:
     return details
 
 
+def _body() -> bytes:
+    """The request body, refused with 413 past MAX_BODY (declared or streamed)."""
+    too_big = _ApiError(
+        413,
+        "http_413",
+        f"Thân yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KiB); gửi ít báo cáo hơn mỗi lần.",
+    )
+    if (request.content_length or 0) > MAX_BODY:
+        raise too_big
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise too_big
+    return raw
+
+
 def _parse(model, raw: bytes):
     if not raw.strip():
         raise _ApiError(400, "empty_body", "Thân yêu cầu rỗng: cần một đối tượng JSON.")
@@ -279,7 +294,7 @@ def get_audio(name: str):
 @bp.post("/stations/<code>/airings")
 def post_airings(code: str):
     auth = _authenticate(code)
-    batch = _parse(AiringBatchIn, request.get_data(cache=False))
+    batch = _parse(AiringBatchIn, _body())
     reports = [
         airings.AiringReport(
             id=str(r.id),
@@ -318,7 +333,7 @@ def post_airings(code: str):
 @bp.post("/stations/<code>/heartbeat")
 def post_heartbeat(code: str):
     auth = _authenticate(code)
-    beat = _parse(HeartbeatIn, request.get_data(cache=False))
+    beat = _parse(HeartbeatIn, _body())
     now = utcnow()
     drift = beat.clock_drift_s
     if drift is None and beat.sent_at is not None:
