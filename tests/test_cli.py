@@ -42,7 +42,9 @@ def test_init_and_status(cli):
         "users": 0,
         "scripts_by_state": {},
         "active_campaigns": 0,
-        "slots_by_status": {"planned": 0, "unplaced": 0, "missed": 0},
+        "slots_by_status": {"planned": 0, "unplaced": 0, "missed": 0, "aired": 0},
+        "stations_online": 0,
+        "airings_7d": 0,
     }
 
 

@@ -22,6 +22,7 @@ def test_status_page_in_vietnamese(client):
     page = response.get_data(as_text=True)
     assert '<html lang="vi">' in page
     assert "Xã/phường/đặc khu</th><td>69" in page
+    assert "Đài đang liên lạc / mất liên lạc</th><td>0 / 69" in page
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert client.get("/static/base.css").status_code == 200
 

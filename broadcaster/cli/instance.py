@@ -45,6 +45,10 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
         "Tin bài: "
         + (", ".join(f"{k} {v}" for k, v in sorted(s.scripts_by_state.items())) or "chưa có")
     )
+    click.echo(
+        f"Đài đang liên lạc: {s.stations_online}/{s.active_stations}   "
+        f"báo cáo phát 7 ngày qua: {s.airings_7d}"
+    )
 
 
 @click.command("serve")

@@ -228,13 +228,21 @@ def _label(item: dict) -> str:
 def to_m3u8(document: dict) -> str:
     """Extended M3U: ``#EXTM3U``, then ``#EXTINF:seconds,label`` before each URL."""
     lines = ["#EXTM3U", f"#PLAYLIST:{document['station_name']} {document['date']}"]
-    for item in document["items"]:
-        if item["audio"] is None:
-            continue
-        seconds = max(1, round(item["duration_ms"] / 1000))
+    for item, _n, per_play_ms in _plays(document):
+        seconds = max(1, round(per_play_ms / 1000))
         lines.append(f"#EXTINF:{seconds},{_label(item)}")
         lines.append(item["audio"]["url"])
     return "\n".join(lines) + "\n"
+
+
+def _plays(document: dict):
+    """Each entry with audio as many times as it is to be played (an emergency's repeat)."""
+    for item in document["items"]:
+        if item["audio"] is None:
+            continue
+        plays = max(1, item["repeat"])
+        for n in range(plays):
+            yield item, n, item["duration_ms"] // plays
 
 
 def to_xspf(document: dict) -> bytes:
@@ -246,19 +254,18 @@ def to_xspf(document: dict) -> bytes:
     ET.SubElement(root, q("creator")).text = "broadcaster"
     ET.SubElement(root, q("date")).text = document["generated_at"]
     tracks = ET.SubElement(root, q("trackList"))
-    for item in document["items"]:
-        if item["audio"] is None:
-            continue
+    for item, n, per_play_ms in _plays(document):
         track = ET.SubElement(tracks, q("track"))
         ET.SubElement(track, q("location")).text = item["audio"]["url"]
-        ET.SubElement(track, q("identifier")).text = f"urn:broadcaster:slot:{item['slot_id']}"
+        identifier = f"urn:broadcaster:slot:{item['slot_id']}" + (f":{n + 1}" if n else "")
+        ET.SubElement(track, q("identifier")).text = identifier
         ET.SubElement(track, q("title")).text = item["title"]
         if item["campaign"]:
             ET.SubElement(track, q("creator")).text = item["campaign"]
         ET.SubElement(
             track, q("annotation")
         ).text = f"{item['priority_label']}; dự kiến {item['planned_start'] or '-'}"
-        ET.SubElement(track, q("duration")).text = str(item["duration_ms"])
+        ET.SubElement(track, q("duration")).text = str(per_play_ms)
         for key in ("planned_start", "priority", "sha256"):
             value = item["audio"]["sha256"] if key == "sha256" else item[key]
             if value is not None:

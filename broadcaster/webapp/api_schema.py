@@ -7,7 +7,7 @@ validates real responses against it as well.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -17,6 +17,17 @@ from pydantic.json_schema import models_json_schema
 import broadcaster
 
 SHA256 = r"^[0-9a-f]{64}$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
+# Times a station may send: far enough apart for any real clock, near enough that
+# converting them to UTC can never overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+INT32 = 2_147_483_647
+INT64 = 2**63 - 1
+
+
+def _when(**kwargs):
+    return Field(ge=EARLIEST, le=LATEST, **kwargs)
 
 
 class _In(BaseModel):
@@ -27,13 +38,13 @@ class AiringIn(_In):
     """One airing report. ``id`` is the client's UUID: sending it again is harmless."""
 
     id: UUID
-    slot_id: int = Field(ge=1, le=2_147_483_647)
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    slot_id: int = Field(ge=1, le=INT32)
+    started_at: AwareDatetime = _when()
+    ended_at: AwareDatetime = _when()
     status: Literal["aired", "partial", "failed", "skipped"]
     audio_sha256: str | None = Field(default=None, pattern=SHA256)
     source: Literal["agent", "manual"] = "agent"
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
 
 
 class AiringBatchIn(_In):
@@ -45,13 +56,13 @@ class HeartbeatIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    agent_version: str | None = Field(default=None, max_length=64)
-    free_disk_bytes: int | None = Field(default=None, ge=0)
-    last_sync_at: AwareDatetime | None = None
+    agent_version: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    free_disk_bytes: int | None = Field(default=None, ge=0, le=INT64)
+    last_sync_at: AwareDatetime | None = _when(default=None)
     player_state: Literal["idle", "playing", "error"] | None = None
     clock_drift_s: float | None = Field(default=None, ge=-1e7, le=1e7)
-    spool_pending: int | None = Field(default=None, ge=0)
-    sent_at: AwareDatetime | None = None
+    spool_pending: int | None = Field(default=None, ge=0, le=INT32)
+    sent_at: AwareDatetime | None = _when(default=None)
 
 
 class Audio(BaseModel):
@@ -138,6 +149,9 @@ _MODELS = [
     HeartbeatOut,
     ErrorOut,
 ]
+
+
+_BINARY = {"contentMediaType": "audio/mpeg"}  # OpenAPI 3.1's way to say "raw bytes"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -258,11 +272,11 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "tệp âm thanh",
-                            "content": {"audio/mpeg": {"schema": {"type": "string"}}},
+                            "content": {"audio/mpeg": {"schema": _BINARY}},
                         },
                         "206": {
                             "description": "một đoạn của tệp",
-                            "content": {"audio/mpeg": {"schema": {"type": "string"}}},
+                            "content": {"audio/mpeg": {"schema": _BINARY}},
                         },
                         "304": {"description": "không đổi"},
                         "416": {"description": "đoạn yêu cầu nằm ngoài tệp"},

@@ -119,7 +119,7 @@ def upgrade() -> None:
         sa.Column("free_disk_bytes", sa.BigInteger(), nullable=True),
         sa.Column("last_sync_at", TS, nullable=True),
         sa.Column("player_state", sa.String(length=32), nullable=True),
-        sa.Column("clock_drift_s", sa.Float(), nullable=True),
+        sa.Column("clock_drift_s", sa.Double(), nullable=True),
         sa.Column("spool_pending", sa.Integer(), nullable=True),
         sa.Column("remote_addr", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
