@@ -41,6 +41,7 @@ def main(ctx: click.Context) -> None:
 
 def _register() -> None:
     from broadcaster.cli import (
+        agent,
         airings,
         campaigns,
         emergency,
@@ -66,6 +67,7 @@ def _register() -> None:
         tts,
         airings,
         emergency,
+        agent,
     )
     for module in modules:
         module.register(main)

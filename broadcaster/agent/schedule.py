@@ -1,0 +1,162 @@
+"""The agent's agenda (lịch của đài): what it should play, and which item is due now.
+
+Two sources feed it: the playlist (pulled every poll, or the cached copy when the
+server cannot be reached) and emergencies heard of through the long poll, which can
+arrive before the next playlist does. The playlist is the authority: an emergency
+heard of earlier but missing from a playlist asked for later was cancelled or has
+expired, and is dropped.
+
+Pure bookkeeping: no network, no files, no clock of its own (``now`` is passed in).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One playlist item (a slot), as the agent needs it."""
+
+    slot_id: int
+    kind: str  # campaign | emergency
+    title: str
+    repeat: int
+    planned_start: datetime | None
+    window_end: datetime | None
+    duration_ms: int
+    status: str  # planned | aired | missed (the server's view)
+    sha256: str | None
+    size: int | None
+    emergency_id: int | None = None
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.kind == "emergency"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Item:
+        audio = data.get("audio") or {}
+        return cls(
+            slot_id=int(data["slot_id"]),
+            kind=str(data.get("kind", "campaign")),
+            title=" ".join(str(data.get("title", "")).split()),
+            repeat=max(1, int(data.get("repeat") or 1)),
+            planned_start=_parse(data.get("planned_start")),
+            window_end=_parse(data.get("window_end")),
+            duration_ms=int(data.get("duration_ms") or 0),
+            status=str(data.get("status", "planned")),
+            sha256=audio.get("sha256"),
+            size=audio.get("size"),
+            emergency_id=data.get("emergency_id"),
+        )
+
+    def open_at(self, now: datetime) -> bool:
+        """Due and not past its window."""
+        if self.planned_start is None or self.planned_start > now:
+            return False
+        return self.window_end is None or now < self.window_end
+
+    def closed_at(self, now: datetime) -> bool:
+        return self.window_end is not None and self.window_end <= now
+
+
+def items_of(document: dict[str, Any]) -> list[Item]:
+    return [Item.from_json(i) for i in document.get("items", [])]
+
+
+def _order(item: Item) -> tuple:
+    # emergencies first, then by the planned time and the server's order
+    return (not item.is_emergency, item.planned_start, item.slot_id)
+
+
+class Agenda:
+    """The items the agent knows of; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._playlist: dict[int, Item] = {}
+        self._heard: dict[int, tuple[Item, float]] = {}  # emergencies: (item, when heard)
+        self.day: str | None = None
+        self.timezone = ZoneInfo(DEFAULT_TIMEZONE)
+
+    def set_playlist(self, document: dict[str, Any], asked_at: float) -> list[Item]:
+        """Take a playlist whose request started at ``asked_at`` (monotonic seconds).
+
+        Returns emergencies that this playlist dropped (cancelled or expired).
+        """
+        items = items_of(document)
+        with self._lock:
+            self._playlist = {i.slot_id: i for i in items}
+            self.day = document.get("date")
+            with contextlib.suppress(KeyError, ValueError):  # keep the last good zone
+                self.timezone = ZoneInfo(document.get("timezone") or DEFAULT_TIMEZONE)
+            dropped = [
+                item
+                for slot_id, (item, heard_at) in self._heard.items()
+                if slot_id not in self._playlist and heard_at < asked_at
+            ]
+            for item in dropped:
+                del self._heard[item.slot_id]
+            for slot_id in list(self._heard):
+                if slot_id in self._playlist:  # the playlist now carries it
+                    del self._heard[slot_id]
+        return dropped
+
+    def add_emergencies(self, items: Iterable[Item], heard_at: float) -> list[Item]:
+        """Emergencies from the long poll; returns those not known before."""
+        new = []
+        with self._lock:
+            for item in items:
+                if item.slot_id not in self._playlist and item.slot_id not in self._heard:
+                    new.append(item)
+                if item.slot_id not in self._playlist:
+                    self._heard[item.slot_id] = (item, heard_at)
+        return new
+
+    def items(self) -> list[Item]:
+        with self._lock:
+            merged = dict(self._playlist)
+            merged.update({k: v for k, (v, _) in self._heard.items() if k not in merged})
+        return sorted(merged.values(), key=_order)
+
+    def get(self, slot_id: int) -> Item | None:
+        return next((i for i in self.items() if i.slot_id == slot_id), None)
+
+    def due(
+        self, now: datetime, skip: Callable[[Item], bool], *, emergencies_only: bool = False
+    ) -> Item | None:
+        """The item to play now: the first open one that ``skip`` does not rule out."""
+        for item in self.items():
+            if emergencies_only and not item.is_emergency:
+                continue
+            if item.open_at(now) and not skip(item):
+                return item
+        return None
+
+    def next_start(self, now: datetime, skip: Callable[[Item], bool]) -> datetime | None:
+        """When the next item that is not yet due will be."""
+        starts = [
+            i.planned_start
+            for i in self.items()
+            if i.planned_start is not None and i.planned_start > now and not skip(i)
+        ]
+        return min(starts, default=None)
+
+    def local(self, value: datetime | None) -> str:
+        """A time as the station's people read it (the playlist's time zone)."""
+        if value is None:
+            return "—"
+        return value.astimezone(self.timezone).strftime("%H:%M:%S %d/%m")

@@ -1,0 +1,118 @@
+"""``broadcaster agent``: the station agent on a commune station's PC (see docs/agent.md)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from broadcaster.errors import InvalidInput
+
+
+def configure_logging(verbose: bool) -> None:
+    """Timestamped lines on stderr: what systemd's journal or a Windows log file keeps."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.command("agent")
+@click.option(
+    "--server",
+    envvar="BROADCASTER_AGENT_SERVER",
+    required=True,
+    help="Địa chỉ máy chủ, vd https://loa.hatinh.gov.vn (hoặc biến BROADCASTER_AGENT_SERVER).",
+)
+@click.option(
+    "--token",
+    envvar="BROADCASTER_AGENT_TOKEN",
+    required=True,
+    help="Mã truy cập của đài; nên đặt bằng biến BROADCASTER_AGENT_TOKEN để không lộ trong ps.",
+)
+@click.option(
+    "--station",
+    envvar="BROADCASTER_AGENT_STATION",
+    required=True,
+    help="Mã đài (mặc định là mã xã, vd 18073).",
+)
+@click.option(
+    "--dir",
+    "folder",
+    envvar="BROADCASTER_AGENT_DIR",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Thư mục của tác tử: âm thanh đã tải, spool báo cáo.",
+)
+@click.option(
+    "--player",
+    envvar="BROADCASTER_AGENT_PLAYER",
+    default=None,
+    help='Trình phát: bỏ trống = ffmpeg ra loa mặc định; "file:THƯ_MỤC" ghi WAV; '
+    'hoặc một lệnh có {file}, vd "mpg123 -q {file}".',
+)
+@click.option(
+    "--poll",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Giây giữa hai lần lấy danh sách phát.",
+)
+@click.option(
+    "--heartbeat",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Giây giữa hai nhịp tim gửi máy chủ.",
+)
+@click.option(
+    "--long-poll/--no-long-poll",
+    default=True,
+    help="Chờ tin khẩn cấp liên tục (nhận trong vài giây) thay vì chỉ mỗi lần lấy danh sách.",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Đồng bộ một lần (danh sách, âm thanh, báo cáo, nhịp tim) rồi thoát.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết hơn.")
+def agent_cmd(
+    server, token, station, folder, player, poll, heartbeat, long_poll, once, verbose
+) -> None:
+    """Tác tử đài: lấy lịch và âm thanh, phát đúng giờ, báo cáo lượt phát về máy chủ.
+
+    Thoát với mã 2 khi mã truy cập bị từ chối, 1 khi (với --once) không nối được máy chủ.
+    """
+    from broadcaster.agent import AgentConfig, Runner
+
+    if not server.startswith(("http://", "https://")):
+        raise InvalidInput(f"--server '{server}' phải bắt đầu bằng http:// hoặc https://.")
+    configure_logging(verbose)
+    config = AgentConfig(
+        server=server,
+        token=token.strip(),
+        station=station.strip(),
+        folder=folder,
+        player=player,
+        poll_s=poll,
+        heartbeat_s=heartbeat,
+        long_poll=long_poll,
+    )
+    runner = Runner(config)
+    if once:
+        sys.exit(runner.run_once())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: runner.stop())
+    sys.exit(runner.run())
+
+
+def register(main: click.Group) -> None:
+    main.add_command(agent_cmd)
