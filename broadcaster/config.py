@@ -42,6 +42,7 @@ _KEYS = {
     "abbreviations_file": "BROADCASTER_ABBREVIATIONS_FILE",
     "document_numbers": "BROADCASTER_DOCUMENT_NUMBERS",
     "ratelimit_storage": "BROADCASTER_RATELIMIT_STORAGE",
+    "public_url": "BROADCASTER_PUBLIC_URL",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -82,6 +83,9 @@ class Settings:
     # Where failed station logins are counted: memory:// per process, or a shared
     # redis://host:6379 when several server processes answer stations.
     ratelimit_storage: str = "memory://"
+    # How stations reach this server (behind a reverse proxy): the base of the audio
+    # URLs in playlists. Unset: the address the request came to.
+    public_url: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -188,6 +192,12 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
             f"BROADCASTER_RATELIMIT_STORAGE='{ratelimit_storage}' không hợp lệ; "
             "dùng memory:// hoặc redis://máy:6379."
         )
+    public_url = pick("public_url")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"BROADCASTER_PUBLIC_URL='{public_url}' phải bắt đầu bằng http:// hoặc https://, "
+            "vd https://loa.hatinh.gov.vn."
+        )
     return Settings(
         instance_dir=instance_dir,
         database_url=database_url,
@@ -196,6 +206,7 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         timezone=timezone,
         audio=_audio_settings(pick, cwd),
         ratelimit_storage=ratelimit_storage,
+        public_url=public_url or None,
     )
 
 

@@ -51,6 +51,8 @@ def test_database_url_fallback_and_postgres_driver(tmp_path):
     [
         ({"BROADCASTER_TIMEZONE": "Asia/Hanoi_City"}, "Múi giờ không hợp lệ"),
         ({"BROADCASTER_DATABASE_URL": "mysql://root@localhost/x"}, "không được hỗ trợ: 'mysql'"),
+        ({"BROADCASTER_PUBLIC_URL": "loa.hatinh.gov.vn"}, "http:// hoặc https://"),
+        ({"BROADCASTER_RATELIMIT_STORAGE": "memcached://x"}, "memory:// hoặc redis://"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, message):

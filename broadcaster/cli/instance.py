@@ -76,6 +76,8 @@ def _serve(app: AppContext, host: str, port: int, threads: int, scheduler: bool 
 
     configure_logging()
     flask_app = create_app(app.settings)
+    # long-polling stations may hold at most half the threads; the rest answer pulls
+    flask_app.extensions["broadcaster.emergency_watch"].max_waiters = max(1, threads // 2)
     service = SchedulerService(app.settings) if scheduler else None
     if service is not None:
         service.start_in_background()

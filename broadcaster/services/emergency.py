@@ -12,11 +12,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.audio.render import AudioRenderer
 from broadcaster.db import utcnow
 from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
 from broadcaster.library import MAX_TITLE, ScriptText, used_placeholders
@@ -34,9 +34,11 @@ from broadcaster.models import (
     VersionStatus,
 )
 from broadcaster.planning.calendar import week_label
-from broadcaster.services.audio import record_rendered, script_request
 from broadcaster.services.audit import Actor, record
 from broadcaster.vntext import nfc
+
+if TYPE_CHECKING:  # rendering pulls in numpy and scipy: only when an emergency is sent
+    from broadcaster.audio.render import AudioRenderer
 
 SENDERS = (Role.APPROVER, Role.ADMIN)
 MAX_REPEAT = 5
@@ -101,6 +103,8 @@ def send(
     wait for a second reader, so it is stored as a script version approved by the
     sender, and the audit trail says so.
     """
+    from broadcaster.services.audio import record_rendered, script_request
+
     if not actor.is_system and actor.role not in SENDERS:
         raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được phát tin khẩn cấp.")
     title, body = nfc(title).strip(), nfc(body).strip()

@@ -265,7 +265,9 @@ def get_playlist(code: str):
 
 
 def _audio_url() -> str:
-    return request.host_url.rstrip("/") + request.script_root + "/api/v1/audio/{sha256}.mp3"
+    """Audio URLs as stations reach them: BROADCASTER_PUBLIC_URL behind a proxy."""
+    base = _settings().public_url or (request.host_url.rstrip("/") + request.script_root)
+    return base.rstrip("/") + "/api/v1/audio/{sha256}.mp3"
 
 
 @bp.get("/audio/<name>")
@@ -391,7 +393,8 @@ def get_emergencies(code: str):
         if items or remaining <= 0:
             break
         session.rollback()  # let the next look see new rows
-        watch.wait_beyond(known, remaining)
+        if watch.wait_beyond(known, remaining) is None:
+            break  # every waiting place is taken: answer now; the agent asks again
     if playlist.mark_picked_up(session, built) or session.dirty:
         session.commit()
     document = playlist.to_json(built, _audio_url(), utcnow())
@@ -407,17 +410,27 @@ class EmergencyWatch:
     second, not a thousand.
     """
 
-    def __init__(self, factory, interval: float = 1.0) -> None:
+    def __init__(self, factory, interval: float = 1.0, max_waiters: int = 4) -> None:
         self._factory = factory
         self._interval = interval
+        # Each waiter holds a server thread: past this many, a station is answered at
+        # once (as with wait=0) so pulls and reports never queue behind long-polls.
+        # ``broadcaster serve`` sets it to half its threads.
+        self.max_waiters = max_waiters
         self._cond = threading.Condition()
         self._latest = 0
         self._waiters = 0
         self._thread: threading.Thread | None = None
 
-    def wait_beyond(self, known: int, timeout: float) -> int:
+    def wait_beyond(self, known: int, timeout: float) -> int | None:
+        """Block until an emergency newer than ``known`` exists or ``timeout`` passes.
+
+        Returns the newest id seen, or None at once when too many stations wait already.
+        """
         deadline = _time.monotonic() + timeout
         with self._cond:
+            if self._waiters >= self.max_waiters:
+                return None
             self._waiters += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="emergencies")

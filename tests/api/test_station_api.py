@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import timedelta
 
@@ -321,3 +322,42 @@ def test_emergency_tops_the_playlist_and_is_marked_picked_up(world):
     with world.factory() as s:
         _, rows = emergency.deliveries(s, info.id)
     assert [d.status for d in rows] == ["aired"]
+
+
+def test_public_url_sets_the_audio_urls_behind_a_proxy(world):
+    from dataclasses import replace
+
+    from broadcaster.webapp import create_app
+
+    app = create_app(replace(world.settings, public_url="https://loa.hatinh.gov.vn/"))
+    doc = (
+        app.test_client()
+        .get(f"/api/v1/stations/{world.station}/playlist", headers=world.auth())
+        .get_json()
+    )
+    assert doc["items"][0]["audio"]["url"].startswith("https://loa.hatinh.gov.vn/api/v1/audio/")
+
+
+def test_long_poll_wakes_on_a_new_emergency_and_sheds_load_when_full(world):
+    watch = world.app.extensions["broadcaster.emergency_watch"]
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(watch.wait_beyond(0, 60)))
+    waiter.start()
+    with transaction(world.factory) as s:
+        info = emergency.send(
+            s,
+            system_actor(),
+            world.renderer,
+            title="Cháy rừng",
+            body="Cháy rừng ở thôn 3, bà con tránh xa khu vực.",
+            unit_codes=[world.station],
+        )
+    waiter.join(60)
+    assert woke == [info.id]
+    watch.max_waiters = 0  # every waiting place taken: answered at once, not held
+    assert watch.wait_beyond(info.id, 60) is None
+    r = world.client().get(
+        f"/api/v1/stations/{world.station}/emergencies?after={info.id}&wait=55",
+        headers=world.auth(),
+    )
+    assert r.status_code == 200 and r.get_json()["items"] == []
