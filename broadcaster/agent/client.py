@@ -153,11 +153,7 @@ class ApiClient:
         response = self._request("GET", f"/stations/{self.station}/playlist", headers=headers)
         if response.status_code == 304:
             return PlaylistAnswer(None, response.headers.get("ETag", etag))
-        try:
-            document = response.json()
-        except ValueError as exc:
-            raise Unavailable("máy chủ trả về danh sách phát không phải JSON") from exc
-        return PlaylistAnswer(document, response.headers.get("ETag"))
+        return PlaylistAnswer(_json(response), response.headers.get("ETag"))
 
     def emergencies(self, after: int, wait: int) -> dict[str, Any]:
         """Emergencies newer than ``after``, waiting up to ``wait`` seconds for one."""
@@ -167,17 +163,17 @@ class ApiClient:
             params={"after": after, "wait": wait},
             timeout=(self.timeout[0], wait + self.timeout[1]),
         )
-        return response.json()
+        return _json(response)
 
     def post_airings(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
         response = self._request(
             "POST", f"/stations/{self.station}/airings", json={"reports": reports}
         )
-        return response.json()
+        return _json(response)
 
     def heartbeat(self, beat: dict[str, Any]) -> dict[str, Any]:
         response = self._request("POST", f"/stations/{self.station}/heartbeat", json=beat)
-        return response.json()
+        return _json(response)
 
     # -- audio ---------------------------------------------------------------------------
 
@@ -253,6 +249,18 @@ class ApiClient:
             except requests.RequestException as exc:
                 raise Unavailable(f"tải {sha256[:12]}… bị ngắt: {_reason(exc)}") from exc
         return True
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    """A 200's JSON object; anything else (a captive portal's page, a proxy's error page)
+    is the server being out of reach, retried later, never a crash."""
+    try:
+        document = response.json()
+    except ValueError as exc:
+        raise Unavailable(f"máy chủ trả lời không phải JSON ({response.url})") from exc
+    if not isinstance(document, dict):
+        raise Unavailable(f"máy chủ trả lời JSON không đúng dạng ({response.url})")
+    return document
 
 
 def _range_start(response: requests.Response) -> int | None:

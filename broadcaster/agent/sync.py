@@ -240,15 +240,19 @@ class Syncer:
             except Refused as exc:
                 self._refused(batch, exc)
                 continue
-            results = {r["id"]: r.get("seq") for r in answer.get("results", [])}
-            self.spool.mark_sent({r.id: results.get(r.id) for r in batch})
-            done += len(batch)
+            held = _held(answer, batch)
+            self.spool.mark_sent(held)
+            done += len(held)
             log.info(
                 "Đã gửi %d báo cáo lượt phát (mới %s, đã có từ trước %s).",
-                len(batch),
+                len(held),
                 answer.get("stored", "?"),
                 answer.get("duplicates", "?"),
             )
+            if len(held) < len(batch):
+                raise Unavailable(
+                    f"máy chủ không xác nhận {len(batch) - len(held)} báo cáo; sẽ gửi lại"
+                )
 
     def _refused(self, batch: list[Report], exc: Refused) -> None:
         """A refused batch was stored in no part: set aside the bad reports, keep the rest."""
@@ -269,8 +273,10 @@ class Syncer:
                 except Refused as single:
                     self._refused([report], single)
                     continue
-                (result,) = answer.get("results", [{}])
-                self.spool.mark_sent({report.id: result.get("seq")})
+                held = _held(answer, [report])
+                if not held:
+                    raise Unavailable(f"máy chủ không xác nhận báo cáo {report.id}; sẽ gửi lại")
+                self.spool.mark_sent(held)
 
     def _reject(self, report: Report, reason: str) -> None:
         self.spool.mark_rejected(report.id, reason)
@@ -305,3 +311,17 @@ class Syncer:
 
 
 __all__ = ["Every", "Syncer", "Unavailable"]
+
+
+def _held(answer: dict, batch: list[Report]) -> dict[str, int]:
+    """The reports of ``batch`` the server says it has (stored or duplicate), with their
+    sequence numbers. Only these leave the spool; any other is sent again."""
+    wanted = {r.id for r in batch}
+    held = {}
+    for result in answer.get("results") or []:
+        if not isinstance(result, dict):
+            continue
+        seq = result.get("seq")
+        if result.get("id") in wanted and isinstance(seq, int) and not isinstance(seq, bool):
+            held[result["id"]] = seq
+    return held

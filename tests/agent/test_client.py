@@ -176,3 +176,15 @@ def test_the_date_header_tells_how_far_the_station_clock_is_off():
             api.heartbeat({})
     assert clock.drift_s == pytest.approx(120, abs=1.5)  # the station is two minutes ahead
     assert clock.correction.total_seconds() == pytest.approx(120, abs=1.5)
+
+
+@pytest.mark.parametrize("call", ["playlist", "post_airings", "heartbeat", "emergencies"])
+def test_a_200_that_is_not_json_is_the_server_out_of_reach(call):
+    """A captive portal or a proxy's page answering 200 must not stop the agent."""
+    portal = b"<html><body>Dang nhap Wi-Fi xa</body></html>"
+    args = {"playlist": (), "post_airings": ([],), "heartbeat": ({},), "emergencies": (0, 0)}
+    with (
+        FakeServer(lambda h, seen: reply(h, 200, portal, Content_Type="text/html")) as server,
+        pytest.raises(Unavailable, match="không phải JSON"),
+    ):
+        getattr(client(server.url), call)(*args[call])

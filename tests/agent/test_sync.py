@@ -144,3 +144,35 @@ def test_a_timetable_backs_off_while_failing_and_hurries_only_when_healthy():
     assert every.failed(200, retry_after=90) == 90  # the server's Retry-After wins
     every.hurry()
     assert not every.due(250)  # the server is away: asking sooner would not help
+
+
+class Forgetful(FakeClient):
+    """Answers 200 but names only some of the reports it was sent (a broken proxy, a bug)."""
+
+    def post_airings(self, reports: list[dict]) -> dict:
+        answer = super().post_airings(reports)
+        answer["results"] = answer["results"][::2]
+        return answer
+
+
+def test_only_reports_the_server_names_leave_the_spool(tmp_path):
+    spool, _ = spool_with(tmp_path, 4)
+    with pytest.raises(Unavailable, match="không xác nhận 2"):
+        syncer(tmp_path, spool, Forgetful()).flush()
+    assert spool.counts() == {"sent": 2, "pending": 2}
+
+
+class Silent(FakeClient):
+    """Refuses a batch without saying which report, then answers single reports with {}."""
+
+    def post_airings(self, reports: list[dict]) -> dict:
+        if len(reports) > 1:
+            return super().post_airings(reports)
+        return {}
+
+
+def test_an_empty_answer_to_a_report_sent_alone_keeps_it_pending(tmp_path):
+    spool, reports = spool_with(tmp_path, 2)
+    with pytest.raises(Unavailable, match="không xác nhận"):
+        syncer(tmp_path, spool, Silent(bad={reports[0].id}, say_which=False)).flush()
+    assert spool.counts() == {"pending": 2}
