@@ -72,10 +72,11 @@ def _serve(app: AppContext, host: str, port: int, threads: int, scheduler: bool 
 
     from broadcaster.cli.scheduler import configure_logging
     from broadcaster.scheduler import SchedulerService
-    from broadcaster.webapp import create_app
+    from broadcaster.webapp import create_app, freeze_startup_objects
 
     configure_logging()
     flask_app = create_app(app.settings)
+    freeze_startup_objects()
     # long-polling stations may hold at most half the threads; the rest answer pulls
     flask_app.extensions["broadcaster.emergency_watch"].max_waiters = max(1, threads // 2)
     service = SchedulerService(app.settings) if scheduler else None

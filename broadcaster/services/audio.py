@@ -8,11 +8,9 @@ distinct rendering.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from broadcaster.audio.render import AudioRenderer, RenderRequest, RenderResult
 from broadcaster.audio.store import AssetRecord
 from broadcaster.errors import BroadcasterError, Conflict, InvalidInput, NotFound
+from broadcaster.files import file_digest
 from broadcaster.models import AdminUnit, AudioAsset, Script, ScriptVersion, Station
 from broadcaster.services.scripts import load_script
 from broadcaster.vntext import mid_sentence_name
@@ -61,12 +60,6 @@ def station_context(station: Station) -> dict[str, str]:
 
 def fill(body: str, context: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: context[m.group(1)], body)
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes: what a station checks its download against."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def record_asset(

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time as _time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
 from broadcaster.errors import NotFound
+from broadcaster.files import file_digest
 from broadcaster.models import (
     AudioAsset,
     Campaign,
@@ -31,7 +36,6 @@ from broadcaster.models import (
     Station,
     StationWindow,
 )
-from broadcaster.services.audio import file_digest
 
 FORMAT_VERSION = 1
 SHOWN = (SlotStatus.PLANNED, SlotStatus.AIRED, SlotStatus.MISSED)
@@ -169,9 +173,12 @@ def build(
     )
 
 
-def mark_picked_up(session: Session, playlist: Playlist, now: datetime | None = None) -> int:
+def emergency_slots(playlist: Playlist) -> tuple[int, ...]:
+    return tuple(i.slot_id for i in playlist.items if i.kind == "emergency")
+
+
+def mark_picked_up(session: Session, ids: Sequence[int], now: datetime | None = None) -> int:
     """Note when a station first saw its emergency items (the admin watches this)."""
-    ids = [i.slot_id for i in playlist.items if i.kind == "emergency"]
     if not ids:
         return 0
     return session.execute(
@@ -179,6 +186,80 @@ def mark_picked_up(session: Session, playlist: Playlist, now: datetime | None = 
         .where(Slot.id.in_(ids), Slot.picked_up_at.is_(None))
         .values(picked_up_at=now or utcnow())
     ).rowcount
+
+
+# -- answering many pulls cheaply ----------------------------------------------------------
+
+
+def fingerprint(conn: Connection, station_id: int, day: date, tz: ZoneInfo) -> tuple:
+    """What a day's playlist is built from, in one small indexed query.
+
+    Any write to the slots of the day or of the day before (a new slot, a status,
+    audio attached, an emergency sent, picked up or cancelled) moves their count,
+    newest id or ``updated_at``. The day before is in because an emergency sent
+    late yesterday can still be due today; that an emergency expires changes no row,
+    so an answer holding one is valid only until it expires (:attr:`Answer.valid_until`).
+    """
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    row = conn.execute(
+        _FINGERPRINT,
+        {
+            "station_id": station_id,
+            "start": start - timedelta(days=1),
+            "end": start + timedelta(days=1),
+        },
+    ).one()
+    return tuple(row)
+
+
+# built once: constructing the statement cost as much as running it
+_FINGERPRINT = select(func.count(), func.max(Slot.updated_at), func.max(Slot.id)).where(
+    Slot.station_id == bindparam("station_id"),
+    Slot.planned_start >= bindparam("start"),
+    Slot.planned_start < bindparam("end"),
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One built playlist response."""
+
+    etag: str
+    body: bytes
+    content_type: str
+    emergency_slots: tuple[int, ...]
+    valid_until: datetime | None = None  # when its first emergency expires
+
+
+class AnswerCache:
+    """Built answers per process, reused while their fingerprint holds.
+
+    Slots change rarely next to how often stations poll; rebuilding and serialising
+    a playlist costs ten times what checking its fingerprint does. Changes that do
+    not touch slots (a campaign renamed, a station renamed) show within ``max_age``.
+    """
+
+    def __init__(self, max_age: float = 60.0, max_entries: int = 20_000) -> None:
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._entries: dict[tuple, tuple[tuple, float, Answer]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, fp: tuple, now: datetime) -> Answer | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] != fp or entry[1] < _time.monotonic():
+            return None
+        answer = entry[2]
+        if answer.valid_until is not None and now >= answer.valid_until:
+            return None
+        return answer
+
+    def put(self, key: tuple, fp: tuple, answer: Answer) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (fp, _time.monotonic() + self.max_age, answer)
 
 
 # -- formats -----------------------------------------------------------------------------
@@ -193,7 +274,7 @@ def to_json(playlist: Playlist, audio_url: str, generated_at: datetime) -> dict:
     tz = ZoneInfo(playlist.timezone)
     items = []
     for i in playlist.items:
-        item = asdict(i)
+        item = dict(vars(i))  # flat fields: asdict's deep copy costs a quarter of a pull
         for key in ("planned_start", "window_start", "window_end"):
             item[key] = _iso(getattr(i, key), tz)
         sha, size = item.pop("audio_sha256"), item.pop("audio_size")

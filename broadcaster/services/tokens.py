@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +23,18 @@ from broadcaster.models import AdminUnit, Role, Station, StationToken
 from broadcaster.services.audit import Actor, record
 
 PREFIX = "bst_"
+# A right token is remembered this long by the process that checked it, so a pull
+# costs no token query. Issuing or revoking in this process forgets at once; a
+# revocation made elsewhere (the CLI, another server process) takes effect within it.
+CACHE_SECONDS = 10.0
+_MAX_CACHED = 20_000
+_cache: dict[str, tuple[StationAuth, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_cached() -> None:
+    with _cache_lock:
+        _cache.clear()
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) 
     with overlap, while the station is switched over)."""
     station = _station(session, code, actor)
     revoked = 0 if keep_old else _revoke_all(session, station.id)
+    forget_cached()
     token = PREFIX + secrets.token_urlsafe(32)
     prefix = token[: len(PREFIX) + 6]
     session.add(
@@ -104,6 +119,7 @@ def _revoke_all(session: Session, station_id: int) -> int:
 def revoke(session: Session, actor: Actor, code: str, prefix: str | None = None) -> int:
     """Revoke a station's tokens (all of them, or the one with this prefix)."""
     station = _station(session, code, actor)
+    forget_cached()
     if prefix is None:
         count = _revoke_all(session, station.id)
     else:
@@ -143,19 +159,38 @@ def list_tokens(session: Session, code: str) -> list[TokenInfo]:
     ]
 
 
+def remembered(token: str) -> StationAuth | None:
+    """The station of a right token checked in this process within CACHE_SECONDS, if any."""
+    with _cache_lock:
+        cached = _cache.get(token_hash(token))
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    return None
+
+
 def authenticate(session: Session, token: str) -> StationAuth | None:
     """The station a token speaks for, or None for an unknown or revoked token."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
+    auth = remembered(token)
+    if auth is not None:
+        return auth
+    digest = token_hash(token)
+    now = time.monotonic()
     row = session.execute(
         select(StationToken.id, Station.id, Station.code)
         .join(Station, Station.id == StationToken.station_id)
         .where(
-            StationToken.token_sha256 == token_hash(token),
+            StationToken.token_sha256 == digest,
             StationToken.revoked_at.is_(None),
             Station.active.is_(True),
         )
     ).first()
     if row is None:
         return None
-    return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
+    auth = StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
+    with _cache_lock:
+        if len(_cache) >= _MAX_CACHED:
+            _cache.clear()
+        _cache[digest] = (auth, now + CACHE_SECONDS)
+    return auth

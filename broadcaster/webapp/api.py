@@ -18,7 +18,7 @@ from limits import parse as parse_rate
 from limits import storage as limit_storage
 from limits import strategies
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from broadcaster.db import transaction, utcnow
@@ -150,7 +150,8 @@ def _authenticate(station_code: str | None) -> tokens.StationAuth:
         raise _ApiError(
             401, "no_token", "Thiếu mã truy cập: gửi 'Authorization: Bearer <mã của đài>'."
         )
-    auth = tokens.authenticate(_db(), token.strip())
+    token = token.strip()
+    auth = tokens.remembered(token) or tokens.authenticate(_db(), token)
     if auth is None:
         limiter, who = _limiter()
         if not limiter.hit(BAD_TOKEN_RATE, "bad-token", who):
@@ -239,29 +240,67 @@ def get_playlist(code: str):
             400, "bad_format", f"format '{fmt[:20]}' không hỗ trợ; dùng json, m3u8 hoặc xspf."
         )
     day = _day(settings.tz)
-    session = _db()
     now = utcnow()
+    # the common case (nothing changed since this process last built the answer) costs one
+    # small query on a bare autocommit connection: no ORM session, no objects
+    fp = _fingerprint(auth.station_id, day, settings.tz)
+    cache: playlist.AnswerCache = current_app.extensions["broadcaster.playlists"]
+    key = (auth.station_id, day, fmt, request.scheme, request.host, request.script_root)
+    answer = cache.get(key, fp, now)
+    if answer is None:
+        answer = _build_answer(_db(), auth, day, fmt, now)
+        cache.put(key, fp, answer)
+    if answer.emergency_slots:
+        session = _db()
+        if playlist.mark_picked_up(session, answer.emergency_slots, now):
+            session.commit()
+    if answer.etag in request.if_none_match or request.headers.get("If-None-Match") == answer.etag:
+        response = Response(status=304)
+    else:
+        response = Response(answer.body, mimetype=answer.content_type.split(";")[0])
+        response.headers["Content-Type"] = answer.content_type
+    response.headers["ETag"] = answer.etag
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _fingerprint(station_id: int, day: date, tz) -> tuple:
+    engine = current_app.extensions["broadcaster.read_engine"]
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                return playlist.fingerprint(conn, station_id, day, tz)
+        except DBAPIError as exc:
+            # the database restarted since this pooled connection was opened: SQLAlchemy
+            # has dropped it from the pool; one more try takes a fresh one
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _build_answer(session, auth, day: date, fmt: str, now: datetime) -> playlist.Answer:
+    settings = _settings()
     built = playlist.build(session, auth.station_id, day, settings.tz, settings.audio_dir, now=now)
-    if playlist.mark_picked_up(session, built, now) or session.dirty:
+    if session.dirty:  # file hashes filled in for audio recorded before they were kept
         session.commit()
     # generated_at is left out of what the ETag covers, so an unchanged playlist keeps it
     document = playlist.to_json(built, _audio_url(), datetime(2000, 1, 1, tzinfo=UTC))
     etag = playlist.body_etag(playlist.dumps(document) + fmt.encode())
-    if etag in request.if_none_match or request.headers.get("If-None-Match") == etag:
-        response = Response(status=304)
+    document["generated_at"] = now.isoformat().replace("+00:00", "Z")
+    if fmt == "json":
+        body = playlist.dumps(document)
+    elif fmt == "m3u8":
+        body = playlist.to_m3u8(document).encode("utf-8")
     else:
-        document["generated_at"] = now.isoformat().replace("+00:00", "Z")
-        if fmt == "json":
-            body = playlist.dumps(document)
-        elif fmt == "m3u8":
-            body = playlist.to_m3u8(document).encode("utf-8")
-        else:
-            body = playlist.to_xspf(document)
-        response = Response(body, mimetype=_FORMATS[fmt].split(";")[0])
-        response.headers["Content-Type"] = _FORMATS[fmt]
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+        body = playlist.to_xspf(document)
+    expiries = [i.window_end for i in built.items if i.kind == "emergency"]
+    return playlist.Answer(
+        etag,
+        body,
+        _FORMATS[fmt],
+        playlist.emergency_slots(built),
+        valid_until=min(expiries) if expiries else None,
+    )
 
 
 def _audio_url() -> str:
@@ -322,7 +361,13 @@ def post_airings(code: str):
     for attempt in range(_RETRIES):
         try:
             with transaction(_factory()) as session:
-                results = airings.ingest(session, auth.station_id, reports, confirmed_by=confirmed)
+                results = airings.ingest(
+                    session,
+                    auth.station_id,
+                    reports,
+                    confirmed_by=confirmed,
+                    station_code=auth.station_code,
+                )
             break
         except (IntegrityError, OperationalError):
             # another writer took the same chain position (or SQLite was busy): the retry
@@ -395,7 +440,7 @@ def get_emergencies(code: str):
         session.rollback()  # let the next look see new rows
         if watch.wait_beyond(known, remaining) is None:
             break  # every waiting place is taken: answer now; the agent asks again
-    if playlist.mark_picked_up(session, built) or session.dirty:
+    if playlist.mark_picked_up(session, playlist.emergency_slots(built)) or session.dirty:
         session.commit()
     document = playlist.to_json(built, _audio_url(), utcnow())
     ids = {i.slot_id for i in items}
@@ -486,5 +531,6 @@ def init_app(app: Flask, factory) -> None:
         limit_storage.storage_from_string(settings.ratelimit_storage)
     )
     app.extensions["broadcaster.emergency_watch"] = EmergencyWatch(factory)
+    app.extensions["broadcaster.playlists"] = playlist.AnswerCache()
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _api_http_error)

@@ -361,3 +361,41 @@ def test_long_poll_wakes_on_a_new_emergency_and_sheds_load_when_full(world):
         headers=world.auth(),
     )
     assert r.status_code == 200 and r.get_json()["items"] == []
+
+
+def test_cached_playlist_answers_follow_every_change(world):
+    c = world.client()
+    url = f"/api/v1/stations/{world.station}/playlist"
+
+    def items():
+        return c.get(url, headers=world.auth()).get_json()["items"]
+
+    assert [i["status"] for i in items()] == ["planned", "planned"]
+    assert post(world, {"reports": [report(world.slots[0])]}).status_code == 200
+    assert [i["status"] for i in items()] == ["aired", "planned"]
+    with transaction(world.factory) as s:
+        sent = emergency.send(
+            s,
+            system_actor(),
+            world.renderer,
+            title="Lũ",
+            body="Nước sông lên nhanh.",
+            unit_codes=[world.station],
+        )
+    assert items()[0]["emergency_id"] == sent.id
+    with transaction(world.factory) as s:
+        emergency.cancel(s, system_actor(), sent.id)
+    assert [i["kind"] for i in items()] == ["campaign", "campaign"]
+
+
+def test_an_answer_holding_an_emergency_expires_with_it():
+    from datetime import UTC, datetime
+
+    from broadcaster.services.playlist import Answer, AnswerCache
+
+    cache = AnswerCache()
+    expires = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    cache.put(("k",), (1,), Answer('"e"', b"{}", "application/json", (7,), valid_until=expires))
+    assert cache.get(("k",), (1,), expires - timedelta(seconds=1)) is not None
+    assert cache.get(("k",), (1,), expires) is None
+    assert cache.get(("k",), (2,), expires - timedelta(seconds=1)) is None  # data changed
