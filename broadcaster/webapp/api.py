@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time as _time
 from datetime import UTC, date, datetime
 
@@ -27,6 +26,7 @@ from broadcaster.models import AiringStatus
 from broadcaster.services import airings, health, playlist, tokens
 from broadcaster.services.emergency import latest_id
 from broadcaster.webapp.api_schema import AiringBatchIn, HeartbeatIn, openapi_document
+from broadcaster.webapp.emergency_watch import EmergencyWatch
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class _ApiError(Exception):
 def _validation_details(exc: ValidationError) -> list[dict]:
     details = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"]]
+        loc = list(err["loc"])
         index = loc[1] if len(loc) > 1 and loc[0] == "reports" and isinstance(loc[1], int) else None
         field = ".".join(str(p) for p in loc) or "body"
         message = _PYDANTIC_VI.get(err["type"], err["msg"])
@@ -187,6 +187,20 @@ def _api_error(exc: _ApiError):
     return _error(*exc.args_)
 
 
+@bp.errorhandler(DBAPIError)
+def _database_error(exc: DBAPIError):
+    """The database is down, restarting or too busy: the station keeps its data and asks
+    again later (agents treat 503 as "try again", never as a refusal)."""
+    log.error("station API: database error: %s", exc)
+    return _error(
+        503,
+        "database_unavailable",
+        "Cơ sở dữ liệu của máy chủ tạm thời không sẵn sàng; dữ liệu của đài vẫn được giữ, "
+        "hãy gửi lại sau.",
+        headers={"Retry-After": "10"},
+    )
+
+
 @bp.errorhandler(BroadcasterError)
 def _service_error(exc: BroadcasterError):
     status = 404 if isinstance(exc, NotFound) else 422
@@ -266,16 +280,19 @@ def get_playlist(code: str):
 
 def _fingerprint(station_id: int, day: date, tz) -> tuple:
     engine = current_app.extensions["broadcaster.read_engine"]
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as conn:
-                return playlist.fingerprint(conn, station_id, day, tz)
-        except DBAPIError as exc:
-            # the database restarted since this pooled connection was opened: SQLAlchemy
-            # has dropped it from the pool; one more try takes a fresh one
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+
+    def look() -> tuple:
+        with engine.connect() as conn:
+            return playlist.fingerprint(conn, station_id, day, tz)
+
+    try:
+        return look()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # the database restarted since this pooled connection was opened: SQLAlchemy has
+        # dropped it from the pool, and one more try takes a fresh one
+        return look()
 
 
 def _build_answer(session, auth, day: date, fmt: str, now: datetime) -> playlist.Answer:
@@ -445,68 +462,6 @@ def get_emergencies(code: str):
     document = playlist.to_json(built, _audio_url(), utcnow())
     ids = {i.slot_id for i in items}
     return jsonify(latest=known, items=[i for i in document["items"] if i["slot_id"] in ids])
-
-
-class EmergencyWatch:
-    """Wakes long-polling stations when a new emergency exists.
-
-    One thread per process looks at the newest emergency id once a second, and
-    only while someone waits, so a thousand waiting stations cost one query a
-    second, not a thousand.
-    """
-
-    def __init__(self, factory, interval: float = 1.0, max_waiters: int = 4) -> None:
-        self._factory = factory
-        self._interval = interval
-        # Each waiter holds a server thread: past this many, a station is answered at
-        # once (as with wait=0) so pulls and reports never queue behind long-polls.
-        # ``broadcaster serve`` sets it to half its threads.
-        self.max_waiters = max_waiters
-        self._cond = threading.Condition()
-        self._latest = 0
-        self._waiters = 0
-        self._thread: threading.Thread | None = None
-
-    def wait_beyond(self, known: int, timeout: float) -> int | None:
-        """Block until an emergency newer than ``known`` exists or ``timeout`` passes.
-
-        Returns the newest id seen, or None at once when too many stations wait already.
-        """
-        deadline = _time.monotonic() + timeout
-        with self._cond:
-            if self._waiters >= self.max_waiters:
-                return None
-            self._waiters += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True, name="emergencies")
-                self._thread.start()
-            try:
-                while self._latest <= known:
-                    remaining = deadline - _time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._cond.wait(remaining)
-                return self._latest
-            finally:
-                self._waiters -= 1
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if self._waiters == 0:
-                    self._thread = None
-                    return
-            try:
-                with self._factory() as session:
-                    latest = latest_id(session)
-            except Exception:  # a database hiccup: waiters time out and ask again
-                log.exception("emergency watch could not read the database")
-                latest = self._latest
-            with self._cond:
-                if latest != self._latest:
-                    self._latest = latest
-                    self._cond.notify_all()
-            _time.sleep(self._interval)
 
 
 def _api_http_error(exc: HTTPException):

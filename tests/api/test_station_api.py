@@ -399,3 +399,17 @@ def test_an_answer_holding_an_emergency_expires_with_it():
     assert cache.get(("k",), (1,), expires - timedelta(seconds=1)) is not None
     assert cache.get(("k",), (1,), expires) is None
     assert cache.get(("k",), (2,), expires - timedelta(seconds=1)) is None  # data changed
+
+
+def test_a_database_outage_is_a_503_the_agent_retries(world):
+    from broadcaster.db import make_engine, make_sessionmaker
+
+    # a real connection failure: the writes go to a database server that is not there
+    dead = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:9/gone", connect_args={"connect_timeout": 2}
+    )
+    world.app.extensions["broadcaster.sessionmaker"] = make_sessionmaker(dead)
+    r = post(world, {"reports": [report(world.slots[0])]})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "10"
+    assert "gửi lại sau" in r.get_json()["error"]["message"]
+    assert airing_count(world) == 0
