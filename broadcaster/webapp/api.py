@@ -27,6 +27,7 @@ from broadcaster.services import airings, health, playlist, tokens
 from broadcaster.services.emergency import latest_id
 from broadcaster.webapp.api_schema import AiringBatchIn, HeartbeatIn, openapi_document
 from broadcaster.webapp.emergency_watch import EmergencyWatch
+from broadcaster.webapp.slot_notices import SlotNotices
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +256,15 @@ def get_playlist(code: str):
         )
     day = _day(settings.tz)
     now = utcnow()
-    # the common case (nothing changed since this process last built the answer) costs one
-    # small query on a bare autocommit connection: no ORM session, no objects
-    fp = _fingerprint(auth.station_id, day, settings.tz)
+    # The common case (nothing changed since this process last built the answer) costs no
+    # query on PostgreSQL while the slot-change listener is connected, and elsewhere one
+    # small query on a bare autocommit connection: no ORM session, no objects.
+    notices = current_app.extensions.get("broadcaster.slot_notices")
+    generation = notices.generation(auth.station_id) if notices is not None else None
+    if generation is not None:
+        fp: tuple = ("notices", *generation)
+    else:
+        fp = _fingerprint(auth.station_id, day, settings.tz)
     cache: playlist.AnswerCache = current_app.extensions["broadcaster.playlists"]
     key = (auth.station_id, day, fmt, request.scheme, request.host, request.script_root)
     answer = cache.get(key, fp, now)
@@ -487,5 +494,7 @@ def init_app(app: Flask, factory) -> None:
     )
     app.extensions["broadcaster.emergency_watch"] = EmergencyWatch(factory)
     app.extensions["broadcaster.playlists"] = playlist.AnswerCache()
+    if settings.database_url.startswith("postgresql"):
+        app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url)
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _api_http_error)

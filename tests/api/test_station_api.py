@@ -8,13 +8,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from broadcaster.db import transaction, utcnow
 from broadcaster.models import Airing, AuditEvent, Slot, SlotStatus, StationStatus
 from broadcaster.services import emergency, tokens
 from broadcaster.services.audit import system_actor
 from broadcaster.services.health import station_health
+from tests.api.world import stop_listening
 
 
 def report(slot_id: int, *, status: str = "aired", start=None, seconds: int = 20, **extra):
@@ -330,11 +331,14 @@ def test_public_url_sets_the_audio_urls_behind_a_proxy(world):
     from broadcaster.webapp import create_app
 
     app = create_app(replace(world.settings, public_url="https://loa.hatinh.gov.vn/"))
-    doc = (
-        app.test_client()
-        .get(f"/api/v1/stations/{world.station}/playlist", headers=world.auth())
-        .get_json()
-    )
+    try:
+        doc = (
+            app.test_client()
+            .get(f"/api/v1/stations/{world.station}/playlist", headers=world.auth())
+            .get_json()
+        )
+    finally:
+        stop_listening(app)
     assert doc["items"][0]["audio"]["url"].startswith("https://loa.hatinh.gov.vn/api/v1/audio/")
 
 
@@ -413,3 +417,63 @@ def test_a_database_outage_is_a_503_the_agent_retries(world):
     assert r.status_code == 503 and r.headers["Retry-After"] == "10"
     assert "gửi lại sau" in r.get_json()["error"]["message"]
     assert airing_count(world) == 0
+
+
+@pytest.mark.postgres
+def test_on_postgresql_unchanged_pulls_cost_no_query_and_changes_still_show(world, db_url):
+    from sqlalchemy import event
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("slot-change notices are a PostgreSQL feature")
+    notices = world.app.extensions["broadcaster.slot_notices"]
+    c = world.client()
+    url = f"/api/v1/stations/{world.station}/playlist"
+    seen: list[str] = []
+    event.listen(
+        world.app.extensions["broadcaster.read_engine"],
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: seen.append(statement),
+    )
+
+    def pull() -> list[int]:
+        return [i["slot_id"] for i in c.get(url, headers=world.auth()).get_json()["items"]]
+
+    assert pull() == world.slots  # starts the listener
+    wait_until(lambda: notices.generation(1) is not None, "the listener connects")
+    pull()
+    seen.clear()
+    assert pull() == world.slots
+    assert seen == []  # answered from the cache: the listener vouches nothing changed
+    before = notices.generation(_station_id(world))
+    added = world.add_slots(world.station, [utcnow() + timedelta(minutes=30)], audio=False)
+    wait_until(lambda: notices.generation(_station_id(world)) != before, "the change notice")
+    assert pull() == world.slots + added
+
+    # the listener's connection dies: pulls check the database until it is back
+    with world.factory() as s:
+        s.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name"
+                " = 'broadcaster-slot-notices' AND datname = current_database()"
+            )
+        )
+    wait_until(lambda: notices.generation(1) is None, "the listener notices it lost the line")
+    seen.clear()
+    assert pull() == world.slots + added
+    assert len(seen) == 1  # the fingerprint query
+
+
+def _station_id(world) -> int:
+    from broadcaster.models import Station
+
+    with world.factory() as s:
+        return s.scalar(select(Station.id).where(Station.code == world.station))
+
+
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -82,7 +83,7 @@ class World:
 
 
 @pytest.fixture
-def world(db_url, tmp_path, ha_tinh, campaign, factory) -> World:
+def world(db_url, tmp_path, ha_tinh, campaign, factory) -> Iterator[World]:
     settings = load_settings(
         env={
             "BROADCASTER_DATABASE_URL": db_url,
@@ -109,7 +110,15 @@ def world(db_url, tmp_path, ha_tinh, campaign, factory) -> World:
     )
     now = utcnow().replace(microsecond=0)
     w.slots = w.add_slots(w.station, [now + timedelta(minutes=m) for m in (5, 10)])
-    return w
+    yield w
+    stop_listening(w.app)
+
+
+def stop_listening(app: Flask) -> None:
+    """Stop an app's slot-change listener (PostgreSQL), so tests do not pile up connections."""
+    notices = app.extensions.get("broadcaster.slot_notices")
+    if notices is not None:
+        notices.stop()
 
 
 def aware(dt: datetime) -> str:
