@@ -419,12 +419,13 @@ def test_a_database_outage_is_a_503_the_agent_retries(world):
     assert airing_count(world) == 0
 
 
-@pytest.mark.postgres
-def test_on_postgresql_unchanged_pulls_cost_no_query_and_changes_still_show(world, db_url):
+# slot-change notices are a PostgreSQL feature: this test runs on that backend only
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_on_postgresql_unchanged_pulls_cost_no_query_and_changes_still_show(world):
     from sqlalchemy import event
 
-    if not db_url.startswith("postgresql"):
-        pytest.skip("slot-change notices are a PostgreSQL feature")
     notices = world.app.extensions["broadcaster.slot_notices"]
     c = world.client()
     url = f"/api/v1/stations/{world.station}/playlist"
