@@ -63,3 +63,23 @@ def test_status_page_counts_the_plan(db_url, tmp_path, factory, campaign):
     assert "Chiến dịch đang chạy</th><td>1" in page
     assert "Lượt bị lỡ (7 ngày qua)</th><td>0" not in page
     assert "Lượt phát đã xếp (14 ngày tới)</th><td>0" not in page
+
+
+def test_the_wsgi_entry_serves_the_app_from_the_environment(db_url, tmp_path):
+    """``gunicorn 'broadcaster.webapp.wsgi:app'`` gets the configured app, API included."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "from broadcaster.webapp.wsgi import app; c = app.test_client(); "
+        "print(c.get('/healthz').get_json()['database'], "
+        "c.get('/api/v1/openapi.json').get_json()['openapi'])"
+    )
+    env = {**os.environ, "BROADCASTER_DATABASE_URL": db_url, "BROADCASTER_SECRET_KEY": "t"}
+    env["BROADCASTER_INSTANCE_DIR"] = str(tmp_path / "instance")
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [db_url.split(":")[0].split("+")[0], "3.1.0"]

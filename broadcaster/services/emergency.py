@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.db import utcnow
@@ -254,11 +254,17 @@ def cancel(session: Session, actor: Actor, emergency_id: int) -> EmergencyInfo:
             slot.status = SlotStatus.CANCELLED
             slot.note = "tin khẩn cấp đã bị hủy"
         record(session, actor, "emergency.cancel", "emergency", e.id)
-    return _info(e, [t.unit for t in e.targets], _station_count(session, e.id))
+    return _info(e, [t.unit for t in e.targets], _station_counts(session, [e.id]).get(e.id, 0))
 
 
-def _station_count(session: Session, emergency_id: int) -> int:
-    return len(session.scalars(select(Slot.id).where(Slot.emergency_id == emergency_id)).all())
+def _station_counts(session: Session, emergency_ids: list[int]) -> dict[int, int]:
+    """How many stations each emergency went to (one slot per station), in one query."""
+    rows = session.execute(
+        select(Slot.emergency_id, func.count())
+        .where(Slot.emergency_id.in_(emergency_ids))
+        .group_by(Slot.emergency_id)
+    )
+    return {emergency_id: count for emergency_id, count in rows}
 
 
 def list_emergencies(session: Session, limit: int = 50) -> list[EmergencyInfo]:
@@ -268,7 +274,8 @@ def list_emergencies(session: Session, limit: int = 50) -> list[EmergencyInfo]:
         .order_by(Emergency.id.desc())
         .limit(limit)
     ).all()
-    return [_info(e, [t.unit for t in e.targets], _station_count(session, e.id)) for e in rows]
+    counts = _station_counts(session, [e.id for e in rows])
+    return [_info(e, [t.unit for t in e.targets], counts.get(e.id, 0)) for e in rows]
 
 
 def deliveries(

@@ -169,12 +169,12 @@ def remembered(token: str) -> StationAuth | None:
 
 
 def authenticate(session: Session, token: str) -> StationAuth | None:
-    """The station a token speaks for, or None for an unknown or revoked token."""
+    """The station a token speaks for, or None for an unknown or revoked token.
+
+    Asks the database; a right answer is remembered (see :func:`remembered`).
+    """
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    auth = remembered(token)
-    if auth is not None:
-        return auth
     digest = token_hash(token)
     now = time.monotonic()
     row = session.execute(
