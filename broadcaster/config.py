@@ -43,6 +43,8 @@ _KEYS = {
     "document_numbers": "BROADCASTER_DOCUMENT_NUMBERS",
     "ratelimit_storage": "BROADCASTER_RATELIMIT_STORAGE",
     "public_url": "BROADCASTER_PUBLIC_URL",
+    "report_cutoff_day": "BROADCASTER_REPORT_CUTOFF_DAY",
+    "report_day": "BROADCASTER_REPORT_DAY",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -86,6 +88,11 @@ class Settings:
     # How stations reach this server (behind a reverse proxy): the base of the audio
     # URLs in playlists. Unset: the address the request came to.
     public_url: str | None = None
+    # Reporting periods close on the day before this one (15: the 15th of one month to
+    # the 14th of the next, the common rule of government periodic reports; 1: calendar).
+    report_cutoff_day: int = 15
+    # The day of the month the scheduler stores the periodic reports (due before the 25th).
+    report_day: int = 20
 
     @property
     def tz(self) -> ZoneInfo:
@@ -207,6 +214,8 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         audio=_audio_settings(pick, cwd),
         ratelimit_storage=ratelimit_storage,
         public_url=public_url or None,
+        report_cutoff_day=_whole(pick, "report_cutoff_day", 15, 1, 28),
+        report_day=_whole(pick, "report_day", 20, 1, 24),
     )
 
 
@@ -221,6 +230,13 @@ def _number(pick, key: str, default: float, low: float, high: float, unit: str =
     if not low <= value <= high:
         raise ConfigError(f"{_KEYS[key]} phải trong khoảng {low:g}–{high:g}{unit}, nhận '{raw}'.")
     return value
+
+
+def _whole(pick, key: str, default: int, low: int, high: int) -> int:
+    value = _number(pick, key, default, low, high)
+    if not float(value).is_integer():
+        raise ConfigError(f"{_KEYS[key]} phải là số nguyên, nhận '{pick(key)}'.")
+    return int(value)
 
 
 def _choice(pick, key: str, default: str, allowed: tuple[str, ...]) -> str:

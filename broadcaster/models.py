@@ -568,6 +568,37 @@ class AiringChainHead(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ComplianceReport(Base):
+    """A stored compliance report (báo cáo đã lưu): immutable, stamped with the chain heads.
+
+    ``body`` is the report's JSON exactly as generated; ``body_sha256`` its digest.
+    The body's ``stamp`` holds every airing chain head of the scope at generation
+    time, so the airing rows behind the figures can be proven unchanged later.
+    Scheduled reports carry a ``schedule_key`` (kind:period:cut-off:unit), which
+    makes a re-run of the job store nothing twice.
+    """
+
+    __tablename__ = "compliance_reports"
+    __table_args__ = (Index("ix_compliance_reports_scope", "unit_code", "period_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_kind: Mapped[str] = mapped_column(String(16))
+    period_key: Mapped[str] = mapped_column(String(32))
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    cutoff_day: Mapped[int] = mapped_column(SmallInteger)
+    unit_code: Mapped[str | None] = mapped_column(String(16))  # None: the whole country
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    generated_at: Mapped[datetime]
+    generated_by: Mapped[str] = mapped_column(String(120))
+    schedule_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    stations: Mapped[int] = mapped_column(Integer)
+    compliance_pct: Mapped[float | None]
+    heads_sha256: Mapped[str] = mapped_column(String(64))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+
 # APScheduler's job store table, created by our migrations so the schema has one
 # owner; the job store finds it there (its columns must stay as APScheduler 3 has them).
 apscheduler_jobs = Table(

@@ -29,7 +29,7 @@ from broadcaster.models import Base
 from broadcaster.services.audit import system_actor
 
 # approved scripts and campaigns written straight to the tables, for every planning test
-pytest_plugins = ["tests.planning.fixtures", "tests.api.world"]
+pytest_plugins = ["tests.planning.fixtures", "tests.api.world", "tests.reports.scene"]
 
 POSTGRES_URL = os.environ.get("BROADCASTER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

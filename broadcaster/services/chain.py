@@ -168,3 +168,33 @@ def heads(session: Session) -> dict[str, tuple[int, str]]:
         )
     )
     return {code: (seq, h) for code, seq, h in rows}
+
+
+def verify_prefix(session: Session, station_code: str, seq: int, head_hash: str) -> Break | None:
+    """Check a station's chain up to ``seq`` and that row ``seq`` still has ``head_hash``.
+
+    This is how a stored report proves the rows behind it are the ones it saw:
+    rows added since do not matter; any change at or before ``seq`` does.
+    """
+    station_id = session.scalar(select(Station.id).where(Station.code == station_code))
+    if station_id is None:
+        return Break(station_code, seq, None, "đài không còn trong hệ thống")
+    rows = session.scalars(
+        select(Airing)
+        .where(Airing.station_id == station_id, Airing.seq <= seq)
+        .order_by(Airing.seq)
+        .execution_options(yield_per=2000)
+    )
+    expected_prev, expected_seq = GENESIS, 1
+    for row in rows:
+        broken = _check(station_code, row, expected_seq, expected_prev)
+        if broken is not None:
+            return broken
+        expected_prev, expected_seq = row.row_hash, row.seq + 1
+    if expected_seq - 1 != seq:
+        return Break(
+            station_code, expected_seq, None, f"nhật ký dừng ở số {expected_seq - 1}, dấu ghi {seq}"
+        )
+    if expected_prev != head_hash:
+        return Break(station_code, seq, None, "dòng cuối không khớp dấu chuỗi băm đã lưu")
+    return None

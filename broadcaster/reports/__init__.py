@@ -1,0 +1,1 @@
+"""Compliance reports (báo cáo thực hiện phát thanh): periods, counting and exports."""
