@@ -47,6 +47,7 @@ def _register() -> None:
         emergency,
         instance,
         planning,
+        reports,
         scheduler,
         scripts,
         stations,
@@ -66,6 +67,7 @@ def _register() -> None:
         scheduler,
         tts,
         airings,
+        reports,
         emergency,
         agent,
     )

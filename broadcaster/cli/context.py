@@ -42,12 +42,17 @@ class AppContext:
             migrate(self._engine)
         return self._engine
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory, for commands that commit in several steps."""
+        if self._factory is None:
+            self._factory = make_sessionmaker(self.engine)
+        return self._factory
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: all of a command's writes land, or none do."""
-        if self._factory is None:
-            self._factory = make_sessionmaker(self.engine)
-        with transaction(self._factory) as session:
+        with transaction(self.sessions) as session:
             yield session
 
     def local(self, value: datetime | None) -> str:

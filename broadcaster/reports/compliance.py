@@ -312,11 +312,7 @@ def compute(
     so the same ``as_of`` gives the same figures later.
     """
     tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
-    # up to a whole second: the report shows generated_at to the second, and a recount
-    # from it must see every airing this run saw
     as_of = as_of or utcnow()
-    if as_of.microsecond:
-        as_of = as_of.replace(microsecond=0) + timedelta(seconds=1)
     step = progress or (lambda _label: None)
     unit = _scope(session, unit_code)
     campaign = None
@@ -485,6 +481,7 @@ def compute(
         },
         "period": period.as_dict(),
         "generated_at": _local(as_of, tz),
+        "as_of": as_of.astimezone(UTC).isoformat(timespec="microseconds"),
         "timezone": tz.key,
         "rules": rules.as_dict(),
         "totals": totals,

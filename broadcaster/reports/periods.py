@@ -123,21 +123,25 @@ def parse_day(value: str, what: str) -> date:
         raise InvalidInput(f"{what} '{value}' không hợp lệ: dùng YYYY-MM-DD.") from None
 
 
+def closed(kind: str, today: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> list[Period]:
+    """The periods of ``kind`` that ended before ``today`` (this year's and last), newest first."""
+    names = {
+        "month": [f"{m:02d}" for m in range(1, 13)],
+        "quarter": [f"Q{q}" for q in range(1, 5)],
+        "half": ["H1", "H2"],
+    }
+    found = []
+    for year in (today.year - 2, today.year - 1, today.year):
+        for name in names.get(kind, [""]):
+            period = resolve(kind, f"{year}-{name}" if name else str(year), cutoff_day)
+            if period.end < today:
+                found.append(period)
+    return sorted(found, key=lambda p: p.end, reverse=True)
+
+
 def last_closed(kind: str, today: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     """The latest period of ``kind`` that ended before ``today``."""
-    year = today.year
-    candidates: list[Period] = []
-    for y in (year - 1, year):
-        if kind == "month":
-            candidates += [resolve(kind, f"{y}-{m:02d}", cutoff_day) for m in range(1, 13)]
-        elif kind == "quarter":
-            candidates += [resolve(kind, f"{y}-Q{q}", cutoff_day) for q in range(1, 5)]
-        elif kind == "half":
-            candidates += [resolve(kind, f"{y}-H{h}", cutoff_day) for h in (1, 2)]
-        else:
-            candidates.append(resolve(kind, str(y), cutoff_day))
-    closed = [p for p in candidates if p.end < today]
-    return max(closed, key=lambda p: p.end)
+    return closed(kind, today, cutoff_day)[0]
 
 
 def kind_label(kind: str) -> str:

@@ -129,5 +129,27 @@ def render_job(v: int = ARGS_VERSION) -> None:
 
 
 def reports_job(v: int = ARGS_VERSION) -> None:
-    """Hook for the periodic compliance reports (they arrive with the reports issue)."""
-    _recorded("reports", lambda _settings: "chưa có báo cáo định kỳ", v)
+    """Store the periodic compliance reports that are due (monthly, quarterly, yearly)."""
+
+    def work(settings: Settings) -> str:
+        from broadcaster.reports import periodic
+
+        today = utcnow().astimezone(settings.tz).date()
+        result = periodic.run(
+            _factory(settings),
+            today,
+            tz=settings.tz,
+            cutoff_day=settings.report_cutoff_day,
+            report_day=settings.report_day,
+        )
+        if not result.periods:
+            return "chưa đến hạn báo cáo nào"
+        summary = (
+            f"{', '.join(result.periods)}: lưu {result.stored}, đã có {result.already}, "
+            f"lỗi {result.failed}"
+        )
+        if result.failed:
+            raise RuntimeError(summary)  # recorded as failed; tomorrow's run retries them
+        return summary
+
+    _recorded("reports", work, v)

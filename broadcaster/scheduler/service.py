@@ -6,7 +6,8 @@ Jobs and their policies (why):
 * ``watchdog`` every minute: missed airings show up within a minute of their grace.
 * ``render`` every 10 minutes: audio for the next 48 hours; a failure is retried
   at the next run (the renderer itself retries gTTS and falls back offline).
-* ``reports`` daily at 06:00 local: a hook for the periodic reports.
+* ``reports`` daily at 06:00 local: stores the monthly, quarterly and yearly compliance
+  reports that are due (:mod:`broadcaster.reports.periodic`); a missed day catches up.
 
 ``coalesce=True``: after downtime a job runs once, not once per missed period —
 each run already does everything that is due. ``misfire_grace_time`` is an
