@@ -177,3 +177,7 @@ def weekly_compliance_svg(report: dict) -> str:
 
 def behind_png(report: dict) -> bytes:
     return _render(behind_figure(report), "png")
+
+
+def behind_svg(report: dict) -> str:
+    return _render(behind_figure(report), "svg").decode("utf-8")

@@ -367,6 +367,7 @@ def list_airings(
     day_to: date | None = None,
     tz: ZoneInfo | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[AiringInfo]:
     tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
     stmt = select(Airing, Station.code).join(Station, Station.id == Airing.station_id)
@@ -377,7 +378,7 @@ def list_airings(
     if day_to is not None:
         end = datetime.combine(day_to + timedelta(days=1), time(0), tzinfo=tz)
         stmt = stmt.where(Airing.started_at < end)
-    stmt = stmt.order_by(Airing.started_at.desc(), Airing.id.desc()).limit(limit)
+    stmt = stmt.order_by(Airing.started_at.desc(), Airing.id.desc()).limit(limit).offset(offset)
     return [
         AiringInfo(
             id=a.id,

@@ -8,14 +8,17 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template
+from flask import Flask, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
 
 import broadcaster
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_engine, make_sessionmaker, migrate, schema_revision
 from broadcaster.services.instance import status
-from broadcaster.webapp import api
+from broadcaster.webapp import api, auth, reports
+from broadcaster.webapp.filters import register_filters
 
 
 def web_dir() -> Path:
@@ -35,6 +38,32 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+_TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Cần đăng nhập",
+    403: "Không có quyền",
+    404: "Không tìm thấy trang",
+    405: "Phương thức không được hỗ trợ",
+    413: "Dữ liệu gửi lên quá lớn",
+    429: "Quá nhiều yêu cầu",
+}
+_MESSAGES = {
+    401: "Hãy đăng nhập để xem trang này.",
+    403: "Trang hoặc đơn vị này nằm ngoài phạm vi hoặc vai trò của tài khoản bạn.",
+    404: "Địa chỉ này không có trong hệ thống.",
+    405: "Địa chỉ này không nhận cách gửi đó.",
+    413: "Dữ liệu gửi lên quá lớn.",
+    429: "Hãy chờ một lát rồi thử lại.",
+}
+
+
+def _error_page(code: int, description: str | None):
+    # a 400 carries our own Vietnamese message; werkzeug's defaults are English
+    message = (description if code == 400 else None) or _MESSAGES.get(code, "")
+    title = _TITLES.get(code, "Có lỗi")
+    return render_template("error.html", code=code, title=title, message=message), code
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Flask:
@@ -67,6 +96,20 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     app.extensions["broadcaster.db"] = db
     api.init_app(app, factory)
+    auth.init_app(app)
+    auth.csrf.exempt(api.bp)  # stations authenticate with bearer tokens, never cookies
+    app.register_blueprint(reports.bp)
+    register_filters(app, settings.tz)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return api.http_error(exc)
+        return _error_page(exc.code or 500, exc.description)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _error_page(400, "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); tải lại trang.")
 
     @app.teardown_appcontext
     def _close(_exc) -> None:
@@ -97,8 +140,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
+            "Content-Security-Policy",
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     return app

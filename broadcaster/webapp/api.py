@@ -471,7 +471,7 @@ def get_emergencies(code: str):
     return jsonify(latest=known, items=[i for i in document["items"] if i["slot_id"] in ids])
 
 
-def _api_http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
     """Werkzeug's own refusals (404, 405, 413) as JSON under /api."""
     if not request.path.startswith("/api/"):
         return exc
@@ -497,4 +497,4 @@ def init_app(app: Flask, factory) -> None:
     if settings.database_url.startswith("postgresql"):
         app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url)
     app.register_blueprint(bp)
-    app.register_error_handler(HTTPException, _api_http_error)
+    app.register_error_handler(HTTPException, http_error)

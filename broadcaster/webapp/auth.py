@@ -1,0 +1,180 @@
+"""Signing in to the admin: Flask-Login sessions over the users table (scrypt hashes).
+
+Every admin page needs a signed-in user; what the user may see is their role
+and their scope (a subtree of units), checked on the server for every request.
+Forms carry a CSRF token (Flask-WTF); the station API, authenticated by bearer
+tokens and never by cookies, is exempt. Failed sign-ins are counted per address:
+after ``LOGIN_LIMIT`` a minute the address waits.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from limits import RateLimitItemPerMinute
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from broadcaster.errors import PermissionDenied
+from broadcaster.models import Role, User
+from broadcaster.services import users
+from broadcaster.services.audit import Actor
+
+LOGIN_LIMIT = RateLimitItemPerMinute(10)
+ROLE_LABELS = {
+    Role.ADMIN: "Quản trị",
+    Role.EDITOR: "Biên tập (VH-XH)",
+    Role.APPROVER: "Duyệt tin",
+    Role.OPERATOR: "Vận hành đài",
+    Role.AUDITOR: "Kiểm tra",
+}
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class WebUser(UserMixin):
+    """The signed-in user: an :class:`Actor` plus what the pages show of them."""
+
+    def __init__(self, actor: Actor, full_name: str, scope_code: str | None, scope_name: str):
+        self.actor = actor
+        self.full_name = full_name or actor.label
+        self.scope_code = scope_code
+        self.scope_name = scope_name
+        self.role_label = ROLE_LABELS.get(actor.role, str(actor.role))
+
+    def get_id(self) -> str:
+        return str(self.actor.user_id)
+
+
+def _web_user(user: User) -> WebUser:
+    scope = user.scope_unit
+    return WebUser(
+        users.actor_for(user),
+        user.full_name,
+        scope.code if scope else None,
+        scope.name if scope else "Toàn quốc",
+    )
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> WebUser | None:
+    if not user_id.isdigit():
+        return None
+    db = current_app.extensions["broadcaster.db"]()
+    user = db.scalar(
+        select(User).options(selectinload(User.scope_unit)).where(User.id == int(user_id))
+    )
+    if user is None or not user.active:  # a locked account is signed out at its next click
+        return None
+    return _web_user(user)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "Tên đăng nhập",
+        validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64, message="Quá dài.")],
+    )
+    password = PasswordField(
+        "Mật khẩu",
+        validators=[DataRequired("Nhập mật khẩu."), Length(max=256, message="Quá dài.")],
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an address elsewhere (open redirect)."""
+    if not target:
+        return url_for("reports.compliance")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("reports.compliance")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error, status = None, 200
+    limiter = current_app.extensions["broadcaster.ratelimit"]
+    key = ("login", request.remote_addr or "?")
+    if form.validate_on_submit():
+        if not limiter.test(LOGIN_LIMIT, *key):
+            error = "Đăng nhập sai quá nhiều lần từ máy này; hãy chờ một phút rồi thử lại."
+            status = 429
+        else:
+            db = current_app.extensions["broadcaster.db"]()
+            try:
+                actor = users.authenticate(db, form.username.data.strip(), form.password.data)
+            except PermissionDenied as exc:
+                limiter.hit(LOGIN_LIMIT, *key)
+                error, status = exc.message, 401
+            else:
+                user = db.scalar(
+                    select(User)
+                    .options(selectinload(User.scope_unit))
+                    .where(User.id == actor.user_id)
+                )
+                login_user(_web_user(user))
+                return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def signed_in(*roles: Role):
+    """A view for signed-in users (of these roles, if given); others get 403."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.actor.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["BROADCASTER_SETTINGS"]
+    secure = bool(settings.public_url and settings.public_url.startswith("https://"))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=secure,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,  # a working day on one page
+    )
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Hãy đăng nhập để xem trang này."
+    login_manager.session_protection = "strong"
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(bp)

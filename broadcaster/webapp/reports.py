@@ -1,0 +1,499 @@
+"""The admin's compliance reports: filters, charts, drill-down, downloads, stored reports.
+
+A thin shell over :mod:`broadcaster.reports`. Every view checks that the unit
+asked for lies in the signed-in user's scope; a unit outside it is 403, an
+unknown one or a malformed period is 400 with the form shown again, the error
+beside its field. A computed report is kept a minute per process, so the page,
+its two charts and its downloads count the log once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from broadcaster.errors import BroadcasterError, NotFound
+from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role, Station
+from broadcaster.reports import charts, export, store
+from broadcaster.reports import compliance as counting
+from broadcaster.reports.periods import KINDS, Period, custom, kind_label, resolve
+from broadcaster.services import airings, audit
+from broadcaster.webapp.auth import signed_in
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+CACHE_SECONDS = 60
+CACHE_SIZE = 16
+PAGE_SIZE = 50
+STORERS = (Role.ADMIN, Role.AUDITOR, Role.APPROVER)
+MIME = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+WRITERS = {
+    "json": export.to_json,
+    "csv": export.to_csv,
+    "xlsx": export.to_xlsx,
+    "pdf": export.to_pdf,
+}
+STATUS_VI = {"aired": "đã phát", "partial": "phát dở", "failed": "lỗi", "skipped": "bỏ qua"}
+
+
+def _db():
+    return current_app.extensions["broadcaster.db"]()
+
+
+def _settings():
+    return current_app.config["BROADCASTER_SETTINGS"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the filter form asked for, checked."""
+
+    unit_code: str | None
+    unit: AdminUnit | None
+    period: Period
+    campaign_id: int | None
+
+    def args(self) -> dict[str, str]:
+        out = {"kind": self.period.kind, "cutoff": str(self.period.cutoff_day)}
+        if self.period.kind == "custom":
+            out["from"], out["to"] = self.period.start.isoformat(), self.period.end.isoformat()
+        else:
+            out["of"] = self.period.key
+        if self.unit_code:
+            out["unit"] = self.unit_code
+        if self.campaign_id:
+            out["campaign"] = str(self.campaign_id)
+        return out
+
+
+class FormErrors(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def current_key(kind: str, today: date, cutoff: int) -> str:
+    """The period of ``kind`` that holds ``today`` (the one being counted now)."""
+    month, year = today.month, today.year
+    if cutoff > 1 and today.day >= cutoff:  # past the cut-off: already next month's period
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    if kind == "month":
+        return f"{year}-{month:02d}"
+    if kind == "quarter":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    if kind == "half":
+        return f"{year}-H{1 if month <= 6 else 2}"
+    return str(year)
+
+
+def _scope_path(unit: AdminUnit | None) -> str | None:
+    return unit.path if unit is not None else None
+
+
+def parse_query(args) -> Query:
+    """The filters from ``args``; raises FormErrors naming each bad field."""
+    errors: dict[str, str] = {}
+    settings = _settings()
+    db = _db()
+    actor = current_user.actor
+    unit_code = (args.get("unit") or "").strip() or current_user.scope_code
+    unit = None
+    if unit_code:
+        unit = db.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
+        if unit is None:
+            errors["unit"] = f"Không có đơn vị hành chính nào mã '{unit_code}'."
+        elif not actor.covers(unit.path):
+            abort(403)
+    elif not actor.covers(None):
+        abort(403)
+    cutoff = settings.report_cutoff_day
+    raw_cutoff = (args.get("cutoff") or "").strip()
+    if raw_cutoff:
+        if not raw_cutoff.isdigit() or not 1 <= int(raw_cutoff) <= 28:
+            errors["cutoff"] = "Ngày chốt số liệu là một số từ 1 đến 28."
+        else:
+            cutoff = int(raw_cutoff)
+    kind = args.get("kind") or "month"
+    period = None
+    if kind not in (*KINDS, "custom"):
+        errors["kind"] = "Chọn tháng, quý, 6 tháng, năm hoặc khoảng tùy chọn."
+    elif kind == "custom":
+        try:
+            first = _day(args.get("from"), "Từ ngày")
+            last = _day(args.get("to"), "Đến ngày")
+            period = custom(first, last, cutoff)
+        except FormErrors as exc:
+            errors.update(exc.errors)
+        except BroadcasterError as exc:
+            errors["to"] = exc.message
+    else:
+        today = datetime.now(settings.tz).date()
+        of = (args.get("of") or "").strip() or current_key(kind, today, cutoff)
+        try:
+            period = resolve(kind, of, cutoff)
+        except BroadcasterError as exc:
+            errors["of"] = exc.message
+    campaign_id = None
+    raw_campaign = (args.get("campaign") or "").strip()
+    if raw_campaign:
+        if not raw_campaign.isdigit() or db.get(Campaign, int(raw_campaign)) is None:
+            errors["campaign"] = f"Không có chiến dịch nào số '{raw_campaign}'."
+        else:
+            campaign_id = int(raw_campaign)
+    if errors:
+        raise FormErrors(errors)
+    return Query(unit_code or None, unit, period, campaign_id)
+
+
+def _day(value: str | None, what: str) -> date:
+    field = "from" if what == "Từ ngày" else "to"
+    if not value:
+        raise FormErrors({field: f"Nhập {what.lower()}."})
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise FormErrors({field: f"{what} '{value}' không hợp lệ: dùng YYYY-MM-DD."}) from None
+
+
+class _ReportCache:
+    """A few recent reports of this process, each kept ``CACHE_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, tuple[float, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make) -> dict:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and now - hit[0] < CACHE_SECONDS:
+                return hit[1]
+        report = make()
+        with self._lock:
+            self._items[key] = (now, report)
+            self._items.move_to_end(key)
+            while len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
+        return report
+
+
+def _report(q: Query) -> dict:
+    cache = current_app.extensions.setdefault("broadcaster.reports", _ReportCache())
+    key = (q.unit_code, q.period.kind, q.period.key, q.period.cutoff_day, q.campaign_id)
+    return cache.get(
+        key,
+        lambda: counting.compute(
+            _db(), q.period, unit_code=q.unit_code, campaign_id=q.campaign_id, tz=_settings().tz
+        ),
+    )
+
+
+def _campaign_choices() -> list[tuple[int, str]]:
+    return list(_db().execute(select(Campaign.id, Campaign.name).order_by(Campaign.id.desc())))
+
+
+def _form_context(args, errors: dict[str, str]) -> dict:
+    return {
+        "values": {
+            k: args.get(k, "") for k in ("unit", "kind", "of", "from", "to", "campaign", "cutoff")
+        },
+        "errors": errors,
+        "kinds": [(k, kind_label(k)) for k in (*KINDS, "custom")],
+        "campaign_choices": _campaign_choices(),
+        "default_cutoff": _settings().report_cutoff_day,
+    }
+
+
+def _drill(report: dict, args: dict[str, str]) -> tuple[str, list[tuple[dict, str]]]:
+    """The next level down, each row with its link: provinces of the country, communes of
+    a province, else stations (whose link opens their airing rows for the period)."""
+    unit = report["scope"]["unit"]
+    if unit is None and len(report["provinces"]) > 1:
+        level, rows = "province", report["provinces"]
+    elif unit is None or unit["level"] <= 1:
+        level, rows = "commune", report["communes"]
+    else:
+        level, rows = "station", report["stations"]
+    if level == "station":
+        period = {"from": report["period"]["from"], "to": report["period"]["to"]}
+        return level, [
+            (r, url_for("reports.station_airings", code=r["code"], **period)) for r in rows
+        ]
+    return level, [(r, url_for("reports.compliance", **{**args, "unit": r["code"]})) for r in rows]
+
+
+def _filename(report: dict, fmt: str) -> str:
+    unit = report["scope"]["unit"]
+    key = re.sub(r"[^0-9A-Za-z.-]+", "_", report["period"]["key"])
+    return f"bao-cao-thuc-hien-{unit['code'] if unit else 'toan-quoc'}-{key}.{fmt}"
+
+
+def _download(report: dict, fmt: str) -> Response:
+    if fmt not in WRITERS:
+        abort(404)
+    data = WRITERS[fmt](report)
+    return Response(
+        data,
+        mimetype=MIME[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, fmt)}"'},
+    )
+
+
+def _up_url(q: Query, args: dict[str, str]) -> str | None:
+    """The report one level up, while that is still inside the user's scope."""
+    if q.unit is None or q.unit_code == current_user.scope_code:
+        return None
+    codes = q.unit.path.strip("/").split("/")
+    parent = codes[-2] if len(codes) > 1 else None
+    if parent is None and current_user.scope_code is not None:
+        return None
+    up = {k: v for k, v in args.items() if k != "unit"}
+    if parent:
+        up["unit"] = parent
+    return url_for("reports.compliance", **up)
+
+
+@bp.get("/")
+@signed_in()
+def index():
+    return redirect(url_for("reports.compliance"))
+
+
+@bp.get("/compliance")
+@signed_in()
+def compliance():
+    try:
+        q = parse_query(request.args)
+    except FormErrors as exc:
+        return render_template(
+            "reports/compliance.html", report=None, **_form_context(request.args, exc.errors)
+        ), 400
+    report = _report(q)
+    args = q.args()
+    level, children = _drill(report, args)
+    return render_template(
+        "reports/compliance.html",
+        report=report,
+        query=q,
+        args=args,
+        level=level,
+        children=children,
+        chart_urls={
+            name: url_for("reports.compliance_chart", chart=name, **args)
+            for name in ("weekly", "behind")
+        },
+        can_store=current_user.actor.role in STORERS,
+        up_url=_up_url(q, args),
+        **_form_context(request.args, {}),
+    )
+
+
+@bp.get("/compliance.<fmt>")
+@signed_in()
+def compliance_download(fmt: str):
+    if fmt not in WRITERS:
+        abort(404)
+    try:
+        q = parse_query(request.args)
+    except FormErrors as exc:
+        abort(400, description=str(exc))
+    return _download(_report(q), fmt)
+
+
+@bp.get("/compliance/<chart>.svg")
+@signed_in()
+def compliance_chart(chart: str):
+    draw = {"weekly": charts.weekly_compliance_svg, "behind": charts.behind_svg}.get(chart)
+    if draw is None:
+        abort(404)
+    try:
+        q = parse_query(request.args)
+    except FormErrors as exc:
+        abort(400, description=str(exc))
+    return Response(draw(_report(q)), mimetype="image/svg+xml")
+
+
+@bp.post("/compliance/store")
+@signed_in(*STORERS)
+def compliance_store():
+    try:
+        q = parse_query(request.form)
+    except FormErrors as exc:
+        abort(400, description=str(exc))
+    db = _db()
+    # stored as counted now, not from the page's minute-old copy
+    report = counting.compute(
+        db, q.period, unit_code=q.unit_code, campaign_id=q.campaign_id, tz=_settings().tz
+    )
+    info = store.store(db, report, generated_by=current_user.actor.label)
+    audit.record(
+        db,
+        current_user.actor,
+        "report.store",
+        "compliance_report",
+        info.id,
+        after={"period": q.period.key, "unit": q.unit_code, "sha256": info.body_sha256},
+    )
+    db.commit()
+    return redirect(url_for("reports.stored_page", report_id=info.id))
+
+
+def _station_in_scope(code: str) -> tuple[Station, AdminUnit]:
+    row = (
+        _db()
+        .execute(
+            select(Station, AdminUnit)
+            .join(AdminUnit, AdminUnit.id == Station.unit_id)
+            .where(Station.code == code)
+        )
+        .first()
+    )
+    if row is None:
+        abort(404)
+    station, unit = row
+    if not current_user.actor.covers(unit.path):
+        abort(403)
+    return station, unit
+
+
+@bp.get("/stations/<code>/airings")
+@signed_in()
+def station_airings(code: str):
+    station, unit = _station_in_scope(code)
+    errors: dict[str, str] = {}
+    first = last = None
+    try:
+        first = _day(request.args.get("from"), "Từ ngày") if request.args.get("from") else None
+    except FormErrors as exc:
+        errors.update(exc.errors)
+    try:
+        last = _day(request.args.get("to"), "Đến ngày") if request.args.get("to") else None
+    except FormErrors as exc:
+        errors.update(exc.errors)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    rows = []
+    if not errors:
+        rows = airings.list_airings(
+            _db(),
+            station_code=code,
+            day_from=first,
+            day_to=last,
+            tz=_settings().tz,
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+    return render_template(
+        "reports/airings.html",
+        station=station,
+        unit=unit,
+        rows=rows[:PAGE_SIZE],
+        more=len(rows) > PAGE_SIZE,
+        page=page,
+        errors=errors,
+        values={"from": request.args.get("from", ""), "to": request.args.get("to", "")},
+        status_vi=STATUS_VI,
+    ), (400 if errors else 200)
+
+
+def _stored_in_scope(report_id: int) -> tuple[store.StoredInfo, dict]:
+    try:
+        info, body = store.get(_db(), report_id)
+    except NotFound:
+        abort(404)
+    unit = body["scope"]["unit"]
+    path = None
+    if unit is not None:
+        path = _db().scalar(select(AdminUnit.path).where(AdminUnit.code == unit["code"]))
+    if not current_user.actor.covers(path):
+        abort(403)
+    return info, body
+
+
+@bp.get("/stored")
+@signed_in()
+def stored_list():
+    db = _db()
+    q = select(ComplianceReport).order_by(ComplianceReport.id.desc())
+    scope = current_user.actor.scope_path
+    if scope is not None:
+        codes = select(AdminUnit.code).where(AdminUnit.path.startswith(scope))
+        q = q.where(ComplianceReport.unit_code.in_(codes))
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    rows = db.scalars(q.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "reports/stored_list.html", rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page
+    )
+
+
+@bp.get("/stored/<int:report_id>")
+@signed_in()
+def stored_page(report_id: int, verification=None):
+    info, body = _stored_in_scope(report_id)
+    period = body["period"]
+    args = {"kind": period["kind"], "cutoff": str(period["cutoff_day"])}
+    if period["kind"] == "custom":
+        args.update({"from": period["from"], "to": period["to"]})
+    else:
+        args["of"] = period["key"]
+    level, children = _drill(body, args)
+    return render_template(
+        "reports/stored.html",
+        info=info,
+        report=body,
+        level=level,
+        children=children,
+        chart_urls={
+            name: url_for("reports.stored_chart", report_id=report_id, chart=name)
+            for name in ("weekly", "behind")
+        },
+        verification=verification,
+    )
+
+
+@bp.get("/stored/<int:report_id>.<fmt>")
+@signed_in()
+def stored_download(report_id: int, fmt: str):
+    _info, body = _stored_in_scope(report_id)
+    return _download(body, fmt)
+
+
+@bp.get("/stored/<int:report_id>/<chart>.svg")
+@signed_in()
+def stored_chart(report_id: int, chart: str):
+    draw = {"weekly": charts.weekly_compliance_svg, "behind": charts.behind_svg}.get(chart)
+    if draw is None:
+        abort(404)
+    _info, body = _stored_in_scope(report_id)
+    return Response(draw(body), mimetype="image/svg+xml")
+
+
+@bp.post("/stored/<int:report_id>/verify")
+@signed_in()
+def stored_verify(report_id: int):
+    _stored_in_scope(report_id)
+    result = store.verify(_db(), report_id)
+    return stored_page(report_id, verification=result)
