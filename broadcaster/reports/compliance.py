@@ -13,13 +13,9 @@ docs/compliance.md); CSV, XLSX and PDF are drawn from it.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import statistics
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,10 +27,8 @@ from broadcaster.db import utcnow
 from broadcaster.errors import NotFound
 from broadcaster.models import (
     AdminUnit,
-    AiringChainHead,
     AiringStatus,
     Campaign,
-    Emergency,
     Slot,
     SlotStatus,
     Station,
@@ -42,7 +36,9 @@ from broadcaster.models import (
 )
 from broadcaster.models import Airing as A
 from broadcaster.planning.calendar import monday_of, week_label
+from broadcaster.reports import sections
 from broadcaster.reports.periods import Period
+from broadcaster.reports.sections import bounds, local_iso
 from broadcaster.services.health import OFFLINE_AFTER
 
 FORMAT = "broadcaster.compliance/1"
@@ -112,12 +108,6 @@ def _seconds(session: Session, start, end):
     return func.extract("epoch", end - start)
 
 
-def _bounds(period: Period, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    lo = datetime.combine(period.start, time(0), tzinfo=tz).astimezone(UTC)
-    hi = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return lo, hi
-
-
 def _weeks(period: Period) -> list[tuple[str, date, date]]:
     out, monday = [], monday_of(period.start)
     while monday <= period.end:
@@ -138,7 +128,7 @@ def _slot_outcomes(
     campaign_id: int | None,
 ):
     """The statement counting outcomes per station × campaign × week."""
-    lo, hi = _bounds(period, tz)
+    lo, hi = bounds(period, tz)
     # an unplaced slot has no day: it belongs to the period holding its week's Monday
     unplaced_weeks = [w for w, first, _ in _weeks(period) if first == monday_of(first)]
     # ... and waits ("pending") until that week is over
@@ -290,10 +280,6 @@ def _scope(session: Session, unit_code: str | None) -> AdminUnit | None:
     return unit
 
 
-def _local(value: datetime | None, tz: ZoneInfo) -> str | None:
-    return value.astimezone(tz).isoformat(timespec="seconds") if value else None
-
-
 def compute(
     session: Session,
     period: Period,
@@ -393,7 +379,7 @@ def compute(
                 "unit_code": ucode,
                 "unit_name": uname,
                 "province_code": pcode,
-                "last_seen_at": _local(seen, tz),
+                "last_seen_at": local_iso(seen, tz),
                 "offline": seen is None or seen < offline_since,
                 **counts,
             }
@@ -480,7 +466,7 @@ def compute(
             "campaign": None if campaign is None else {"id": campaign.id, "name": campaign.name},
         },
         "period": period.as_dict(),
-        "generated_at": _local(as_of, tz),
+        "generated_at": local_iso(as_of, tz),
         "as_of": as_of.astimezone(UTC).isoformat(timespec="microseconds"),
         "timezone": tz.key,
         "rules": rules.as_dict(),
@@ -503,105 +489,8 @@ def compute(
             }
             for s in behind
         ],
-        "emergencies": _emergencies(session, period, tz, as_of, station_ids, campaign_id),
-        "offline": _offline(station_list),
-        "stamp": stamp(session, station_ids),
+        "emergencies": sections.emergencies(session, period, tz, as_of, station_ids, campaign_id),
+        "offline": sections.offline(station_list),
+        "stamp": sections.stamp(session, station_ids),
     }
     return report
-
-
-def _offline(stations: list[dict]) -> dict:
-    offline = [s for s in stations if s["offline"]]
-    return {
-        "count": len(offline),
-        "never_seen": sum(1 for s in offline if s["last_seen_at"] is None),
-        "stations": [s["code"] for s in offline],
-    }
-
-
-def _emergencies(session, period, tz, as_of, station_ids, campaign_id) -> dict:
-    """Emergencies sent in the period to the scope: how many stations aired them, how fast."""
-    empty = {
-        "sent": 0,
-        "deliveries": 0,
-        "aired": 0,
-        "median_seconds": None,
-        "max_seconds": None,
-        "items": [],
-    }
-    if campaign_id is not None:  # a campaign's report has no emergencies
-        return empty
-    lo, hi = _bounds(period, tz)
-    slot_q = (
-        select(Emergency.id, Emergency.title, Emergency.created_at, Slot.station_id)
-        .join(Slot, Slot.emergency_id == Emergency.id)
-        .where(Emergency.created_at >= lo, Emergency.created_at < hi)
-    )
-    if station_ids is not None:
-        slot_q = slot_q.where(Slot.station_id.in_(station_ids))
-    deliveries = session.execute(slot_q).all()
-    if not deliveries:
-        return empty
-    first_aired = dict(
-        ((eid, sid), at)
-        for eid, sid, at in session.execute(
-            select(A.emergency_id, A.station_id, func.min(A.started_at))
-            .where(
-                A.emergency_id.in_({d[0] for d in deliveries}),
-                A.status == AiringStatus.AIRED,
-                A.received_at <= as_of,
-            )
-            .group_by(A.emergency_id, A.station_id)
-        )
-    )
-    items: dict[int, dict] = {}
-    delays: dict[int, list[float]] = defaultdict(list)
-    for eid, title, created, sid in deliveries:
-        item = items.setdefault(
-            eid, {"id": eid, "title": title, "created_at": _local(created, tz), "stations": 0}
-        )
-        item["stations"] += 1
-        at = first_aired.get((eid, sid))
-        if at is not None:
-            delays[eid].append(max(0.0, (at - created).total_seconds()))
-    everything = [d for ds in delays.values() for d in ds]
-    out = []
-    for eid in sorted(items):
-        ds = delays.get(eid, [])
-        out.append(
-            {
-                **items[eid],
-                "aired": len(ds),
-                "median_seconds": round(statistics.median(ds), 1) if ds else None,
-                "max_seconds": round(max(ds), 1) if ds else None,
-            }
-        )
-    return {
-        "sent": len(items),
-        "deliveries": len(deliveries),
-        "aired": len(everything),
-        "median_seconds": round(statistics.median(everything), 1) if everything else None,
-        "max_seconds": round(max(everything), 1) if everything else None,
-        "items": out,
-    }
-
-
-def heads_digest(heads: dict[str, list]) -> str:
-    body = json.dumps(heads, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(body).hexdigest()
-
-
-def stamp(session: Session, station_ids=None) -> dict:
-    """The airing chains' heads of the scope now: what a stored report is checked against."""
-    q = select(Station.code, AiringChainHead.seq, AiringChainHead.head_hash).join(
-        AiringChainHead, AiringChainHead.station_id == Station.id
-    )
-    if station_ids is not None:
-        q = q.where(Station.id.in_(station_ids))
-    heads = {code: [seq, h] for code, seq, h in session.execute(q.order_by(Station.code))}
-    return {
-        "stations": len(heads),
-        "rows": sum(seq for seq, _h in heads.values()),
-        "heads_sha256": heads_digest(heads),
-        "heads": heads,
-    }

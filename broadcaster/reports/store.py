@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from broadcaster.db import utcnow
 from broadcaster.errors import NotFound
 from broadcaster.models import ComplianceReport
-from broadcaster.reports import compliance
+from broadcaster.reports import compliance, sections
 from broadcaster.reports.export import to_json
 from broadcaster.reports.periods import Period, custom, resolve
 from broadcaster.services.chain import verify_prefix
@@ -152,7 +152,7 @@ def verify(
         return result
     body = json.loads(row.body)
     heads = body["stamp"]["heads"]
-    if compliance.heads_digest(heads) != row.heads_sha256:
+    if sections.heads_digest(heads) != row.heads_sha256:
         result.problems.append("dấu chuỗi băm trong báo cáo không khớp dấu đã lưu")
         return result
     for code, (seq, head_hash) in sorted(heads.items()):
