@@ -277,3 +277,20 @@ def test_stations_are_ordered_and_json_safe(scene):
     assert codes == sorted(codes)
     with scene.factory() as s:
         assert len(codes) == s.query(Station).count()
+
+
+def test_large_scopes_count_the_same(scene, monkeypatch):
+    """Above DETAIL_MAX_STATIONS PostgreSQL counts by grouping sets: the figures must not move."""
+    _three_weeks(scene)
+    first, last, now = scene.m0, scene.m0 + timedelta(20), utcnow()
+    small = _report(scene, first, last, unit_code=scene.province, as_of=now)
+    monkeypatch.setattr(compliance, "DETAIL_MAX_STATIONS", 10)
+    large = _report(scene, first, last, unit_code=scene.province, as_of=now)
+    assert small["detail"] is not None and large["detail"] is None
+    assert "69 đài" in large["detail_omitted"]
+    for key in ("totals", "provinces", "communes", "campaigns", "weeks", "station_campaigns"):
+        assert large[key] == small[key], key
+    assert [s["code"] for s in large["stations"]] == [s["code"] for s in small["stations"]]
+    assert [{k: s[k] for k in compliance.COUNTS} for s in large["stations"]] == [
+        {k: s[k] for k in compliance.COUNTS} for s in small["stations"]
+    ]
