@@ -120,8 +120,11 @@ def login():
             status = 429
         else:
             db = current_app.extensions["broadcaster.db"]()
+            username, password = form.username.data.strip(), form.password.data
             try:
-                actor = users.authenticate(db, form.username.data.strip(), form.password.data)
+                if "\x00" in username + password:  # never a real name; the database refuses NUL
+                    raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
+                actor = users.authenticate(db, username, password)
             except PermissionDenied as exc:
                 limiter.hit(LOGIN_LIMIT, *key)
                 error, status = exc.message, 401

@@ -112,8 +112,20 @@ def _scope_path(unit: AdminUnit | None) -> str | None:
     return unit.path if unit is not None else None
 
 
+def _has_control(args) -> str | None:
+    """The first field holding a control character (a NUL the database would choke on)."""
+    for key in ("unit", "kind", "of", "from", "to", "campaign", "cutoff"):
+        value = args.get(key) or ""
+        if len(value) > 64 or any(ord(ch) < 32 for ch in value):
+            return key
+    return None
+
+
 def parse_query(args) -> Query:
     """The filters from ``args``; raises FormErrors naming each bad field."""
+    bad = _has_control(args)
+    if bad is not None:
+        raise FormErrors({bad: "Giá trị không hợp lệ (quá dài hoặc có ký tự điều khiển)."})
     errors: dict[str, str] = {}
     settings = _settings()
     db = _db()
@@ -158,7 +170,8 @@ def parse_query(args) -> Query:
     campaign_id = None
     raw_campaign = (args.get("campaign") or "").strip()
     if raw_campaign:
-        if not raw_campaign.isdigit() or db.get(Campaign, int(raw_campaign)) is None:
+        known = raw_campaign.isdigit() and int(raw_campaign) < 2**31
+        if not known or db.get(Campaign, int(raw_campaign)) is None:
             errors["campaign"] = f"Không có chiến dịch nào số '{raw_campaign}'."
         else:
             campaign_id = int(raw_campaign)
@@ -419,6 +432,8 @@ def station_airings(code: str):
 
 
 def _stored_in_scope(report_id: int) -> tuple[store.StoredInfo, dict]:
+    if report_id >= 2**31:
+        abort(404)
     try:
         info, body = store.get(_db(), report_id)
     except NotFound:

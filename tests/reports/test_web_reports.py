@@ -239,3 +239,32 @@ def test_names_full_of_html_are_escaped(auditor, scene, campaign):
     html = auditor.get("/reports/compliance", query_string=_range(scene)).get_data(as_text=True)
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
+def test_hostile_input_never_answers_500(app, auditor):
+    hostile = [
+        "/reports/compliance?unit=%00",
+        "/reports/compliance?campaign=99999999999999999999",
+        "/reports/compliance?kind=custom&from=2026-01-01&to=9999-12-31",
+        "/reports/compliance?kind=month&of=" + "9" * 500,
+        "/reports/compliance?cutoff=-1",
+        "/reports/compliance?kind=year&of=0000",
+        "/reports/compliance.csv?kind=custom&from=%00&to=x",
+        "/reports/compliance/nothing.svg",
+        "/reports/stations/%00/airings",
+        "/reports/stations/" + "x" * 300 + "/airings",
+        "/reports/stations/18073/airings?page=-5&from=2026-13-01",
+        "/reports/stored/99999999999999999999",
+        "/reports/stored/1.exe",
+        "/reports/stored?page=abc",
+    ]
+    for url in hostile:
+        response = auditor.get(url)
+        assert response.status_code < 500, url
+        assert response.status_code in (200, 400, 403, 404), (url, response.status_code)
+    anonymous = app.test_client()
+    token = _token(anonymous.get("/login").get_data(as_text=True))
+    nul = anonymous.post(
+        "/login", data={"username": "kiem\x00tra", "password": "x", "csrf_token": token}
+    )
+    assert nul.status_code == 401
