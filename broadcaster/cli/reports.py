@@ -19,17 +19,21 @@ from broadcaster.cli.context import (
 )
 from broadcaster.errors import InvalidInput, PermissionDenied
 from broadcaster.models import AdminUnit
-from broadcaster.reports import compliance, export, periodic, store
 from broadcaster.reports.periods import KINDS, Period, custom, parse_day, resolve
 from broadcaster.services.audit import Actor, record
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
-_WRITERS = {
-    "json": export.to_json,
-    "csv": export.to_csv,
-    "xlsx": export.to_xlsx,
-    "pdf": export.to_pdf,
-}
+
+
+def _writer(fmt: str):
+    """The exporter; imported when used, so other commands start without numpy or fpdf."""
+    from broadcaster.reports import export
+
+    return getattr(export, f"to_{fmt}")
+
+
+def _vn(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
 
 
 @click.group("report")
@@ -91,6 +95,9 @@ def _write(data: bytes, output: str | None, fmt: str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for sharing
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -103,10 +110,10 @@ def _summary(report: dict) -> str:
     pct = "—" if t["compliance_pct"] is None else f"{t['compliance_pct']:.1f}%".replace(".", ",")
     return (
         f"{unit['name'] if unit else 'Toàn quốc'}, {report['period']['label']} "
-        f"({report['period']['from']} – {report['period']['to']}): {t['stations']} đài, "
-        f"phải phát {t['required']}, đến hạn {t['due']}, đúng giờ {t['on_time']}, "
-        f"trễ {t['late']}, dở {t['partial']}, lỗi {t['failed']}, bỏ lỡ {t['missed']}; "
-        f"tỷ lệ thực hiện {pct}."
+        f"({report['period']['from']} – {report['period']['to']}): {_vn(t['stations'])} đài, "
+        f"phải phát {_vn(t['required'])}, đến hạn {_vn(t['due'])}, "
+        f"đúng giờ {_vn(t['on_time'])}, trễ {_vn(t['late'])}, dở {_vn(t['partial'])}, "
+        f"lỗi {_vn(t['failed'])}, bỏ lỡ {_vn(t['missed'])}; tỷ lệ thực hiện {pct}."
     )
 
 
@@ -145,6 +152,8 @@ def compliance_cmd(
     password,
 ) -> None:
     """Lập báo cáo thực hiện: đài × chiến dịch × tuần, tổng hợp theo xã, tỉnh, chiến dịch."""
+    from broadcaster.reports import compliance, store
+
     period = _period(app, day_from, day_to, kind, of, cutoff_day, calendar)
     _check_output(output, fmt)
     steps = ("đếm lượt phát", "tổng hợp", "khẩn cấp, dấu chuỗi băm", "ghi tệp")
@@ -160,7 +169,7 @@ def compliance_cmd(
                 tz=app.settings.tz,
                 progress=lambda _label: bar.update(1),
             )
-            data = _WRITERS[fmt](report)
+            data = _writer(fmt)(report)
             bar.update(1)
         if keep:
             info = store.store(session, report, generated_by=actor.label)
@@ -189,6 +198,8 @@ def compliance_cmd(
 @pass_app
 def list_cmd(app: AppContext, unit_code, kind, limit) -> None:
     """Các báo cáo đã lưu (mới nhất trước)."""
+    from broadcaster.reports import store
+
     with app.session() as session:
         rows = store.list_stored(session, unit_code=unit_code, kind=kind, limit=limit)
     echo_table(
@@ -217,10 +228,12 @@ def list_cmd(app: AppContext, unit_code, kind, limit) -> None:
 @pass_app
 def show_cmd(app: AppContext, report_id: int, fmt: str, output: str | None) -> None:
     """Xuất một báo cáo đã lưu (đúng số liệu lúc lập) ra JSON, CSV, XLSX hoặc PDF."""
+    from broadcaster.reports import store
+
     _check_output(output, fmt)
     with app.session() as session:
         _info, body = store.get(session, report_id)
-    _write(_WRITERS[fmt](body), output, fmt)
+    _write(_writer(fmt)(body), output, fmt)
 
 
 @report_group.command("verify")
@@ -228,6 +241,8 @@ def show_cmd(app: AppContext, report_id: int, fmt: str, output: str | None) -> N
 @pass_app
 def verify_cmd(app: AppContext, report_id: int) -> None:
     """Kiểm chứng báo cáo đã lưu: nội dung, chuỗi băm nhật ký phía sau, và đếm lại."""
+    from broadcaster.reports import store
+
     with app.session() as session:
         info, body = store.get(session, report_id)
         with progress_bar(max(len(body["stamp"]["heads"]), 1), "Kiểm chuỗi băm") as bar:
@@ -250,6 +265,8 @@ def verify_cmd(app: AppContext, report_id: int) -> None:
 def periodic_cmd(app: AppContext, today: str | None) -> None:
     """Lưu ngay các báo cáo định kỳ đã đến hạn (việc của lịch chạy hằng ngày)."""
     from datetime import datetime
+
+    from broadcaster.reports import periodic
 
     day = parse_day(today, "Ngày --today") if today else datetime.now(app.settings.tz).date()
     result = periodic.run(

@@ -374,6 +374,8 @@ def compliance_store():
 
 
 def _station_in_scope(code: str) -> tuple[Station, AdminUnit]:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", code):  # what a station code can be
+        abort(404)
     row = (
         _db()
         .execute(
