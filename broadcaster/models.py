@@ -534,13 +534,23 @@ class Airing(Base):
     __table_args__ = (
         UniqueConstraint("station_id", "seq"),
         Index("ix_airings_station_started", "station_id", "started_at"),
+        # by slot, with what a compliance count reads: the count never visits the table
+        Index(
+            "ix_airings_slot_outcome",
+            "slot_id",
+            "status",
+            "source",
+            "started_at",
+            "ended_at",
+            "received_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     seq: Mapped[int] = mapped_column(Integer)
     report_id: Mapped[str] = mapped_column(String(36), unique=True)  # the client's UUID
-    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
     campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     emergency_id: Mapped[int | None] = mapped_column(Integer)
     script_version_id: Mapped[int] = mapped_column(Integer)
