@@ -1,6 +1,7 @@
 """The Flask application factory. A thin shell over the same services as the CLI.
 
-Until the admin lands, it serves a status page and a JSON health check.
+It serves the station API (/api/v1), sign-in and the compliance reports pages, a
+status page and a JSON health check; the rest of the admin comes with later work.
 """
 
 from __future__ import annotations
