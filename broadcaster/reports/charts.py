@@ -17,6 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
+from broadcaster.reports.fields import vn_number
+
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT_REGULAR = _FONT_DIR / "DejaVuSans.ttf"
 FONT_BOLD = _FONT_DIR / "DejaVuSans-Bold.ttf"
@@ -30,16 +32,6 @@ _ORANGE = "#d9822b"
 _RED = "#c0392b"
 _DPI = 150
 _MAX_LABELLED_WEEKS = 16  # beyond this, per-bar numbers overlap
-
-
-def vn_number(value: float | int | None, decimals: int = 1) -> str:
-    """A number as Vietnamese readers write it: ``1.234,5`` (``""`` for null)."""
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}".replace(",", ".")
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
 def _font(size: float = 9, bold: bool = False) -> FontProperties:

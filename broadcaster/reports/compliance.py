@@ -40,11 +40,11 @@ from broadcaster.models import (
 from broadcaster.models import Airing as A
 from broadcaster.planning.calendar import monday_of, week_label
 from broadcaster.reports import sections
+from broadcaster.reports.fields import COUNT_FIELDS, FORMAT
 from broadcaster.reports.periods import Period
 from broadcaster.reports.sections import bounds, local_iso
 from broadcaster.services.health import OFFLINE_AFTER
 
-FORMAT = "broadcaster.compliance/1"
 TITLE = "Báo cáo kết quả phát thanh tuyên truyền trên đài truyền thanh cơ sở"
 GRACE = timedelta(minutes=15)  # a window's airing may start a little after it closes
 EARLY = timedelta(hours=3)  # an airing this much before its planned start is "outside"
@@ -64,22 +64,7 @@ _SUMMED = (
     "aired_manual",
     "seconds",
 )
-COUNTS = (
-    "required",
-    "due",
-    "on_time",
-    "late",
-    "partial",
-    "failed",
-    "missed",
-    "pending",
-    "unplaced",
-    "aired_agent",
-    "aired_manual",
-    "minutes_aired",
-    "compliance_pct",
-    "on_time_pct",
-)
+COUNTS = COUNT_FIELDS
 
 
 @dataclass(frozen=True)

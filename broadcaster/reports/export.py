@@ -46,26 +46,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from broadcaster.errors import InvalidInput
+from broadcaster.reports.fields import COUNT_FIELDS, FORMAT
 from broadcaster.vntext import nfc
 
-FORMAT = "broadcaster.compliance/1"
 NATION = "Toàn quốc"
-COUNT_FIELDS = (
-    "required",
-    "due",
-    "on_time",
-    "late",
-    "partial",
-    "failed",
-    "missed",
-    "pending",
-    "unplaced",
-    "aired_agent",
-    "aired_manual",
-    "minutes_aired",
-    "compliance_pct",
-    "on_time_pct",
-)
 PCT_FIELDS = frozenset({"compliance_pct", "on_time_pct"})
 COUNT_LABELS = {
     "stations": "Số đài",

@@ -10,7 +10,6 @@ from datetime import datetime
 from fpdf import FPDF, FontFace
 
 from broadcaster.reports import charts
-from broadcaster.reports.charts import vn_number
 from broadcaster.reports.export import (
     COUNT_FIELDS,
     COUNT_LABELS,
@@ -20,6 +19,7 @@ from broadcaster.reports.export import (
     vn_date,
     vn_datetime,
 )
+from broadcaster.reports.fields import vn_number
 
 PDF_FONT = "DejaVu"
 PDF_MAX_COMMUNES = 200

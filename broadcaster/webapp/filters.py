@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from broadcaster.reports.charts import vn_number
+from broadcaster.reports.fields import vn_number
 
 
 def register_filters(app: Flask, tz: ZoneInfo) -> None:

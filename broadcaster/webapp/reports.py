@@ -31,8 +31,8 @@ from sqlalchemy import select
 
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role, Station
-from broadcaster.reports import charts, export, store
 from broadcaster.reports import compliance as counting
+from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, kind_label, resolve
 from broadcaster.services import airings, audit
 from broadcaster.webapp.auth import signed_in
@@ -76,16 +76,32 @@ class Query:
     campaign_id: int | None
 
     def args(self) -> dict[str, str]:
-        out = {"kind": self.period.kind, "cutoff": str(self.period.cutoff_day)}
-        if self.period.kind == "custom":
-            out["from"], out["to"] = self.period.start.isoformat(), self.period.end.isoformat()
-        else:
-            out["of"] = self.period.key
+        out = period_args(self.period.as_dict())
         if self.unit_code:
             out["unit"] = self.unit_code
         if self.campaign_id:
             out["campaign"] = str(self.campaign_id)
         return out
+
+
+def period_args(period: dict) -> dict[str, str]:
+    """The filter arguments naming a report's period (``Period.as_dict()`` form)."""
+    out = {"kind": period["kind"], "cutoff": str(period["cutoff_day"])}
+    if period["kind"] == "custom":
+        out["from"], out["to"] = period["from"], period["to"]
+    else:
+        out["of"] = period["key"]
+    return out
+
+
+def _drawing(chart: str):
+    """The SVG chart by name; matplotlib loads at the first chart, not at start-up."""
+    from broadcaster.reports import charts
+
+    draw = {"weekly": charts.weekly_compliance_svg, "behind": charts.behind_svg}.get(chart)
+    if draw is None:
+        abort(404)
+    return draw
 
 
 class FormErrors(Exception):
@@ -338,9 +354,7 @@ def compliance_download(fmt: str):
 @bp.get("/compliance/<chart>.svg")
 @signed_in()
 def compliance_chart(chart: str):
-    draw = {"weekly": charts.weekly_compliance_svg, "behind": charts.behind_svg}.get(chart)
-    if draw is None:
-        abort(404)
+    draw = _drawing(chart)
     try:
         q = parse_query(request.args)
     except FormErrors as exc:
@@ -470,13 +484,7 @@ def stored_list():
 @signed_in()
 def stored_page(report_id: int, verification=None):
     info, body = _stored_in_scope(report_id)
-    period = body["period"]
-    args = {"kind": period["kind"], "cutoff": str(period["cutoff_day"])}
-    if period["kind"] == "custom":
-        args.update({"from": period["from"], "to": period["to"]})
-    else:
-        args["of"] = period["key"]
-    level, children = _drill(body, args)
+    level, children = _drill(body, period_args(body["period"]))
     return render_template(
         "reports/stored.html",
         info=info,
@@ -501,9 +509,7 @@ def stored_download(report_id: int, fmt: str):
 @bp.get("/stored/<int:report_id>/<chart>.svg")
 @signed_in()
 def stored_chart(report_id: int, chart: str):
-    draw = {"weekly": charts.weekly_compliance_svg, "behind": charts.behind_svg}.get(chart)
-    if draw is None:
-        abort(404)
+    draw = _drawing(chart)
     _info, body = _stored_in_scope(report_id)
     return Response(draw(body), mimetype="image/svg+xml")
 

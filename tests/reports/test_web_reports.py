@@ -268,3 +268,17 @@ def test_hostile_input_never_answers_500(app, auditor):
         "/login", data={"username": "kiem\x00tra", "password": "x", "csrf_token": token}
     )
     assert nul.status_code == 401
+
+
+def test_report_libraries_load_only_when_used():
+    """The app and the CLI start without matplotlib, fpdf or the counting code."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, broadcaster.webapp, broadcaster.cli; "
+        "print(sorted(m for m in ('matplotlib', 'fpdf', 'openpyxl', 'broadcaster.reports.charts')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
