@@ -1,7 +1,9 @@
 """The Flask application factory. A thin shell over the same services as the CLI.
 
-It serves the station API (/api/v1), sign-in and the compliance reports pages, a
-status page and a JSON health check; the rest of the admin comes with later work.
+It serves the station API (/api/v1); the admin (sign-in, dashboard, scripts,
+campaigns, emergencies, stations, the airing log, compliance reports, users and
+the audit log), in Vietnamese with English as the second language; a public
+status page and a JSON health check.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -18,7 +23,22 @@ import broadcaster
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_engine, make_sessionmaker, migrate, schema_revision
 from broadcaster.services.instance import status
-from broadcaster.webapp import api, auth, reports
+from broadcaster.webapp import (
+    airings,
+    api,
+    audit_log,
+    auth,
+    campaigns,
+    dashboard,
+    emergency,
+    i18n,
+    menu,
+    reports,
+    scripts,
+    stations,
+    units,
+    users,
+)
 from broadcaster.webapp.filters import register_filters
 
 
@@ -42,28 +62,28 @@ def freeze_startup_objects() -> None:
 
 
 _TITLES = {
-    400: "Yêu cầu không hợp lệ",
-    401: "Cần đăng nhập",
-    403: "Không có quyền",
-    404: "Không tìm thấy trang",
-    405: "Phương thức không được hỗ trợ",
-    413: "Dữ liệu gửi lên quá lớn",
-    429: "Quá nhiều yêu cầu",
+    400: _l("Yêu cầu không hợp lệ"),
+    401: _l("Cần đăng nhập"),
+    403: _l("Không có quyền"),
+    404: _l("Không tìm thấy trang"),
+    405: _l("Phương thức không được hỗ trợ"),
+    413: _l("Dữ liệu gửi lên quá lớn"),
+    429: _l("Quá nhiều yêu cầu"),
 }
 _MESSAGES = {
-    401: "Hãy đăng nhập để xem trang này.",
-    403: "Trang hoặc đơn vị này nằm ngoài phạm vi hoặc vai trò của tài khoản bạn.",
-    404: "Địa chỉ này không có trong hệ thống.",
-    405: "Địa chỉ này không nhận cách gửi đó.",
-    413: "Dữ liệu gửi lên quá lớn.",
-    429: "Hãy chờ một lát rồi thử lại.",
+    401: _l("Hãy đăng nhập để xem trang này."),
+    403: _l("Trang hoặc đơn vị này nằm ngoài phạm vi hoặc vai trò của tài khoản bạn."),
+    404: _l("Địa chỉ này không có trong hệ thống."),
+    405: _l("Địa chỉ này không nhận cách gửi đó."),
+    413: _l("Dữ liệu gửi lên quá lớn."),
+    429: _l("Hãy chờ một lát rồi thử lại."),
 }
 
 
 def _error_page(code: int, description: str | None):
-    # a 400 carries our own Vietnamese message; werkzeug's defaults are English
-    message = (description if code == 400 else None) or _MESSAGES.get(code, "")
-    title = _TITLES.get(code, "Có lỗi")
+    # our own messages pass through; werkzeug's default descriptions are English
+    message = description or _MESSAGES.get(code, "")
+    title = _TITLES.get(code) or _("Có lỗi")
     return render_template("error.html", code=code, title=title, message=message), code
 
 
@@ -99,18 +119,35 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     api.init_app(app, factory)
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # stations authenticate with bearer tokens, never cookies
-    app.register_blueprint(reports.bp)
+    i18n.init_app(app)
+    menu.init_app(app)
+    for blueprint in (
+        dashboard.bp,
+        scripts.bp,
+        campaigns.bp,
+        emergency.bp,
+        stations.bp,
+        airings.bp,
+        reports.bp,
+        users.bp,
+        audit_log.bp,
+        units.bp,
+    ):
+        app.register_blueprint(blueprint)
     register_filters(app, settings.tz)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return api.http_error(exc)
-        return _error_page(exc.code or 500, exc.description)
+        own = exc.description if exc.description != type(exc).description else None
+        return _error_page(exc.code or 500, own)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        return _error_page(400, "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); tải lại trang.")
+        return _error_page(
+            400, _("Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); tải lại trang.")
+        )
 
     @app.teardown_appcontext
     def _close(_exc) -> None:
@@ -120,6 +157,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     @app.get("/")
     def index():
+        if current_user.is_authenticated:
+            return redirect(url_for("dashboard.index"))
+        return status_page()
+
+    @app.get("/status")
+    def status_page():
         return render_template(
             "status.html",
             status=status(db()),

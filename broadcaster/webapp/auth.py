@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -38,11 +39,11 @@ from broadcaster.services.audit import Actor
 
 LOGIN_LIMIT = RateLimitItemPerMinute(10)
 ROLE_LABELS = {
-    Role.ADMIN: "Quản trị",
-    Role.EDITOR: "Biên tập (VH-XH)",
-    Role.APPROVER: "Duyệt tin",
-    Role.OPERATOR: "Vận hành đài",
-    Role.AUDITOR: "Kiểm tra",
+    Role.ADMIN: _l("Quản trị"),
+    Role.EDITOR: _l("Biên tập (VH-XH)"),
+    Role.APPROVER: _l("Duyệt tin"),
+    Role.OPERATOR: _l("Vận hành đài"),
+    Role.AUDITOR: _l("Kiểm tra"),
 }
 
 bp = Blueprint("auth", __name__)
@@ -70,7 +71,7 @@ def _web_user(user: User) -> WebUser:
         users.actor_for(user),
         user.full_name,
         scope.code if scope else None,
-        scope.name if scope else "Toàn quốc",
+        scope.name if scope else _l("Toàn quốc"),
     )
 
 
@@ -89,22 +90,25 @@ def _load(user_id: str) -> WebUser | None:
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Tên đăng nhập",
-        validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64, message="Quá dài.")],
+        _l("Tên đăng nhập"),
+        validators=[
+            DataRequired(_l("Nhập tên đăng nhập.")),
+            Length(max=64, message=_l("Quá dài.")),
+        ],
     )
     password = PasswordField(
-        "Mật khẩu",
-        validators=[DataRequired("Nhập mật khẩu."), Length(max=256, message="Quá dài.")],
+        _l("Mật khẩu"),
+        validators=[DataRequired(_l("Nhập mật khẩu.")), Length(max=256, message=_l("Quá dài."))],
     )
 
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an address elsewhere (open redirect)."""
     if not target:
-        return url_for("reports.compliance")
+        return url_for("dashboard.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("reports.compliance")
+        return url_for("dashboard.index")
     return target
 
 
@@ -116,7 +120,7 @@ def login():
     key = ("login", request.remote_addr or "?")
     if form.validate_on_submit():
         if not limiter.test(LOGIN_LIMIT, *key):
-            error = "Đăng nhập sai quá nhiều lần từ máy này; hãy chờ một phút rồi thử lại."
+            error = _l("Đăng nhập sai quá nhiều lần từ máy này; hãy chờ một phút rồi thử lại.")
             status = 429
         else:
             db = current_app.extensions["broadcaster.db"]()
@@ -176,7 +180,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=8 * 3600,  # a working day on one page
     )
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Hãy đăng nhập để xem trang này."
+    login_manager.login_message = _l("Hãy đăng nhập để xem trang này.")
     login_manager.session_protection = "strong"
     login_manager.init_app(app)
     csrf.init_app(app)

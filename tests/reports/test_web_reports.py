@@ -103,7 +103,7 @@ def test_sign_in_never_redirects_off_site(app):
         "/login?next=https://evil.example/x",
         data={"username": "kiemtra", "password": PASSWORD, "csrf_token": token},
     )
-    assert response.headers["Location"].endswith("/reports/compliance")
+    assert response.headers["Location"].endswith("/dashboard/")
 
 
 def test_drill_down_province_commune_station_airings(auditor, scene):

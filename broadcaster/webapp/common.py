@@ -1,0 +1,166 @@
+"""What every admin page shares: the session, the signed-in actor, scope checks,
+form-field cleaning, pagination and the answer to a refused service call.
+
+Views stay thin: they read the request through these helpers, call a service
+function with the signed-in :class:`~broadcaster.services.audit.Actor`, and
+render. A service's :class:`~broadcaster.errors.BroadcasterError` becomes the
+form shown again with the message (400), or 403/404 for its two subclasses.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, current_app, flash, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.config import Settings
+from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
+from broadcaster.models import AdminUnit, Station
+from broadcaster.services.audit import Actor
+
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+STATION_CODE = re.compile(r"[A-Za-z0-9._-]{1,32}")
+UNIT_CODE = re.compile(r"[0-9A-Za-z._-]{1,16}")
+
+
+def db() -> Session:
+    return current_app.extensions["broadcaster.db"]()
+
+
+def settings() -> Settings:
+    return current_app.config["BROADCASTER_SETTINGS"]
+
+
+def actor() -> Actor:
+    return current_user.actor
+
+
+class FormErrors(Exception):
+    """Bad fields of one form, each with the message shown beside it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def field(
+    form,
+    name: str,
+    *,
+    max_length: int = 200,
+    multiline: bool = False,
+    errors: dict[str, str] | None = None,
+) -> str:
+    """A text field, NFC, trimmed; control characters and over-long values are an
+    error of that field (collected in ``errors`` when given, else raised)."""
+    raw = form.get(name, "") or ""
+    allowed = "\n\r\t" if multiline else ""
+    problem = None
+    if len(raw) > max_length:
+        problem = _("Quá dài: tối đa %(n)s ký tự.", n=max_length)
+    elif any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in raw):
+        problem = _("Có ký tự điều khiển không hợp lệ.")
+    if problem:
+        if errors is None:
+            raise FormErrors({name: problem})
+        errors[name] = problem
+        return ""
+    value = unicodedata.normalize("NFC", raw.replace("\r\n", "\n"))
+    return value.strip()
+
+
+def page_number(args=None) -> int:
+    """The ``page`` argument, 1 when missing or absurd."""
+    value = (args or request.args).get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < MAX_PAGE else 1
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``rows`` plus whether a next one exists."""
+
+    rows: list[Any]
+    number: int
+    more: bool
+
+    @classmethod
+    def of(cls, rows: list[Any], number: int, size: int = PAGE_SIZE) -> Page:
+        """From ``size + 1`` fetched rows (the extra one only says there is more)."""
+        return cls(rows[:size], number, len(rows) > size)
+
+
+def offset(number: int, size: int = PAGE_SIZE) -> int:
+    return (number - 1) * size
+
+
+def unit_in_scope(code: str | None) -> AdminUnit | None:
+    """The unit of ``code`` when the signed-in user's scope covers it: 404 when no such
+    unit, 403 when outside. An empty code is the user's own scope (None: the country)."""
+    code = (code or "").strip() or current_user.scope_code
+    if not code:
+        if not actor().covers(None):
+            abort(403)
+        return None
+    if not UNIT_CODE.fullmatch(code):
+        abort(404)
+    unit = db().scalar(select(AdminUnit).where(AdminUnit.code == code))
+    if unit is None:
+        abort(404)
+    if not actor().covers(unit.path):
+        abort(403)
+    return unit
+
+
+def station_in_scope(code: str) -> tuple[Station, AdminUnit]:
+    """The station of ``code`` and its unit: 404 when unknown, 403 outside the scope."""
+    if not STATION_CODE.fullmatch(code or ""):
+        abort(404)
+    row = (
+        db()
+        .execute(
+            select(Station, AdminUnit)
+            .join(AdminUnit, AdminUnit.id == Station.unit_id)
+            .where(Station.code == code)
+        )
+        .first()
+    )
+    if row is None:
+        abort(404)
+    station, unit = row
+    if not actor().covers(unit.path):
+        abort(403)
+    return station, unit
+
+
+def scope_path() -> str | None:
+    """The signed-in user's subtree (a path prefix), None for the whole country."""
+    return actor().scope_path
+
+
+def refused(exc: BroadcasterError) -> None:
+    """Turn a service's refusal that is not about the form into 403/404."""
+    if isinstance(exc, PermissionDenied):
+        abort(403, description=exc.message)
+    if isinstance(exc, NotFound):
+        abort(404, description=exc.message)
+
+
+def done(message: str) -> None:
+    """A success message shown once on the next page."""
+    flash(message, "ok")
+
+
+def form_id(value: str | None) -> int | None:
+    """A positive database id from a form or URL, else None."""
+    value = (value or "").strip()
+    if value.isdigit() and 0 < int(value) < 2**31:
+        return int(value)
+    return None
