@@ -12,8 +12,8 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from broadcaster.errors import InvalidInput, NotFound
 from broadcaster.models import AdminUnit
@@ -271,3 +271,70 @@ def count_units(session: Session) -> dict[int, int]:
     """Number of stored units per level."""
     rows = session.execute(select(AdminUnit.level, func.count()).group_by(AdminUnit.level))
     return {level: n for level, n in rows}
+
+
+# --- the unit tree picker ------------------------------------------------------------------
+
+PICKER_LIMIT = 30
+
+
+@dataclass(frozen=True)
+class UnitHit:
+    """One unit as the tree picker shows it."""
+
+    code: str
+    name: str
+    kind: str
+    level: int
+    parent_code: str | None
+    parent_name: str | None
+    has_children: bool
+
+
+def search_units(
+    session: Session,
+    scope_path: str | None,
+    *,
+    query: str = "",
+    parent: AdminUnit | None = None,
+    limit: int = PICKER_LIMIT,
+) -> list[UnitHit]:
+    """Units inside ``scope_path`` (None: the country) for the picker.
+
+    With ``query``: units whose code starts with it or whose name holds it, diacritics
+    optional ("thanh sen" finds "Phường Thành Sen"), provinces first. Without: the
+    children of ``parent``, or the top of the scope (the scope's own unit, or every
+    province for the country). The caller checks that ``parent`` is inside the scope.
+    """
+    parent_unit = aliased(AdminUnit)
+    child = aliased(AdminUnit)
+    has_children = select(child.id).where(child.parent_id == AdminUnit.id).exists()
+    stmt = select(AdminUnit, parent_unit.code, parent_unit.name, has_children).outerjoin(
+        parent_unit, parent_unit.id == AdminUnit.parent_id
+    )
+    if scope_path is not None:
+        stmt = stmt.where(AdminUnit.path.startswith(scope_path, autoescape=True))
+    folded = fold(query)
+    code = query.strip()
+    if folded or code:
+        matches = [AdminUnit.code.startswith(code, autoescape=True)] if code else []
+        if folded:
+            # fold() keeps letters, digits and single spaces only: nothing LIKE treats specially
+            matches.append(AdminUnit.name_folded.contains(folded))
+        stmt = stmt.where(or_(*matches)).order_by(AdminUnit.level, AdminUnit.name_folded)
+    elif parent is not None:
+        stmt = stmt.where(AdminUnit.parent_id == parent.id).order_by(AdminUnit.name_folded)
+    elif scope_path is not None:
+        stmt = stmt.where(AdminUnit.path == scope_path)
+    else:
+        stmt = stmt.where(AdminUnit.parent_id.is_(None)).order_by(AdminUnit.name_folded)
+    rows = session.execute(stmt.limit(limit))
+    return [
+        UnitHit(u.code, u.name, u.kind, u.level, pcode, pname, bool(kids))
+        for u, pcode, pname, kids in rows
+    ]
+
+
+def find_unit(session: Session, code: str) -> AdminUnit | None:
+    """The unit of exactly this code, or None."""
+    return session.scalar(select(AdminUnit).where(AdminUnit.code == code))
