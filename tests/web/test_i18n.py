@@ -1,0 +1,122 @@
+"""The admin's languages: no untranslated text in templates, a complete English catalog,
+and a compiled catalog that matches its source (docs/i18n.md says how to update them)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2 import Environment
+
+from broadcaster.webapp import web_dir
+from broadcaster.webapp.i18n import TRANSLATIONS
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = web_dir() / "templates"
+CATALOG = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
+COMPILED = CATALOG.with_suffix(".mo")
+# Words a page may show as they are, in every language: the product's name, the
+# language switch (each language named in itself), file formats, units
+AS_IS = {
+    "broadcaster",
+    "English",
+    "Tiếng Việt",
+    "PDF",
+    "CSV",
+    "JSON",
+    "XLSX",
+    "Excel",
+    "MP3",
+    "M3U8",
+    "XSPF",
+    "sha256",
+    "ID",
+    "UTC",
+}
+_TAG = re.compile(r"<[^>]*>", re.S)
+_ATTRIBUTE = re.compile(r'\b(alt|title|placeholder|aria-label)="([^"{]*)"')
+_ENTITY = re.compile(r"&[#a-zA-Z0-9]+;")
+
+
+def _extract() -> dict[str, tuple[str, int]]:
+    """Every message id in the admin's Python and templates, with where it is used."""
+    found: dict[str, tuple[str, int]] = {}
+    sources = [
+        (REPO / "broadcaster" / "webapp", [("**.py", "python")]),
+        (TEMPLATES, [("**.html", "jinja2")]),
+    ]
+    for folder, method_map in sources:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(folder), method_map, keywords={"_": None, "_l": None, "gettext": None}
+        ):
+            ids = message if isinstance(message, tuple) else (message,)
+            for msgid in ids:
+                if msgid:
+                    found.setdefault(msgid, (f"{folder.name}/{filename}", lineno))
+    return found
+
+
+def _catalog():
+    with CATALOG.open("rb") as handle:
+        return read_po(handle, locale="en")
+
+
+def _literal_words(text: str) -> str:
+    text = _ENTITY.sub(" ", _TAG.sub(" ", text))
+    for word in AS_IS:
+        text = text.replace(word, " ")
+    # what is left and contains a letter is text a person reads
+    return " ".join(tok for tok in text.split() if any(ch.isalpha() for ch in tok))
+
+
+@pytest.mark.parametrize(
+    "template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html"))
+)
+def test_templates_hold_no_untranslated_text(template):
+    source = (TEMPLATES / template).read_text("utf-8")
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    literal = []
+    for lineno, kind, value in env.lex(source):
+        if kind != "data":
+            continue
+        if words := _literal_words(value):
+            literal.append(f"line {lineno}: {words!r}")
+        for _name, attr in _ATTRIBUTE.findall(value):
+            if _literal_words(attr):
+                literal.append(f"line {lineno}: attribute {attr!r}")
+    assert not literal, f"{template} has text outside _():\n" + "\n".join(literal)
+
+
+def test_every_message_has_an_english_translation():
+    catalog = _catalog()
+    missing = []
+    for msgid, (where, lineno) in sorted(_extract().items()):
+        message = catalog.get(msgid)
+        if message is None or not message.string or message.fuzzy:
+            missing.append(f"{where}:{lineno}: {msgid!r}")
+    assert not missing, f"{len(missing)} messages without English:\n" + "\n".join(missing)
+
+
+def test_english_keeps_every_placeholder():
+    names = re.compile(r"%\((\w+)\)s")
+    wrong = []
+    for message in _catalog():
+        if message.id and message.string:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if set(names.findall(ids[0])) != set(names.findall(strings[0])):
+                wrong.append(repr(ids[0]))
+    assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
+
+
+def test_compiled_catalog_matches_its_source():
+    buffer = io.BytesIO()
+    write_mo(buffer, _catalog())
+    assert COMPILED.read_bytes() == buffer.getvalue(), (
+        "messages.mo is stale: run `pybabel compile -d broadcaster/webapp/translations`"
+    )
