@@ -320,8 +320,13 @@ def confirm(
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
     note: str | None = None,
+    report_id: str | None = None,
 ) -> ItemResult:
-    """An operator confirms by hand what aired (source ``manual``, with who confirmed)."""
+    """An operator confirms by hand what aired (source ``manual``, with who confirmed).
+
+    ``report_id`` (a UUID the confirming form carries) makes a form sent twice one
+    row: the second sending finds the first and is answered ``duplicate``.
+    """
     station, path = _station_for(session, actor, station_code)
     allowed = actor.role in (Role.OPERATOR, Role.ADMIN) and actor.covers(path)
     if not actor.is_system and not allowed:
@@ -338,7 +343,7 @@ def confirm(
         )
     end = ended_at or start + timedelta(milliseconds=slot.duration_ms)
     report = AiringReport(
-        id=str(uuid.uuid4()),
+        id=report_id or str(uuid.uuid4()),
         slot_id=slot_id,
         started_at=start,
         ended_at=end,
@@ -347,6 +352,8 @@ def confirm(
         note=note,
     )
     (result,) = ingest(session, station.id, [report], confirmed_by=(actor.user_id, actor.label))
+    if result.result == "duplicate":
+        return result
     record(
         session,
         actor,

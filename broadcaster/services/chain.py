@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.errors import NotFound
-from broadcaster.models import Airing, AiringChainHead, Station
+from broadcaster.models import AdminUnit, Airing, AiringChainHead, Station
 from broadcaster.vntext import nfc
 
 CANONICAL_VERSION = 1
@@ -86,20 +86,27 @@ def verify(
     session: Session,
     station_code: str | None = None,
     *,
+    scope_path: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
-    """Recompute every chain (or one station's) and name the first bad row of each."""
+    """Recompute every chain (or one station's, or those of the stations below a unit
+    path) and name the first bad row of each."""
     stations = select(Station.id, Station.code).order_by(Station.code)
     if station_code is not None:
         stations = stations.where(Station.code == station_code)
+    if scope_path is not None:
+        stations = stations.join(AdminUnit, AdminUnit.id == Station.unit_id).where(
+            AdminUnit.path.startswith(scope_path, autoescape=True)
+        )
     pairs = session.execute(stations).all()
     if station_code is not None and not pairs:
         raise NotFound(f"Không có đài nào mã '{station_code}'.")
+    narrowed = station_code is not None or scope_path is not None
     heads = {
         h.station_id: h
         for h in session.scalars(
             select(AiringChainHead).where(AiringChainHead.station_id.in_([p.id for p in pairs]))
-            if station_code is not None
+            if narrowed
             else select(AiringChainHead)
         )
     }
@@ -158,6 +165,16 @@ def _check(code: str, row: Airing, seq: int, prev: str) -> Break | None:
     if link(prev, canonical(code, row)) != row.row_hash:
         return Break(code, row.seq, row.id, "nội dung dòng không khớp mã băm (dòng bị sửa)")
     return None
+
+
+def count_stations(session: Session, scope_path: str | None) -> int:
+    """How many stations a verification of this subtree would walk (None: the country)."""
+    stmt = select(func.count()).select_from(Station)
+    if scope_path is not None:
+        stmt = stmt.join(AdminUnit, AdminUnit.id == Station.unit_id).where(
+            AdminUnit.path.startswith(scope_path, autoescape=True)
+        )
+    return session.scalar(stmt) or 0
 
 
 def heads(session: Session) -> dict[str, tuple[int, str]]:

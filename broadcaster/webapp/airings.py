@@ -1,15 +1,256 @@
-"""The admin's airings pages (stub: to be built)."""
+"""The airing log pages (nhật ký phát): the log, an operator's confirmations, the chain check.
+
+- ``GET /airings/`` — every role, the rows of the stations in the user's scope (an
+  operator: their commune's station), filtered, newest written first, keyset pages
+  (``?before=<id>``), never a COUNT of the log.
+- ``GET/POST /airings/confirm`` — operators (and admins) report by hand what aired
+  in a slot of a station in their scope, through :func:`services.airings.confirm`.
+  Each form carries a report UUID, so a form sent twice is one row.
+- ``POST /airings/verify`` — auditors and admins recompute the hash chains of one
+  station or of a unit's stations (at most ``MAX_VERIFY_STATIONS`` in one request,
+  about a province; the whole country is the CLI's ``broadcaster audit verify``).
+  The last result is kept in the session and shown on the log page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import uuid
+from datetime import datetime
 
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from broadcaster.db import utcnow
+from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
+from broadcaster.models import Campaign, Role, Slot
+from broadcaster.services import airing_log, airings, chain
+from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.common import (
+    PAGE_SIZE,
+    FormErrors,
+    Page,
+    actor,
+    db,
+    done,
+    field,
+    form_id,
+    refused,
+    scope_path,
+    settings,
+    station_in_scope,
+)
 
 bp = Blueprint("airings", __name__, url_prefix="/airings")
+
+MAX_VERIFY_STATIONS = 400  # a province's stations hash in about a second; a country does not
+VERIFY_KEY = "airings.verify"
+MAX_BREAKS_SHOWN = 20
+CONFIRMERS = (Role.OPERATOR, Role.ADMIN)
+VERIFIERS = (Role.AUDITOR, Role.ADMIN)
+STATUS_LABELS = {
+    "aired": _l("đã phát"),
+    "partial": _l("phát dở"),
+    "failed": _l("phát lỗi"),
+    "skipped": _l("bỏ qua"),
+}
+SOURCE_LABELS = {"agent": _l("máy tự động"), "manual": _l("xác nhận tay")}
+
+
+def _campaigns() -> list[tuple[int, str]]:
+    return list(db().execute(select(Campaign.id, Campaign.name).order_by(Campaign.id.desc())))
+
+
+def _log_page(errors: dict[str, str], values: dict[str, str], rows, verify_errors=None):
+    page = Page.of(rows, 1, PAGE_SIZE)
+    next_url = None
+    if page.more:
+        args = {k: v for k, v in values.items() if v}
+        next_url = url_for("airings.index", before=page.rows[-1].id, **args)
+    status = 400 if errors or verify_errors else 200
+    return render_template(
+        "airings/index.html",
+        rows=page.rows,
+        next_url=next_url,
+        first_url=url_for("airings.index", **{k: v for k, v in values.items() if v})
+        if request.args.get("before")
+        else None,
+        values=values,
+        errors=errors,
+        verify_errors=verify_errors or {},
+        verify_values=request.form if verify_errors else {},
+        statuses=STATUS_LABELS,
+        sources=SOURCE_LABELS,
+        campaigns=_campaigns(),
+        verification=_last_verification(),
+        can_verify=actor().role in VERIFIERS,
+        can_confirm=actor().role in CONFIRMERS,
+    ), status
+
+
+def _last_verification() -> dict | None:
+    """The last chain check of this session, its time back to a datetime."""
+    kept = session.get(VERIFY_KEY)
+    if not isinstance(kept, dict):
+        return None
+    try:
+        return {**kept, "at": datetime.fromisoformat(kept["at"])}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @bp.get("/")
 @signed_in()
 def index():
-    return render_template("airings/index.html")
+    try:
+        query, values = forms.log_query(request.args)
+    except FormErrors as exc:
+        values = {k: request.args.get(k, "")[:64] for k in forms.LOG_FIELDS}
+        return _log_page(exc.errors, values, [])
+    rows = airing_log.log_page(db(), query, tz=settings().tz, limit=PAGE_SIZE + 1)
+    return _log_page({}, values, rows)
+
+
+@bp.post("/verify")
+@signed_in(*VERIFIERS)
+def verify():
+    errors: dict[str, str] = {}
+    code = field(request.form, "verify_station", max_length=64, errors=errors)
+    unit_code = field(request.form, "verify_unit", max_length=64, errors=errors)
+    station = forms.station_of(code, errors, "verify_station") if code else None
+    unit = forms.unit_of(unit_code, errors) if unit_code and not code else None
+    if "unit" in errors:
+        errors["verify_unit"] = errors.pop("unit")
+    path = unit.path if unit is not None else scope_path()
+    if not errors and station is None:
+        count = chain.count_stations(db(), path)
+        if count > MAX_VERIFY_STATIONS:
+            errors["verify_unit"] = _(
+                "Phạm vi có %(n)s đài, quá nhiều cho một lần kiểm tra trên web (tối đa %(max)s): "
+                "chọn một tỉnh hoặc một đài; toàn quốc dùng lệnh 'broadcaster audit verify'.",
+                n=count,
+                max=MAX_VERIFY_STATIONS,
+            )
+    if errors:
+        values = {k: "" for k in forms.LOG_FIELDS}
+        return _log_page({}, values, [], verify_errors=errors)
+    if station is not None:
+        report = chain.verify(db(), station.code)
+        label = _("đài %(code)s", code=station.code)
+    else:
+        report = chain.verify(db(), scope_path=path)
+        label = unit.name if unit is not None else (actor().scope_path and _("phạm vi của bạn"))
+        label = label or _("toàn quốc")
+    session[VERIFY_KEY] = {
+        "at": utcnow().isoformat(),
+        "scope": str(label),
+        "ok": report.ok,
+        "stations": report.stations,
+        "rows": report.rows,
+        "breaks": [
+            {"station": b.station_code, "seq": b.seq, "airing_id": b.airing_id, "reason": b.reason}
+            for b in report.breaks[:MAX_BREAKS_SHOWN]
+        ],
+        "more_breaks": max(0, len(report.breaks) - MAX_BREAKS_SHOWN),
+    }
+    db().rollback()  # read only
+    if report.ok:
+        done(
+            _(
+                "Chuỗi băm nguyên vẹn: %(rows)s dòng của %(n)s đài.",
+                rows=report.rows,
+                n=report.stations,
+            )
+        )
+    return redirect(url_for("airings.index", **({"station": station.code} if station else {})))
+
+
+def _confirm_station(code: str):
+    """The station an operator confirms for: the one asked for, else their only one."""
+    if code:
+        return station_in_scope(code)[0]
+    stations = airing_log.stations_in_scope(db(), scope_path())
+    return stations[0] if len(stations) == 1 else None
+
+
+def _confirm_page(station, errors=None, posted=None):
+    tz = settings().tz
+    slots = []
+    if station is not None:
+        today = datetime.now(tz).date()
+        slots = airing_log.slots_to_confirm(db(), station.id, tz=tz, today=today)
+    return render_template(
+        "airings/confirm.html",
+        station=station,
+        slots=slots,
+        errors=errors or {},
+        posted=posted or {},
+        statuses=STATUS_LABELS,
+        sources=SOURCE_LABELS,
+        new_report_id=lambda: str(uuid.uuid4()),
+    ), (400 if errors else 200)
+
+
+@bp.get("/confirm")
+@signed_in(*CONFIRMERS)
+def confirm_page():
+    code = field(request.args, "station", max_length=64, errors={})
+    return _confirm_page(_confirm_station(code))
+
+
+@bp.post("/confirm")
+@signed_in(*CONFIRMERS)
+def confirm():
+    errors: dict[str, str] = {}
+    code = field(request.form, "station", max_length=64, errors=errors)
+    if errors or not code:
+        abort(404)
+    station = station_in_scope(code)[0]
+    slot_id = form_id(request.form.get("slot"))
+    slot = db().get(Slot, slot_id) if slot_id is not None else None
+    if slot is None or slot.station_id != station.id:
+        abort(404)
+    posted = {
+        "slot": slot.id,
+        **{k: request.form.get(k, "")[:300] for k in ("at", "minutes", "note")},
+    }
+    try:
+        c = forms.confirmation(request.form, slot.planned_start, settings().tz, station)
+        result = airings.confirm(
+            db(),
+            actor(),
+            station.code,
+            slot.id,
+            status=c.status,
+            started_at=c.started_at,
+            ended_at=c.ended_at,
+            note=c.note,
+            report_id=c.report_id,
+        )
+    except FormErrors as exc:
+        db().rollback()
+        return _confirm_page(station, exc.errors, posted)
+    except (PermissionDenied, NotFound) as exc:
+        db().rollback()
+        refused(exc)
+        raise
+    except BroadcasterError as exc:
+        db().rollback()
+        return _confirm_page(station, {"at": exc.message}, posted)
+    db().commit()
+    if result.result == "duplicate":
+        done(
+            _("Lượt %(slot)s đã có trong nhật ký (dòng số %(seq)s).", slot=slot.id, seq=result.seq)
+        )
+    else:
+        done(
+            _(
+                "Đã ghi nhật ký: lượt %(slot)s, %(status)s (dòng số %(seq)s).",
+                slot=slot.id,
+                status=STATUS_LABELS[str(c.status)],
+                seq=result.seq,
+            )
+        )
+    return redirect(url_for("airings.confirm_page", station=station.code))

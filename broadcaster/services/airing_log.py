@@ -1,0 +1,205 @@
+"""Reading the airing log (nhật ký phát) for the admin: one page of rows, and the slots
+an operator still has to confirm.
+
+A page is bounded: newest written first (by id, the order rows were appended in,
+which the primary key serves without sorting), ``limit`` rows after a keyset
+(``before`` an id), never a COUNT of the log. The slot, campaign and script title of
+the rows on the page come from one extra query by their slot ids, not one per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.models import (
+    AdminUnit,
+    Airing,
+    AiringStatus,
+    Campaign,
+    ScriptVersion,
+    Slot,
+    Station,
+)
+
+CONFIRM_DAYS = 3  # today and the two days before: what an operator still confirms
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Which rows: every field is already checked (codes known, in scope)."""
+
+    scope_path: str | None = None  # the reader's subtree; None: the country
+    unit_path: str | None = None  # a unit asked for (inside the scope)
+    station_id: int | None = None
+    campaign_id: int | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+    status: AiringStatus | None = None
+    source: str | None = None
+    before_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LogRow:
+    id: int
+    station_code: str
+    station_name: str
+    seq: int
+    slot_id: int
+    planned_start: datetime | None
+    campaign: str | None
+    title: str | None
+    started_at: datetime
+    ended_at: datetime
+    status: str
+    source: str
+    confirmed_by: str | None
+    note: str | None
+    row_hash: str
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def log_page(session: Session, q: LogQuery, *, tz: ZoneInfo, limit: int = 50) -> list[LogRow]:
+    """Up to ``limit`` rows matching ``q``, newest written first."""
+    stmt = select(Airing, Station.code, Station.name).join(Station, Station.id == Airing.station_id)
+    for path in (q.scope_path, q.unit_path):
+        if path is not None:
+            stations = (
+                select(Station.id)
+                .join(AdminUnit, AdminUnit.id == Station.unit_id)
+                .where(AdminUnit.path.startswith(path, autoescape=True))
+            )
+            stmt = stmt.where(Airing.station_id.in_(stations))
+    if q.station_id is not None:
+        stmt = stmt.where(Airing.station_id == q.station_id)
+    if q.campaign_id is not None:
+        stmt = stmt.where(Airing.campaign_id == q.campaign_id)
+    if q.day_from is not None:
+        stmt = stmt.where(Airing.started_at >= _local_midnight(q.day_from, tz))
+    if q.day_to is not None:
+        stmt = stmt.where(Airing.started_at < _local_midnight(q.day_to + timedelta(days=1), tz))
+    if q.status is not None:
+        stmt = stmt.where(Airing.status == q.status)
+    if q.source is not None:
+        stmt = stmt.where(Airing.source == q.source)
+    if q.before_id is not None:
+        stmt = stmt.where(Airing.id < q.before_id)
+    rows = session.execute(stmt.order_by(Airing.id.desc()).limit(limit)).all()
+    slots = _slot_labels(session, {a.slot_id for a, _c, _n in rows})
+    out = []
+    for a, code, name in rows:
+        planned, campaign, title = slots.get(a.slot_id, (None, None, None))
+        out.append(
+            LogRow(
+                id=a.id,
+                station_code=code,
+                station_name=name,
+                seq=a.seq,
+                slot_id=a.slot_id,
+                planned_start=planned,
+                campaign=campaign,
+                title=title,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                status=str(a.status),
+                source=a.source,
+                confirmed_by=a.confirmed_by,
+                note=a.note,
+                row_hash=a.row_hash,
+            )
+        )
+    return out
+
+
+def _slot_labels(session: Session, slot_ids: set[int]) -> dict[int, tuple]:
+    """Planned time, campaign name and script title of each slot, in one query."""
+    if not slot_ids:
+        return {}
+    rows = session.execute(
+        select(Slot.id, Slot.planned_start, Campaign.name, ScriptVersion.title)
+        .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
+        .outerjoin(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .where(Slot.id.in_(slot_ids))
+    )
+    return {i: (planned, name, title) for i, planned, name, title in rows}
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One report already in the log for a slot."""
+
+    seq: int
+    status: str
+    source: str
+    confirmed_by: str | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SlotToConfirm:
+    id: int
+    planned_start: datetime | None
+    duration_ms: int
+    campaign: str | None
+    title: str | None
+    status: str
+    reported: list[Reported]
+
+
+def slots_to_confirm(
+    session: Session, station_id: int, *, tz: ZoneInfo, today: date, days: int = CONFIRM_DAYS
+) -> list[SlotToConfirm]:
+    """The station's slots planned from ``days - 1`` days before ``today`` to its end,
+    newest first, each with what the log already holds for it (two queries)."""
+    start = _local_midnight(today - timedelta(days=days - 1), tz)
+    end = _local_midnight(today + timedelta(days=1), tz)
+    rows = session.execute(
+        select(Slot, Campaign.name, ScriptVersion.title)
+        .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
+        .outerjoin(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .where(
+            Slot.station_id == station_id,
+            Slot.planned_start >= start,
+            Slot.planned_start < end,
+        )
+        .order_by(Slot.planned_start.desc(), Slot.position)
+        .limit(200)
+    ).all()
+    reported: dict[int, list[Reported]] = {}
+    if rows:
+        for a in session.scalars(
+            select(Airing)
+            .where(Airing.station_id == station_id, Airing.slot_id.in_([s.id for s, *_ in rows]))
+            .order_by(Airing.seq)
+        ):
+            reported.setdefault(a.slot_id, []).append(
+                Reported(a.seq, str(a.status), a.source, a.confirmed_by, a.started_at)
+            )
+    return [
+        SlotToConfirm(
+            id=s.id,
+            planned_start=s.planned_start,
+            duration_ms=s.duration_ms,
+            campaign=name,
+            title=title,
+            status=str(s.status),
+            reported=reported.get(s.id, []),
+        )
+        for s, name, title in rows
+    ]
+
+
+def stations_in_scope(session: Session, scope_path: str | None, limit: int = 2) -> list[Station]:
+    """A few stations of a scope (to tell an operator's one station from a wider scope)."""
+    stmt = select(Station).join(AdminUnit, AdminUnit.id == Station.unit_id)
+    if scope_path is not None:
+        stmt = stmt.where(AdminUnit.path.startswith(scope_path, autoescape=True))
+    return list(session.scalars(stmt.order_by(Station.code).limit(limit)))
