@@ -246,6 +246,12 @@ def cancel(session: Session, actor: Actor, emergency_id: int) -> EmergencyInfo:
     if not actor.is_system and actor.role not in SENDERS:
         raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được hủy tin khẩn cấp.")
     e = _load(session, emergency_id)
+    for target in e.targets:  # withdrawing it reaches every target's stations
+        if not actor.covers(target.unit.path):
+            raise PermissionDenied(
+                f"Tin khẩn cấp số {e.id} gửi tới {target.unit.name} ({target.unit.code}), "
+                "ngoài phạm vi của bạn; không được hủy."
+            )
     if e.cancelled_at is None:
         e.cancelled_at = utcnow()
         for slot in session.scalars(
