@@ -1,4 +1,11 @@
-"""Users, roles and scopes; password hashing (scrypt) and authentication."""
+"""Users, roles and scopes; password hashing (scrypt) and authentication.
+
+Who manages whom: only admins. An admin with a scope (a province, say) manages
+only the users whose own scope lies inside theirs; a user with the whole country
+as scope is managed by national admins alone. Nobody may lock, demote or narrow
+the last active national admin (the instance would have no one to manage it),
+and an admin does not lock themselves out.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from broadcaster.models import Role, User
+from broadcaster.models import AdminUnit, Role, User
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
 from broadcaster.vntext import nfc
@@ -100,7 +107,7 @@ def add_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"Người dùng '{username}' đã tồn tại.")
     scope_unit = get_unit(session, scope) if scope else None
-    if scope_unit is not None and not actor.covers(scope_unit.path):
+    if not actor.covers(scope_unit.path if scope_unit is not None else None):
         raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
     user = User(
         username=username,
@@ -136,9 +143,121 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
     user = _get(session, username.strip())
     if not (actor.is_system or actor.role is Role.ADMIN or actor.user_id == user.id):
         raise PermissionDenied("Chỉ quản trị viên hoặc chính người dùng được đổi mật khẩu.")
+    if actor.user_id != user.id:
+        _require_manager(actor, user)
     check_password_strength(password)
     user.password_hash = hash_password(password)
     record(session, actor, "user.passwd", "user", user.id, note=f"đổi mật khẩu cho {username}")
+
+
+def _path(user: User) -> str | None:
+    return user.scope_unit.path if user.scope_unit else None
+
+
+def _require_manager(actor: Actor, user: User | None = None) -> None:
+    """An admin (or the system) whose scope holds ``user``'s scope."""
+    if not (actor.is_system or actor.role is Role.ADMIN):
+        raise PermissionDenied("Chỉ quản trị viên được quản lý người dùng.")
+    if user is not None and not actor.covers(_path(user)):
+        raise PermissionDenied(f"Người dùng '{user.username}' nằm ngoài phạm vi của bạn.")
+
+
+def _scoped(stmt, actor: Actor):
+    if actor.scope_path is None:
+        return stmt
+    return stmt.join(AdminUnit, AdminUnit.id == User.scope_unit_id).where(
+        AdminUnit.path.startswith(actor.scope_path, autoescape=True)
+    )
+
+
+def search_users(
+    session: Session, actor: Actor, query: str = "", *, limit: int = 51, offset: int = 0
+) -> list[UserInfo]:
+    """Users an admin manages, by name order; ``query`` matches username or full name."""
+    _require_manager(actor)
+    stmt = _scoped(select(User).options(selectinload(User.scope_unit)), actor)
+    query = nfc(query.strip())
+    if query:
+        stmt = stmt.where(
+            or_(
+                User.username.contains(query.lower(), autoescape=True),
+                func.lower(User.full_name).contains(query.lower(), autoescape=True),
+                User.full_name.contains(query, autoescape=True),
+            )
+        )
+    stmt = stmt.order_by(User.username).limit(limit).offset(offset)
+    return [_info(u) for u in session.scalars(stmt)]
+
+
+def get_user(session: Session, actor: Actor, username: str) -> UserInfo:
+    """One user an admin manages: NotFound, or PermissionDenied outside the admin's scope."""
+    _require_manager(actor)
+    user = _get(session, username)
+    _require_manager(actor, user)
+    return _info(user)
+
+
+def _national_admins(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN, User.active.is_(True), User.scope_unit_id.is_(None))
+        )
+        or 0
+    )
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    *,
+    full_name: str,
+    role: str | Role,
+    scope: str | None,
+    active: bool,
+) -> UserInfo:
+    """Change a user's name, role, scope and whether they may sign in (audited)."""
+    _require_manager(actor)
+    user = _get(session, username)
+    _require_manager(actor, user)
+    role = role if isinstance(role, Role) else parse_role(role)
+    scope_unit = get_unit(session, scope) if scope else None
+    if not actor.covers(scope_unit.path if scope_unit is not None else None):
+        raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
+    before = _snapshot(user)
+    was_national_admin = user.active and user.role is Role.ADMIN and user.scope_unit is None
+    stays = active and role is Role.ADMIN and scope_unit is None
+    if was_national_admin and not stays and _national_admins(session) <= 1:
+        raise Conflict(
+            f"'{username}' là quản trị viên toàn quốc cuối cùng còn hoạt động: "
+            "không thể khóa, đổi vai trò hay thu hẹp phạm vi."
+        )
+    if actor.user_id == user.id and not active:
+        raise Conflict("Bạn không thể tự khóa tài khoản của chính mình.")
+    user.full_name = nfc(full_name.strip())
+    user.role = role
+    user.scope_unit = scope_unit
+    user.active = active
+    session.flush()
+    after = _snapshot(user)
+    if after != before:
+        action = "user.edit"
+        if before["active"] != after["active"]:
+            action = "user.unlock" if active else "user.lock"
+        record(session, actor, action, "user", user.id, before=before, after=after)
+    return _info(user)
+
+
+def _snapshot(user: User) -> dict:
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        "scope": user.scope_unit.code if user.scope_unit else None,
+        "active": user.active,
+    }
 
 
 def list_users(session: Session) -> list[UserInfo]:
