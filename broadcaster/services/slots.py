@@ -1,4 +1,4 @@
-"""Reading the plan: a station's slots for a day, as plain values."""
+"""Reading the plan as plain values: a station's slots for a day, a campaign's week."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.errors import NotFound
-from broadcaster.models import Campaign, ScriptVersion, Slot, Station
+from broadcaster.models import Campaign, ScriptVersion, Slot, SlotStatus, Station
 from broadcaster.planning.calendar import week_label
 
 
@@ -69,3 +69,100 @@ def station_day(session: Session, station_code: str, day: date, tz: ZoneInfo) ->
         )
         for slot, name, title in rows
     ]
+
+
+def _week_bounds(monday: date, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
+    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end, week_label(monday)
+
+
+def _in_week(start: datetime, end: datetime, label: str):
+    """Placed in [start, end), or unplaced in that ISO week."""
+    return or_(
+        (Slot.planned_start >= start) & (Slot.planned_start < end),
+        (Slot.planned_start.is_(None)) & (Slot.week == label),
+    )
+
+
+def campaign_week(
+    session: Session, campaign_id: int, station_id: int, monday: date, tz: ZoneInfo
+) -> list[SlotInfo]:
+    """One campaign's slots at one station in the week starting ``monday`` (local),
+    in airing order, the unplaced ones last."""
+    start, end, label = _week_bounds(monday, tz)
+    rows = session.execute(
+        select(Slot, Station.code, Campaign.name, ScriptVersion.title)
+        .join(Station, Station.id == Slot.station_id)
+        .join(Campaign, Campaign.id == Slot.campaign_id)
+        .join(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .where(
+            Slot.station_id == station_id,
+            Slot.campaign_id == campaign_id,
+            _in_week(start, end, label),
+        )
+        .order_by(Slot.planned_start.is_(None), Slot.planned_start, Slot.position)
+    )
+    return [
+        SlotInfo(
+            id=slot.id,
+            station_code=code,
+            campaign_id=slot.campaign_id,
+            campaign=name,
+            occurrence=slot.occurrence,
+            title=title,
+            script_version_id=slot.script_version_id,
+            planned_start=slot.planned_start,
+            window_end=slot.window_end,
+            duration_ms=slot.duration_ms,
+            status=slot.status.value,
+            audio_ready=slot.audio_asset_id is not None,
+            note=slot.note,
+        )
+        for slot, code, name, title in rows
+    ]
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    """A station's slots of one campaign in a week: per local day (Monday first), not
+    counting cancelled ones, plus the unplaced and cancelled ones."""
+
+    days: tuple[int, ...]
+    unplaced: int
+    cancelled: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.days)
+
+
+def campaign_week_counts(
+    session: Session,
+    campaign_id: int,
+    station_ids: list[int],
+    monday: date,
+    tz: ZoneInfo,
+) -> dict[int, WeekCounts]:
+    """:class:`WeekCounts` for each of ``station_ids`` (a page of them) in one query."""
+    if not station_ids:
+        return {}
+    start, end, label = _week_bounds(monday, tz)
+    rows = session.execute(
+        select(Slot.station_id, Slot.planned_start, Slot.status).where(
+            Slot.station_id.in_(station_ids),
+            Slot.campaign_id == campaign_id,
+            _in_week(start, end, label),
+        )
+    )
+    days = {sid: [0] * 7 for sid in station_ids}
+    unplaced = dict.fromkeys(station_ids, 0)
+    cancelled = dict.fromkeys(station_ids, 0)
+    for station_id, planned_start, status in rows:
+        if status is SlotStatus.CANCELLED:
+            cancelled[station_id] += 1
+        elif planned_start is None:
+            unplaced[station_id] += 1
+        else:
+            days[station_id][planned_start.astimezone(tz).weekday()] += 1
+    return {sid: WeekCounts(tuple(days[sid]), unplaced[sid], cancelled[sid]) for sid in station_ids}

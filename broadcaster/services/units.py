@@ -275,7 +275,8 @@ def count_units(session: Session) -> dict[int, int]:
 
 # --- the unit tree picker ------------------------------------------------------------------
 
-PICKER_LIMIT = 30
+PICKER_LIMIT = 30  # search results
+BRANCH_LIMIT = 200  # children of one unit: the largest province has about 170 communes
 
 
 @dataclass(frozen=True)

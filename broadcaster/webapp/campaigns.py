@@ -1,15 +1,271 @@
-"""The admin's campaigns pages (stub: to be built)."""
+"""The admin's campaigns (chiến dịch tuyên truyền): list, create, edit, pause/resume/end,
+and a week calendar of the resulting slots per station.
+
+A thin shell over :mod:`broadcaster.services.campaigns` (writes, audited there) and
+:mod:`broadcaster.services.campaign_reads` / :mod:`broadcaster.services.slots`
+(reads). As the CLI does, every change is re-planned in the same transaction
+(:func:`broadcaster.planning.plan`), so the calendar shows the new slots at once and a
+failure saves nothing. Approvers and admins manage campaigns inside their scope;
+editors and auditors read; operators have no use for these pages (403). A campaign is
+visible when one of its targets lies inside the user's scope or holds it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import datetime
 
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
+from broadcaster.models import CampaignStatus, Role
+from broadcaster.services import campaigns as svc
+from broadcaster.services.campaign_reads import (
+    approved_scripts,
+    campaign_stations,
+    campaigns_in_scope,
+    reaches_scope,
+    target_paths,
+)
+from broadcaster.services.slots import campaign_week, campaign_week_counts
 from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.campaigns_calendar import STATUS_LABELS, parse_week, week_of
+from broadcaster.webapp.campaigns_forms import (
+    PREFERRED_CHOICES,
+    PRIORITY_CHOICES,
+    WEEKDAY_NAMES,
+    CampaignForm,
+    changes_of,
+    field_of,
+    read_form,
+    spec_of,
+)
+from broadcaster.webapp.common import (
+    PAGE_SIZE,
+    STATION_CODE,
+    Page,
+    actor,
+    db,
+    done,
+    field,
+    offset,
+    page_number,
+    refused,
+    settings,
+    station_in_scope,
+)
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
+READERS = (Role.ADMIN, Role.APPROVER, Role.EDITOR, Role.AUDITOR)
+MANAGERS = (Role.ADMIN, Role.APPROVER)
+CAMPAIGN_STATUS = {
+    CampaignStatus.ACTIVE: _l("đang chạy"),
+    CampaignStatus.PAUSED: _l("tạm dừng"),
+    CampaignStatus.ENDED: _l("đã kết thúc"),
+}
+ACTIONS = {
+    "pause": (svc.pause_campaign, _l("Đã tạm dừng chiến dịch “%(name)s”.")),
+    "resume": (svc.resume_campaign, _l("Đã tiếp tục chiến dịch “%(name)s”.")),
+    "end": (svc.end_campaign, _l("Đã kết thúc chiến dịch “%(name)s”.")),
+}
+PLAN_DAYS = 14  # the CLI's horizon after a change; the scheduler extends it
+
+
+def _today():
+    return datetime.now(settings().tz).date()
+
+
+def _replan(campaign_id: int) -> None:
+    from broadcaster.planning import plan
+
+    plan(db(), now=None, days=PLAN_DAYS, tz=settings().tz, campaign_ids=[campaign_id])
+
+
+def _visible(campaign_id: int) -> tuple[svc.CampaignInfo, list[str]]:
+    """The campaign when the user's scope reaches it: 404 unknown, 403 outside."""
+    if campaign_id >= 2**31:
+        abort(404)
+    try:
+        info = svc.get_campaign(db(), campaign_id)
+    except NotFound:
+        abort(404)
+    paths = target_paths(db(), campaign_id)
+    if not reaches_scope(info, paths, actor().scope_path):
+        abort(403)
+    return info, paths
+
+
+def _manages(paths: list[str]) -> bool:
+    """May the user change it (the service's rule: every target inside the scope)?"""
+    return actor().role in MANAGERS and all(actor().covers(p) for p in paths)
+
+
+def _form_page(form: CampaignForm, info: svc.CampaignInfo | None, status: int = 200):
+    choices = approved_scripts(db(), actor().scope_path)
+    return render_template(
+        "campaigns/form.html",
+        form=form,
+        values=form.values,
+        errors=form.errors,
+        campaign=info,
+        script_choices=choices,
+        weekday_names=WEEKDAY_NAMES,
+        preferred_choices=PREFERRED_CHOICES,
+        priority_choices=PRIORITY_CHOICES,
+    ), status
+
 
 @bp.get("/")
-@signed_in()
+@signed_in(*READERS)
 def index():
-    return render_template("campaigns/index.html")
+    status = request.args.get("status", "")
+    if status not in ("", *(s.value for s in CampaignStatus)):
+        status, error = "", _("Trạng thái không hợp lệ.")
+    else:
+        error = None
+    number = page_number()
+    rows = campaigns_in_scope(
+        db(), actor().scope_path, status or None, limit=PAGE_SIZE + 1, offset=offset(number)
+    )
+    return render_template(
+        "campaigns/index.html",
+        page=Page.of(rows, number),
+        status=status,
+        status_error=error,
+        statuses=CAMPAIGN_STATUS,
+        can_create=actor().role in MANAGERS,
+    ), (400 if error else 200)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@signed_in(*MANAGERS)
+def new():
+    if request.method == "GET":
+        return _form_page(CampaignForm.blank(_today()), None)
+    form, kwargs = read_form(request.form, _today())
+    if form.errors:
+        return _form_page(form, None, 400)
+    session = db()
+    try:
+        info = svc.add_campaign(session, actor(), spec_of(kwargs), today=_today())
+        _replan(info.id)
+    except PermissionDenied as exc:
+        session.rollback()
+        refused(exc)
+        raise
+    except BroadcasterError as exc:
+        session.rollback()
+        form.errors[field_of(exc, form.values["mode"])] = exc.message
+        return _form_page(form, None, 400)
+    session.commit()
+    done(_("Đã tạo chiến dịch “%(name)s” và lập lịch phát.", name=info.name))
+    return redirect(url_for("campaigns.show", campaign_id=info.id))
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@signed_in(*MANAGERS)
+def edit(campaign_id: int):
+    info, paths = _visible(campaign_id)
+    if not _manages(paths):
+        abort(403)
+    if info.status is CampaignStatus.ENDED:
+        abort(409, description=_("Chiến dịch đã kết thúc; không sửa được."))
+    if request.method == "GET":
+        return _form_page(CampaignForm.of(info), info)
+    form, kwargs = read_form(request.form, _today(), info)
+    if form.errors:
+        return _form_page(form, info, 400)
+    session = db()
+    try:
+        updated = svc.edit_campaign(
+            session, actor(), campaign_id, changes_of(kwargs), today=_today()
+        )
+        _replan(campaign_id)
+    except PermissionDenied as exc:
+        session.rollback()
+        refused(exc)
+        raise
+    except BroadcasterError as exc:
+        session.rollback()
+        form.errors[field_of(exc, form.values["mode"])] = exc.message
+        return _form_page(form, info, 400)
+    session.commit()
+    done(_("Đã sửa chiến dịch “%(name)s” và lập lịch lại.", name=updated.name))
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+@bp.post("/<int:campaign_id>/<action>")
+@signed_in(*MANAGERS)
+def transition(campaign_id: int, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    info, paths = _visible(campaign_id)
+    if not _manages(paths):
+        abort(403)
+    reason = field(request.form, "reason", max_length=500, errors=(errors := {}))
+    if errors:
+        abort(400, description=errors["reason"])
+    apply, message = ACTIONS[action]
+    session = db()
+    try:
+        if action == "end":
+            apply(session, actor(), campaign_id, reason, today=_today())
+        else:
+            apply(session, actor(), campaign_id, reason)
+        _replan(campaign_id)
+    except PermissionDenied as exc:
+        session.rollback()
+        refused(exc)
+        raise
+    except BroadcasterError as exc:
+        session.rollback()
+        abort(409, description=exc.message)
+    session.commit()
+    done(message % {"name": info.name})
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+@bp.get("/<int:campaign_id>")
+@signed_in(*READERS)
+def show(campaign_id: int):
+    info, paths = _visible(campaign_id)
+    scope = actor().scope_path
+    tz = settings().tz
+    monday = parse_week(request.args.get("week"), _today())
+    week_error = None
+    if monday is None:
+        week_error = _("Tuần không hợp lệ: viết như 2026-W49.")
+        monday = parse_week("", _today())
+    number = page_number()
+    stations = campaign_stations(db(), paths, scope, limit=PAGE_SIZE + 1, offset=offset(number))
+    page = Page.of(stations, number)
+    code = (request.args.get("station") or "").strip()
+    station = None
+    if code:
+        if not STATION_CODE.fullmatch(code):
+            abort(404)
+        station_in_scope(code)  # 404 unknown, 403 outside the scope
+        found = campaign_stations(db(), paths, scope, code=code, limit=1)
+        if not found:
+            abort(404, description=_("Đài '%(code)s' không nhận chiến dịch này.", code=code))
+        station = found[0]
+    elif page.rows:
+        station = page.rows[0]
+    week = week_of(
+        monday, campaign_week(db(), campaign_id, station.id, monday, tz) if station else [], tz
+    )
+    counts = campaign_week_counts(db(), campaign_id, [s.id for s in page.rows], monday, tz)
+    return render_template(
+        "campaigns/show.html",
+        campaign=info,
+        statuses=CAMPAIGN_STATUS,
+        slot_labels=STATUS_LABELS,
+        can_manage=_manages(paths),
+        week=week,
+        week_error=week_error,
+        station=station,
+        page=page,
+        counts=counts,
+    ), (400 if week_error else 200)

@@ -11,7 +11,8 @@
 
 The answer is ``{"units": [{"code", "name", "kind", "level", "parent_code",
 "parent_name", "has_children"}, …], "more": bool}``, at most
-:data:`~broadcaster.services.units.PICKER_LIMIT` units, only inside the user's scope.
+30 found units (``PICKER_LIMIT``) or 200 children (``BRANCH_LIMIT``, a whole province),
+only inside the user's scope; ``more`` says some were left off.
 A parent outside the scope is 403, an unknown parent 404, a malformed argument
 (control characters, over 100 characters) 400 — each as ``{"error": "…"}``.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from broadcaster.services.units import PICKER_LIMIT, find_unit, search_units
+from broadcaster.services.units import BRANCH_LIMIT, PICKER_LIMIT, find_unit, search_units
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import UNIT_CODE, actor, db
 
@@ -69,7 +70,8 @@ def search():
             )
         if not actor().covers(parent.path):
             return _refuse(403, _("Đơn vị '%(code)s' nằm ngoài phạm vi của bạn.", code=parent_code))
-    hits = search_units(db(), scope, query=query, parent=parent, limit=PICKER_LIMIT + 1)
+    limit = PICKER_LIMIT if query else BRANCH_LIMIT
+    hits = search_units(db(), scope, query=query, parent=parent, limit=limit + 1)
     return jsonify(
         units=[
             {
@@ -81,7 +83,7 @@ def search():
                 "parent_name": h.parent_name,
                 "has_children": h.has_children,
             }
-            for h in hits[:PICKER_LIMIT]
+            for h in hits[:limit]
         ],
-        more=len(hits) > PICKER_LIMIT,
+        more=len(hits) > limit,
     )

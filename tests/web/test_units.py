@@ -31,7 +31,7 @@ def test_children_of_a_province_and_the_top_of_the_scope(web):
     top = _units(client.get("/units/search.json"))
     assert [h["code"] for h in top] == ["42"] and top[0]["has_children"] is True
     children = client.get("/units/search.json?parent=42").get_json()
-    assert len(children["units"]) == 30 and children["more"] is True
+    assert len(children["units"]) == 69 and children["more"] is False  # a whole province
     assert all(h["parent_code"] == "42" and h["level"] == 2 for h in children["units"])
     nation = _units(web.client("quantri").get("/units/search.json"))
     assert [h["code"] for h in nation] == ["42"]  # the only province loaded
@@ -44,6 +44,11 @@ def test_results_stay_inside_the_scope(web):
     assert [h["code"] for h in _units(client.get("/units/search.json"))] == ["18073"]
     response = client.get("/units/search.json?parent=42")
     assert response.status_code == 403 and "error" in response.get_json()
+
+
+def test_search_stops_at_thirty_results(web):
+    found = web.client("duyet").get("/units/search.json?q=xa").get_json()
+    assert len(found["units"]) == 30 and found["more"] is True
 
 
 @pytest.mark.parametrize(

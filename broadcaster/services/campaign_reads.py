@@ -1,0 +1,183 @@
+"""Reading campaigns for the admin: a scoped page of them, scripts to choose, stations.
+
+Bounded queries only (a page of campaigns, of stations), each list in one query
+whatever its length, so the pages stay fast with 3,321 stations. Writes stay in
+:mod:`broadcaster.services.campaigns`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from broadcaster.errors import InvalidInput
+from broadcaster.models import (
+    AdminUnit,
+    Campaign,
+    CampaignStatus,
+    CampaignTarget,
+    Script,
+    ScriptVersion,
+    Station,
+)
+from broadcaster.services.campaigns import (
+    _LOAD,
+    _STATUS_ALIASES,
+    CampaignInfo,
+    TargetInfo,
+    _below,
+    _cadence_of,
+)
+from broadcaster.vntext import fold
+
+
+@dataclass(frozen=True)
+class ScriptChoice:
+    slug: str
+    title: str
+
+
+def _touches_scope(scope_path: str, unit=AdminUnit):
+    """A unit inside the scope, or one holding it (a province's campaign reaches a commune)."""
+    return or_(unit.path.startswith(scope_path), literal(scope_path).startswith(unit.path))
+
+
+def _station_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """Active stations below each campaign's targets, for many campaigns in one query."""
+    if not ids:
+        return {}
+    target = aliased(AdminUnit)
+    rows = session.execute(
+        select(CampaignTarget.campaign_id, func.count(func.distinct(Station.id)))
+        .join(target, target.id == CampaignTarget.unit_id)
+        .join(AdminUnit, AdminUnit.path.startswith(target.path))
+        .join(Station, Station.unit_id == AdminUnit.id)
+        .where(CampaignTarget.campaign_id.in_(list(ids)), Station.active.is_(True))
+        .group_by(CampaignTarget.campaign_id)
+    )
+    return dict(rows.all())
+
+
+def _summary(c: Campaign, station_count: int) -> CampaignInfo:
+    cadence = _cadence_of(c)
+    return CampaignInfo(
+        id=c.id,
+        name=c.name,
+        status=c.status,
+        priority=c.priority,
+        cadence=cadence.describe(),
+        times_per_week=cadence.times_per_week,
+        weekdays=cadence.weekdays,
+        preferred=cadence.preferred,
+        pattern=cadence.pattern,
+        scripts=tuple(cs.script.slug for cs in c.scripts),
+        targets=tuple(TargetInfo(t.unit.code, t.unit.name) for t in c.targets),
+        starts_on=c.starts_on,
+        ends_on=c.ends_on,
+        station_count=station_count,
+    )
+
+
+def parse_status(status: str | CampaignStatus) -> CampaignStatus:
+    value = _STATUS_ALIASES.get(fold(str(status)), fold(str(status)))
+    if value not in {s.value for s in CampaignStatus}:
+        raise InvalidInput(
+            f"Trạng thái (--status) '{status}' không hợp lệ; chọn active (đang chạy), "
+            "paused (tạm dừng) hoặc ended (kết thúc)."
+        )
+    return CampaignStatus(value)
+
+
+def campaigns_in_scope(
+    session: Session,
+    scope_path: str | None,
+    status: str | CampaignStatus | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CampaignInfo]:
+    """Campaigns with a target inside or above ``scope_path`` (None: all), newest first."""
+    stmt = select(Campaign).options(*_LOAD)
+    if status:
+        stmt = stmt.where(Campaign.status == parse_status(status))
+    if scope_path is not None:
+        reaching = (
+            select(CampaignTarget.id)
+            .join(AdminUnit, AdminUnit.id == CampaignTarget.unit_id)
+            .where(CampaignTarget.campaign_id == Campaign.id, _touches_scope(scope_path))
+        )
+        stmt = stmt.where(reaching.exists())
+    rows = list(session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit).offset(offset)))
+    counts = _station_counts(session, [c.id for c in rows])
+    return [_summary(c, counts.get(c.id, 0)) for c in rows]
+
+
+def reaches_scope(info: CampaignInfo, target_paths: Sequence[str], scope_path: str | None) -> bool:
+    """Does the campaign reach the scope (a target inside it or holding it)?"""
+    if scope_path is None:
+        return True
+    return any(p.startswith(scope_path) or scope_path.startswith(p) for p in target_paths)
+
+
+def target_paths(session: Session, campaign_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(AdminUnit.path)
+            .join(CampaignTarget, CampaignTarget.unit_id == AdminUnit.id)
+            .where(CampaignTarget.campaign_id == campaign_id)
+        )
+    )
+
+
+def approved_scripts(
+    session: Session,
+    scope_path: str | None,
+    *,
+    slugs: Sequence[str] | None = None,
+    limit: int = 500,
+) -> list[ScriptChoice]:
+    """Approved, unarchived scripts a campaign in ``scope_path`` may air, by title
+    (only those of ``slugs`` when given: to check what a form sent)."""
+    stmt = (
+        select(Script.slug, ScriptVersion.title)
+        .join(ScriptVersion, ScriptVersion.id == Script.approved_version_id)
+        .outerjoin(AdminUnit, AdminUnit.id == Script.unit_id)
+        .where(Script.archived_at.is_(None))
+    )
+    if scope_path is not None:
+        stmt = stmt.where(or_(Script.unit_id.is_(None), _touches_scope(scope_path)))
+    if slugs is not None:
+        stmt = stmt.where(Script.slug.in_(list(slugs)))
+    rows = session.execute(stmt.order_by(ScriptVersion.title, Script.slug).limit(limit))
+    return [ScriptChoice(slug, title) for slug, title in rows]
+
+
+@dataclass(frozen=True)
+class StationRef:
+    id: int
+    code: str
+    name: str
+
+
+def campaign_stations(
+    session: Session,
+    paths: Sequence[str],
+    scope_path: str | None,
+    *,
+    code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[StationRef]:
+    """Active stations below the campaign's target ``paths`` and inside the scope, by code."""
+    if not paths:
+        return []
+    stmt = select(Station.id, Station.code, Station.name).join(Station.unit).where(*_below(paths))
+    if scope_path is not None:
+        stmt = stmt.where(AdminUnit.path.startswith(scope_path))
+    if code is not None:
+        stmt = stmt.where(Station.code == code)
+    rows = session.execute(stmt.order_by(Station.code).limit(limit).offset(offset))
+    return [StationRef(*row) for row in rows]
