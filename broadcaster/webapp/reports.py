@@ -5,6 +5,11 @@ asked for lies in the signed-in user's scope; a unit outside it is 403, an
 unknown one or a malformed period is 400 with the form shown again, the error
 beside its field. A computed report is kept a minute per process, so the page,
 its two charts and its downloads count the log once.
+
+Texts are in the reader's language (Flask-Babel, the Vietnamese text is the
+message id). The report itself keeps its Vietnamese labels, because the same
+body is stored and exported byte for byte; the pages name its period through
+:func:`period_label` instead of showing the stored label.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -33,7 +40,7 @@ from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role, Station
 from broadcaster.reports import compliance as counting
 from broadcaster.reports import export, store
-from broadcaster.reports.periods import KINDS, Period, custom, kind_label, resolve
+from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
 from broadcaster.webapp.auth import signed_in
 
@@ -55,7 +62,22 @@ WRITERS = {
     "xlsx": export.to_xlsx,
     "pdf": export.to_pdf,
 }
-STATUS_VI = {"aired": "đã phát", "partial": "phát dở", "failed": "lỗi", "skipped": "bỏ qua"}
+STATUS_VI = {
+    "aired": _l("đã phát"),
+    "partial": _l("phát dở"),
+    "failed": _l("lỗi"),
+    "skipped": _l("bỏ qua"),
+}
+# the filter's choice of period; the same words as periods.kind_label, which the
+# stored reports and exports keep in Vietnamese
+KIND_LABELS = {
+    "month": _l("Tháng"),
+    "quarter": _l("Quý"),
+    "half": _l("6 tháng"),
+    "year": _l("Năm"),
+    "custom": _l("Tùy chọn"),
+}
+_ROMAN = ("I", "II", "III", "IV")
 
 
 def _db():
@@ -92,6 +114,42 @@ def period_args(period: dict) -> dict[str, str]:
     else:
         out["of"] = period["key"]
     return out
+
+
+def period_label(period: dict) -> str:
+    """A report's period (``Period.as_dict()`` form) named in the reader's language.
+
+    In Vietnamese it is the same text as ``Period.label``; a key of an unknown
+    form falls back to the label stored with the report.
+    """
+    kind, key = period.get("kind"), str(period.get("key", ""))
+    try:
+        if kind == "month":
+            year, month = key.split("-")
+            return _("Tháng %(month)s/%(year)s", month=month, year=year)
+        if kind == "quarter":
+            year, quarter = key.split("-Q")
+            if quarter in ("1", "2", "3", "4"):
+                return _("Quý %(quarter)s/%(year)s", quarter=_ROMAN[int(quarter) - 1], year=year)
+        elif kind == "half":
+            year, half = key.split("-H")
+            if half == "1":
+                return _("6 tháng đầu năm %(year)s", year=year)
+            if half == "2":
+                return _("6 tháng cuối năm %(year)s", year=year)
+        elif kind == "year":
+            return _("Năm %(year)s", year=key)
+        elif kind == "custom":
+            start, end = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
+            return _("Từ %(start)s đến %(end)s", start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}")
+    except (KeyError, TypeError, ValueError):
+        pass
+    return period.get("label", "")
+
+
+@bp.context_processor
+def _template_helpers() -> dict:
+    return {"period_label": period_label}
 
 
 def _drawing(chart: str):
@@ -141,7 +199,7 @@ def parse_query(args) -> Query:
     """The filters from ``args``; raises FormErrors naming each bad field."""
     bad = _has_control(args)
     if bad is not None:
-        raise FormErrors({bad: "Giá trị không hợp lệ (quá dài hoặc có ký tự điều khiển)."})
+        raise FormErrors({bad: _("Giá trị không hợp lệ (quá dài hoặc có ký tự điều khiển).")})
     errors: dict[str, str] = {}
     settings = _settings()
     db = _db()
@@ -151,7 +209,7 @@ def parse_query(args) -> Query:
     if unit_code:
         unit = db.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
         if unit is None:
-            errors["unit"] = f"Không có đơn vị hành chính nào mã '{unit_code}'."
+            errors["unit"] = _("Không có đơn vị hành chính nào mã '%(code)s'.", code=unit_code)
         elif not actor.covers(unit.path):
             abort(403)
     elif not actor.covers(None):
@@ -160,17 +218,17 @@ def parse_query(args) -> Query:
     raw_cutoff = (args.get("cutoff") or "").strip()
     if raw_cutoff:
         if not raw_cutoff.isdigit() or not 1 <= int(raw_cutoff) <= 28:
-            errors["cutoff"] = "Ngày chốt số liệu là một số từ 1 đến 28."
+            errors["cutoff"] = _("Ngày chốt số liệu là một số từ 1 đến 28.")
         else:
             cutoff = int(raw_cutoff)
     kind = args.get("kind") or "month"
     period = None
     if kind not in (*KINDS, "custom"):
-        errors["kind"] = "Chọn tháng, quý, 6 tháng, năm hoặc khoảng tùy chọn."
+        errors["kind"] = _("Chọn tháng, quý, 6 tháng, năm hoặc khoảng tùy chọn.")
     elif kind == "custom":
         try:
-            first = _day(args.get("from"), "Từ ngày")
-            last = _day(args.get("to"), "Đến ngày")
+            first = _day(args.get("from"), "from")
+            last = _day(args.get("to"), "to")
             period = custom(first, last, cutoff)
         except FormErrors as exc:
             errors.update(exc.errors)
@@ -188,7 +246,7 @@ def parse_query(args) -> Query:
     if raw_campaign:
         known = raw_campaign.isdigit() and int(raw_campaign) < 2**31
         if not known or db.get(Campaign, int(raw_campaign)) is None:
-            errors["campaign"] = f"Không có chiến dịch nào số '{raw_campaign}'."
+            errors["campaign"] = _("Không có chiến dịch nào số '%(number)s'.", number=raw_campaign)
         else:
             campaign_id = int(raw_campaign)
     if errors:
@@ -196,14 +254,18 @@ def parse_query(args) -> Query:
     return Query(unit_code or None, unit, period, campaign_id)
 
 
-def _day(value: str | None, what: str) -> date:
-    field = "from" if what == "Từ ngày" else "to"
+def _day(value: str | None, field: str) -> date:
+    """The day typed in the ``from`` or ``to`` field."""
     if not value:
-        raise FormErrors({field: f"Nhập {what.lower()}."})
+        raise FormErrors({field: _("Nhập từ ngày.") if field == "from" else _("Nhập đến ngày.")})
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise FormErrors({field: f"{what} '{value}' không hợp lệ: dùng YYYY-MM-DD."}) from None
+        if field == "from":
+            message = _("Từ ngày '%(value)s' không hợp lệ: dùng YYYY-MM-DD.", value=value)
+        else:
+            message = _("Đến ngày '%(value)s' không hợp lệ: dùng YYYY-MM-DD.", value=value)
+        raise FormErrors({field: message}) from None
 
 
 class _ReportCache:
@@ -249,7 +311,7 @@ def _form_context(args, errors: dict[str, str]) -> dict:
             k: args.get(k, "") for k in ("unit", "kind", "of", "from", "to", "campaign", "cutoff")
         },
         "errors": errors,
-        "kinds": [(k, kind_label(k)) for k in (*KINDS, "custom")],
+        "kinds": [(k, str(KIND_LABELS[k])) for k in (*KINDS, "custom")],
         "campaign_choices": _campaign_choices(),
         "default_cutoff": _settings().report_cutoff_day,
     }
@@ -414,11 +476,11 @@ def station_airings(code: str):
     errors: dict[str, str] = {}
     first = last = None
     try:
-        first = _day(request.args.get("from"), "Từ ngày") if request.args.get("from") else None
+        first = _day(request.args.get("from"), "from") if request.args.get("from") else None
     except FormErrors as exc:
         errors.update(exc.errors)
     try:
-        last = _day(request.args.get("to"), "Đến ngày") if request.args.get("to") else None
+        last = _day(request.args.get("to"), "to") if request.args.get("to") else None
     except FormErrors as exc:
         errors.update(exc.errors)
     page = request.args.get("page", "1")
@@ -443,7 +505,7 @@ def station_airings(code: str):
         page=page,
         errors=errors,
         values={"from": request.args.get("from", ""), "to": request.args.get("to", "")},
-        status_vi=STATUS_VI,
+        status_vi={k: str(v) for k, v in STATUS_VI.items()},
     ), (400 if errors else 200)
 
 
