@@ -1,15 +1,102 @@
-"""The admin's audit pages (stub: to be built)."""
+"""The admin's audit log page (nhật ký thao tác): every recorded change, newest first.
+
+Admins and auditors only (403 for other roles), read-only. Filters: action prefix
+(``script.``), actor (user name), entity type and id, local date range; keyset pages
+(``?before=<id>``). What a scoped reader sees is the rule of
+:mod:`broadcaster.services.audit_log`: the events done by users inside their scope.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import re
+from datetime import date
 
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+
+from broadcaster.models import Role
+from broadcaster.services import audit_log
 from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.common import (
+    PAGE_SIZE,
+    Page,
+    db,
+    field,
+    form_id,
+    scope_path,
+    settings,
+)
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
+FIELDS = ("action", "actor", "entity_type", "entity_id", "from", "to")
+_ACTION = re.compile(r"[a-z_.]{1,64}")
+_ENTITY_TYPE = re.compile(r"[a-z_]{1,32}")
+KNOWN_ENTITY_TYPES = (
+    "airing",
+    "campaign",
+    "compliance_report",
+    "emergency",
+    "script",
+    "station",
+    "unit",
+    "user",
+)
+
+
+def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=value)
+        return None
+
+
+def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str]]:
+    """The filters, the values to show again and the errors beside each field."""
+    errors: dict[str, str] = {}
+    values = {name: field(args, name, max_length=120, errors=errors) for name in FIELDS}
+    if values["action"] and not _ACTION.fullmatch(values["action"]):
+        errors["action"] = _("Thao tác gồm chữ thường, '.' và '_', ví dụ 'script.' hay 'user.add'.")
+    if values["entity_type"] and not _ENTITY_TYPE.fullmatch(values["entity_type"]):
+        errors["entity_type"] = _("Loại đối tượng gồm chữ thường và '_', ví dụ 'user'.")
+    if len(values["entity_id"]) > 64:
+        errors["entity_id"] = _("Quá dài: tối đa %(n)s ký tự.", n=64)
+    first = _day(values["from"], "from", errors)
+    last = _day(values["to"], "to", errors)
+    if first and last and first > last:
+        errors["to"] = _("Đến ngày phải sau từ ngày.")
+    query = audit_log.EventQuery(
+        scope_path=scope_path(),
+        action_prefix=values["action"] or None,
+        actor=values["actor"] or None,
+        entity_type=values["entity_type"] or None,
+        entity_id=values["entity_id"] or None,
+        day_from=first,
+        day_to=last,
+        before_id=form_id(args.get("before")),
+    )
+    return query, values, errors
+
 
 @bp.get("/")
-@signed_in()
+@signed_in(Role.ADMIN, Role.AUDITOR)
 def index():
-    return render_template("audit/index.html")
+    query, values, errors = parse(request.args)
+    rows = (
+        [] if errors else audit_log.events_page(db(), query, tz=settings().tz, limit=PAGE_SIZE + 1)
+    )
+    page = Page.of(rows, 1, PAGE_SIZE)
+    kept = {k: v for k, v in values.items() if v}
+    return render_template(
+        "audit/index.html",
+        rows=page.rows,
+        values=values,
+        errors=errors,
+        entity_types=KNOWN_ENTITY_TYPES,
+        pretty=audit_log.EventRow.pretty,
+        next_url=url_for("audit.index", before=page.rows[-1].id, **kept) if page.more else None,
+        first_url=url_for("audit.index", **kept) if request.args.get("before") else None,
+    ), (400 if errors else 200)
