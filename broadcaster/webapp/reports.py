@@ -9,7 +9,7 @@ its two charts and its downloads count the log once.
 Texts are in the reader's language (Flask-Babel, the Vietnamese text is the
 message id). The report itself keeps its Vietnamese labels, because the same
 body is stored and exported byte for byte; the pages name its period through
-:func:`period_label` instead of showing the stored label.
+:func:`reports_labels.period_label` instead of showing the stored label.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -43,6 +42,7 @@ from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
 from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.reports_labels import KIND_LABELS, STATUS_VI, period_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -62,22 +62,6 @@ WRITERS = {
     "xlsx": export.to_xlsx,
     "pdf": export.to_pdf,
 }
-STATUS_VI = {
-    "aired": _l("đã phát"),
-    "partial": _l("phát dở"),
-    "failed": _l("lỗi"),
-    "skipped": _l("bỏ qua"),
-}
-# the filter's choice of period; the same words as periods.kind_label, which the
-# stored reports and exports keep in Vietnamese
-KIND_LABELS = {
-    "month": _l("Tháng"),
-    "quarter": _l("Quý"),
-    "half": _l("6 tháng"),
-    "year": _l("Năm"),
-    "custom": _l("Tùy chọn"),
-}
-_ROMAN = ("I", "II", "III", "IV")
 
 
 def _db():
@@ -114,37 +98,6 @@ def period_args(period: dict) -> dict[str, str]:
     else:
         out["of"] = period["key"]
     return out
-
-
-def period_label(period: dict) -> str:
-    """A report's period (``Period.as_dict()`` form) named in the reader's language.
-
-    In Vietnamese it is the same text as ``Period.label``; a key of an unknown
-    form falls back to the label stored with the report.
-    """
-    kind, key = period.get("kind"), str(period.get("key", ""))
-    try:
-        if kind == "month":
-            year, month = key.split("-")
-            return _("Tháng %(month)s/%(year)s", month=month, year=year)
-        if kind == "quarter":
-            year, quarter = key.split("-Q")
-            if quarter in ("1", "2", "3", "4"):
-                return _("Quý %(quarter)s/%(year)s", quarter=_ROMAN[int(quarter) - 1], year=year)
-        elif kind == "half":
-            year, half = key.split("-H")
-            if half == "1":
-                return _("6 tháng đầu năm %(year)s", year=year)
-            if half == "2":
-                return _("6 tháng cuối năm %(year)s", year=year)
-        elif kind == "year":
-            return _("Năm %(year)s", year=key)
-        elif kind == "custom":
-            start, end = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
-            return _("Từ %(start)s đến %(end)s", start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}")
-    except (KeyError, TypeError, ValueError):
-        pass
-    return period.get("label", "")
 
 
 @bp.context_processor

@@ -346,7 +346,7 @@ def test_period_names_in_vietnamese_are_the_stored_labels():
     from flask_babel import Babel
 
     from broadcaster.reports.periods import custom, resolve
-    from broadcaster.webapp.reports import period_label
+    from broadcaster.webapp.reports_labels import period_label
 
     app = Flask(__name__)
     Babel(app, locale_selector=lambda: "vi")
