@@ -47,7 +47,7 @@ bp = Blueprint("airings", __name__, url_prefix="/airings")
 
 MAX_VERIFY_STATIONS = 400  # a province's stations hash in about a second; a country does not
 VERIFY_KEY = "airings.verify"
-MAX_BREAKS_SHOWN = 20
+MAX_BREAKS_SHOWN = 10  # the session cookie holds them: it must stay under 4 kB
 CONFIRMERS = (Role.OPERATOR, Role.ADMIN)
 VERIFIERS = (Role.AUDITOR, Role.ADMIN)
 STATUS_LABELS = {

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from broadcaster.db import utcnow
-from broadcaster.models import Airing, AiringStatus, AuditEvent, Slot, SlotStatus
+from broadcaster.models import Airing, AiringStatus, AuditEvent, Slot, SlotStatus, Station
 from tests.web.airing_scene import add_slots, make_campaign, report, unguarded
 from tests.web.conftest import OTHER_STATION, OWN_STATION
 from tests.web.conftest import text as body
@@ -272,3 +272,20 @@ def test_verify_of_too_many_stations_asks_for_a_smaller_scope(web, scene, monkey
     assert response.status_code == 400 and "broadcaster audit verify" in body(response)
     response = web.post(web.client("quantri"), "/airings/verify", {"verify_station": OWN_STATION})
     assert response.status_code == 302
+
+
+def test_many_broken_stations_keep_the_session_small(web, scene):
+    with web.factory() as s:
+        codes = s.scalars(select(Station.code).order_by(Station.code).limit(12)).all()
+    for code in codes:
+        report(web, code, add_slots(web, scene["campaign"], code, [utcnow()])[0])
+    with unguarded(web) as conn:
+        conn.execute(text("UPDATE airings SET note = 'đã sửa tay trong cơ sở dữ liệu'"))
+        conn.commit()
+    auditor = web.client("kiemtra")
+    response = web.post(auditor, "/airings/verify", {})
+    assert response.status_code == 302
+    cookie = response.headers.get("Set-Cookie", "")
+    assert 0 < len(cookie) < 4000
+    page = body(auditor.get("/airings/"))
+    assert page.count('data-test="break-') == 10 and "đài khác" in page
