@@ -342,3 +342,16 @@ def test_page_renders_in_english_too(scene, web):
     assert web.post(client, "/lang", {"lang": "en"}).status_code in (302, 303)
     page = client.get("/dashboard/")
     assert page.status_code == 200 and _card(text(page), "week-planned") == "5"
+
+
+def test_an_unplaced_slot_counts_in_its_week_not_on_its_monday(scene, web):
+    """Compliance dates an unplaced slot to its week's Monday; today's cards leave it out."""
+    monday = scene.monday + timedelta(days=7)  # this real week, with the unplaced Tuesday
+    with web.factory() as s:
+        unit = s.scalar(select(AdminUnit).where(AdminUnit.code == OWN_STATION))
+        view = dashboard.overview(s, unit, tz=TZ, today=monday)
+    assert view.week_figures.unplaced == 1 and view.week_figures.planned == 5
+    assert view.today_figures.planned == 1 and view.today_figures.unplaced == 0
+    assert [(u.station_code, u.week, u.slots) for u in view.unplaced] == [
+        (OWN_STATION, week_label(monday), 1)
+    ]
