@@ -8,7 +8,7 @@ Every read is a bounded number of queries, whatever the number of stations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -204,3 +204,32 @@ def reach(session: Session, actor: Actor, unit_codes: list[str]) -> int:
         )
         or 0
     )
+
+
+MAX_RECENT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class StationEmergency:
+    """An emergency of the last day at one station, with how it is going there."""
+
+    emergency_id: int
+    title: str
+    created_at: datetime
+    slot_status: str
+
+
+def recent_at_station(
+    session: Session, station_id: int, *, now: datetime | None = None
+) -> list[StationEmergency]:
+    """The emergencies of the last 24 hours at a station, newest first (by the station's
+    slot index: planned start is the sending time)."""
+    since = (now or utcnow()) - MAX_RECENT
+    rows = session.execute(
+        select(Emergency.id, Emergency.title, Emergency.created_at, Slot.status)
+        .join(Emergency, Emergency.id == Slot.emergency_id)
+        .where(Slot.station_id == station_id, Slot.planned_start >= since)
+        .order_by(Emergency.id.desc())
+        .limit(20)
+    )
+    return [StationEmergency(eid, title, at, str(status)) for eid, title, at, status in rows]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Role, Station
-from broadcaster.services import health, quiet_days, slots, tokens
+from broadcaster.services import emergency_progress, health, quiet_days, slots, tokens
 from broadcaster.services import stations as svc
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
@@ -77,6 +77,7 @@ def _helpers() -> dict:
         "slot_status": SLOT_STATUS,
         "is_admin": actor().role is Role.ADMIN,
         "manages_quiet_days": actor().role in (Role.ADMIN, Role.APPROVER),
+        "sees_emergencies": actor().role is not Role.EDITOR,
     }
 
 
@@ -178,6 +179,7 @@ def _detail(
         token_rows=tokens.list_tokens(session_, station.code),
         today=today,
         today_slots=slots.station_day(session_, station.code, today, settings().tz),
+        emergencies=emergency_progress.recent_at_station(session_, station.id),
         errors=errors or {},
         values={
             "windows": ",".join(f"{w.starts_at:%H:%M}-{w.ends_at:%H:%M}" for w in info.windows),
@@ -252,9 +254,8 @@ def windows(code: str):
             code=info.code,
             windows=", ".join(map(str, info.windows)),
         )
-        + " "
-        + _planned(report)
     )
+    done(_planned(report))
     return redirect(url_for(".detail", code=station.code))
 
 
@@ -274,7 +275,8 @@ def quiet_day_add(code: str):
     except BroadcasterError as exc:
         return _failed(station, unit, "day", exc, errors)
     db().commit()
-    done(_("Đã đặt ngày nghỉ phát %(day)s.", day=f"{info.day:%d/%m/%Y}") + " " + _planned(report))
+    done(_("Đã đặt ngày nghỉ phát %(day)s.", day=info.day.strftime("%d/%m/%Y")))
+    done(_planned(report))
     return redirect(url_for(".detail", code=station.code))
 
 
@@ -292,7 +294,8 @@ def quiet_day_remove(code: str, day: str):
         refused(exc)
         abort(404, description=exc.message)  # an impossible date: no such quiet day
     db().commit()
-    done(_("Đã bỏ ngày nghỉ phát %(day)s.", day=f"{info.day:%d/%m/%Y}") + " " + _planned(report))
+    done(_("Đã bỏ ngày nghỉ phát %(day)s.", day=info.day.strftime("%d/%m/%Y")))
+    done(_planned(report))
     return redirect(url_for(".detail", code=station.code))
 
 

@@ -164,6 +164,10 @@ def test_operators_see_only_what_reaches_their_station(web):
     assert _rows(text(daixa.get(f"/emergency/{both}"))) == {OWN_STATION: "waiting"}
     assert daixa.get(f"/emergency/{both}.json").get_json()["totals"]["stations"] == 1
     assert 'id="emergency-cancel"' not in text(daixa.get(f"/emergency/{both}"))
+    # the station's own page lists what reached it
+    station_page = text(daixa.get(f"/stations/{OWN_STATION}"))
+    assert f'data-emergency="{mine}"' in station_page and f'data-emergency="{both}"' in station_page
+    assert f'data-emergency="{mine}"' not in text(daikhac.get(f"/stations/{OTHER_STATION}"))
     # the province's auditor sees all 69
     assert web.client("kiemtra").get(f"/emergency/{both}.json").get_json()["totals"] == {
         "stations": 69,
