@@ -7,9 +7,11 @@ can be had the browser tests skip, loudly; with ``BROADCASTER_REQUIRE_BROWSER=1`
 (``.ci/run`` sets it) a missing browser is a failure instead.
 
 Each test gets its own SQLite database with Hà Tĩnh's stations and one user per
-role (``tests/web/conftest.py``), served by a real threaded WSGI server on a free
-loopback port, and a fresh browser context at 1366×768. Every page's console
-errors — a script error, or a Content-Security-Policy violation — fail the test.
+role (``tests/web/conftest.py``), served by waitress (as ``broadcaster serve``
+runs it) on a free loopback port, and a fresh browser context at 1366×768. Every
+page's console errors — a script error, or a Content-Security-Policy violation —
+fail the test. The browser tests run on SQLite; the same pages are tested on both
+backends by the Flask-client tests in ``tests/web``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,18 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from broadcaster.db import make_engine, make_sessionmaker, transaction
 from broadcaster.services.audit import system_actor
 from broadcaster.services.stations import import_stations
 from broadcaster.services.units import import_units
 from broadcaster.webapp import create_app
+from tests.agent.live import ThreadServer
 from tests.api.world import stop_listening
 from tests.web.conftest import PASSWORD, add_web_users, web_settings
 
@@ -122,14 +123,11 @@ def live(tmp_path, sqlite_template) -> Iterator[Live]:
     add_web_users(factory, actor)
     settings = web_settings(url, tmp_path)
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = ThreadServer(app)  # waitress, as `broadcaster serve` runs it
     try:
-        yield Live(f"http://127.0.0.1:{server.server_port}", app, factory, settings)
+        yield Live(server.url, app, factory, settings)
     finally:
-        server.shutdown()
-        thread.join(10)
+        server.stop()
         stop_listening(app)
         engine.dispose()
 

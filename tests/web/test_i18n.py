@@ -39,8 +39,10 @@ AS_IS = {
     "UTC",
 }
 _TAG = re.compile(r"<[^>]*>", re.S)
-_ATTRIBUTE = re.compile(r'\b(alt|title|placeholder|aria-label)="([^"{]*)"')
+_ATTRIBUTE = re.compile(r'\b(alt|title|placeholder|aria-label)="([^"]*)"')
 _ENTITY = re.compile(r"&[#a-zA-Z0-9]+;")
+_PAIR = re.compile(r'[\w-]+="[^"]*"')
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _extract() -> dict[str, tuple[str, int]]:
@@ -67,28 +69,46 @@ def _catalog():
 
 
 def _literal_words(text: str) -> str:
-    text = _ENTITY.sub(" ", _TAG.sub(" ", text))
+    # markup: whole tags, and attribute pairs a macro writes into someone else's tag
+    text = _PAIR.sub(" ", _ENTITY.sub(" ", _TAG.sub(" ", text)))
     for word in AS_IS:
         text = text.replace(word, " ")
-    # what is left and contains a letter is text a person reads
-    return " ".join(tok for tok in text.split() if any(ch.isalpha() for ch in tok))
+    # what is left with a word in it is text a person reads ("T2 06:00" is a format)
+    return " ".join(tok for tok in text.split() if _WORD.search(tok))
+
+
+def _template_text(source: str) -> str:
+    """The template with every Jinja tag, expression and ``{% trans %}`` block blanked out,
+    so HTML tags split by an expression still read as one tag."""
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    parts, in_trans, after_begin = [], False, False
+    for _lineno, kind, value in env.lex(source):
+        if kind == "whitespace":
+            continue
+        if kind == "block_begin":
+            after_begin = True
+            continue
+        if after_begin and kind == "name":
+            in_trans = {"trans": True, "endtrans": False}.get(value, in_trans)
+        after_begin = False
+        if kind == "data" and not in_trans:
+            parts.append(value)
+        elif kind in ("variable_begin", "block_end"):
+            parts.append("\x00")  # a value: neither text nor the end of a tag
+    return "".join(parts)
 
 
 @pytest.mark.parametrize(
     "template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html"))
 )
 def test_templates_hold_no_untranslated_text(template):
-    source = (TEMPLATES / template).read_text("utf-8")
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    text = _template_text((TEMPLATES / template).read_text("utf-8"))
     literal = []
-    for lineno, kind, value in env.lex(source):
-        if kind != "data":
-            continue
-        if words := _literal_words(value):
-            literal.append(f"line {lineno}: {words!r}")
-        for _name, attr in _ATTRIBUTE.findall(value):
-            if _literal_words(attr):
-                literal.append(f"line {lineno}: attribute {attr!r}")
+    for _name, attr in _ATTRIBUTE.findall(text):
+        if _literal_words(attr.replace("\x00", " ")):
+            literal.append(f"attribute {attr!r}")
+    if words := _literal_words(text.replace("\x00", " ")):
+        literal.append(words)
     assert not literal, f"{template} has text outside _():\n" + "\n".join(literal)
 
 
