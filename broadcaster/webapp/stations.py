@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -42,7 +42,6 @@ from broadcaster.webapp.common import (
 
 bp = Blueprint("stations", __name__, url_prefix="/stations")
 
-TOKEN_KEY = "stations.new_token"  # the token just issued, until the next page shows it
 STATES = {"": _l("Tất cả"), "online": _l("Trực tuyến"), "offline": _l("Mất liên lạc")}
 PLAYER_STATES = {"playing": _l("đang phát"), "idle": _l("đang chờ"), "error": _l("lỗi")}
 SLOT_STATUS = {
@@ -196,11 +195,7 @@ def _detail(
 @signed_in()
 def detail(code: str):
     station, unit = station_in_scope(code)
-    issued = session.pop(TOKEN_KEY, None)
-    new_token = None
-    if isinstance(issued, dict) and issued.get("code") == station.code:
-        new_token = issued.get("token")
-    return _detail(station, unit, new_token=new_token)
+    return _detail(station, unit)
 
 
 def _replan(days: int | None = None):
@@ -311,8 +306,8 @@ def token_issue(code: str):
         refused(exc)
         abort(400, description=exc.message)
     db().commit()
-    # kept in the signed session cookie until the next page: never in a URL or a log
-    session[TOKEN_KEY] = {"code": station.code, "token": issued.token}
+    # shown in this answer only (no-store): never in a URL, a log or a cookie — Flask's
+    # session cookie is signed, not encrypted
     if issued.revoked:
         done(
             _(
@@ -323,7 +318,7 @@ def token_issue(code: str):
         )
     else:
         done(_("Đã cấp mã mới %(prefix)s…", prefix=issued.prefix))
-    return redirect(url_for(".detail", code=station.code))
+    return _detail(station, _unit, new_token=issued.token)
 
 
 @bp.post("/<code>/token/revoke")
