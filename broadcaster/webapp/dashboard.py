@@ -5,9 +5,12 @@ the signed-in user's (a commune operator: their station; a provincial user: the
 province; a national admin: the country); ``?unit=CODE`` narrows it to a unit
 inside it (403 outside, 404 unknown or malformed). Read-only: no form posts here.
 
-The figures of one scope are kept :data:`CACHE_SECONDS` per process (the page
-says when they were counted): the country's week is ~50,000 slots joined to
-their airings, about 0.8 s on SQLite, and every user of the country shares them.
+The figures of one scope are kept per process and shared by its users (the
+page says when they were counted): the country's week is ~50,000 slots joined
+to their airings, about a second on SQLite. Fresh for :data:`CACHE_SECONDS`;
+then, up to :data:`STALE_SECONDS`, the last figures are shown while one
+background thread counts again, so no one waits for the country's count but
+the first visitor after a quiet spell.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from collections import OrderedDict
 from datetime import date
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, render_template, request, url_for
 
 from broadcaster.models import AdminUnit
 from broadcaster.services import dashboard
@@ -27,6 +30,7 @@ from broadcaster.webapp.common import actor, db, settings, unit_in_scope
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 CACHE_SECONDS = 30
+STALE_SECONDS = 300
 CACHE_SIZE = 64
 # Tests fix "today" (a local date) through this app config key; unset in production.
 TODAY_KEY = "DASHBOARD_TODAY"
@@ -34,18 +38,21 @@ _CACHE_KEY = "broadcaster.dashboard_cache"
 
 
 class _Cache:
-    """Overviews by (scope, day), each for CACHE_SECONDS; one per app."""
+    """Overviews by (scope, day) with the time they were counted; one per app."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.items: OrderedDict[tuple, tuple[float, dashboard.Overview]] = OrderedDict()
+        self.refreshing: set[tuple] = set()
 
-    def get(self, key: tuple) -> dashboard.Overview | None:
+    def get(self, key: tuple) -> tuple[float, dashboard.Overview] | None:
+        """(age in seconds, overview), or None when missing or too old to show."""
         with self.lock:
             found = self.items.get(key)
-            if found is None or time.monotonic() - found[0] > CACHE_SECONDS:
+            if found is None:
                 return None
-            return found[1]
+            age = time.monotonic() - found[0]
+            return None if age > STALE_SECONDS else (age, found[1])
 
     def put(self, key: tuple, value: dashboard.Overview) -> None:
         with self.lock:
@@ -54,9 +61,37 @@ class _Cache:
             while len(self.items) > CACHE_SIZE:
                 self.items.popitem(last=False)
 
+    def claim(self, key: tuple) -> bool:
+        """True for the one caller that should count ``key`` again."""
+        with self.lock:
+            if key in self.refreshing:
+                return False
+            self.refreshing.add(key)
+            return True
+
+    def release(self, key: tuple) -> None:
+        with self.lock:
+            self.refreshing.discard(key)
+
 
 def _cache() -> _Cache:
     return current_app.extensions.setdefault(_CACHE_KEY, _Cache())
+
+
+def _count(unit: AdminUnit | None, today: date | None) -> dashboard.Overview:
+    return dashboard.overview(db(), unit, tz=settings().tz, today=today)
+
+
+def _refresh(app: Flask, cache: _Cache, key: tuple, unit_id: int | None, today) -> None:
+    """Count again in the background, on a session of its own (a fresh app context)."""
+    try:
+        with app.app_context():
+            unit = db().get(AdminUnit, unit_id) if unit_id is not None else None
+            cache.put(key, _count(unit, today))
+    except Exception:  # the stale figures stay; the next request tries again
+        app.logger.exception("dashboard: counting %s again failed", key)
+    finally:
+        cache.release(key)
 
 
 def _unit_arg() -> str | None:
@@ -69,10 +104,19 @@ def _unit_arg() -> str | None:
 def overview_of(unit: AdminUnit | None) -> dashboard.Overview:
     today: date | None = current_app.config.get(TODAY_KEY)
     key = (unit.code if unit is not None else None, today)
-    view = _cache().get(key)
-    if view is None:
-        view = dashboard.overview(db(), unit, tz=settings().tz, today=today)
-        _cache().put(key, view)
+    cache = _cache()
+    found = cache.get(key)
+    if found is None:
+        view = _count(unit, today)
+        cache.put(key, view)
+        return view
+    age, view = found
+    if age > CACHE_SECONDS and cache.claim(key):
+        app = current_app._get_current_object()
+        unit_id = unit.id if unit is not None else None
+        threading.Thread(
+            target=_refresh, args=(app, cache, key, unit_id, today), daemon=True
+        ).start()
     return view
 
 

@@ -11,6 +11,7 @@ closed: Mon and Tue aired on time, Wed late, Thu nothing (missed), Fri cut short
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from datetime import date, datetime, time, timedelta
 
@@ -355,3 +356,23 @@ def test_an_unplaced_slot_counts_in_its_week_not_on_its_monday(scene, web):
     assert [(u.station_code, u.week, u.slots) for u in view.unplaced] == [
         (OWN_STATION, week_label(monday), 1)
     ]
+
+
+def test_figures_kept_then_counted_again_behind_the_stale_ones(web, monkeypatch):
+    from broadcaster.webapp import dashboard as page
+
+    client = web.client("kiemtra")
+    assert _card(text(client.get("/dashboard/")), "offline") == "69 / 69"
+    with transaction(web.factory) as s:
+        sid = s.scalar(select(Station.id).where(Station.code == OWN_STATION))
+        health.record_heartbeat(s, sid, None, health.Heartbeat(), "10.0.0.1")
+    assert _card(text(client.get("/dashboard/")), "offline") == "69 / 69"  # fresh: kept
+    monkeypatch.setattr(page, "CACHE_SECONDS", -1)
+    assert _card(text(client.get("/dashboard/")), "offline") == "69 / 69"  # stale, shown once
+    cache = web.app.extensions[page._CACHE_KEY]
+    for _ in range(200):  # the background count finishes
+        if not cache.refreshing:
+            break
+        threading.Event().wait(0.05)
+    monkeypatch.setattr(page, "CACHE_SECONDS", 30)
+    assert _card(text(client.get("/dashboard/")), "offline") == "68 / 69"
