@@ -54,6 +54,7 @@ PREFERRED_CHOICES = (
 )
 PRIORITY_CHOICES = (("normal", _l("Thông thường")), ("priority", _l("Ưu tiên")))
 MAX_TARGETS = 50
+MAX_SCRIPTS = 20
 # Where a service message names a field (by its CLI flag), most specific first.
 _MARKERS = (
     ("(--to)", "ends_on"),
@@ -174,6 +175,9 @@ def _targets(text: str, errors: dict) -> list[str]:
 def _scripts(slugs: list[str], errors: dict) -> list[str]:
     if not slugs:
         errors["scripts"] = _("Chọn ít nhất một tin bài đã duyệt.")
+        return []
+    if len(slugs) > MAX_SCRIPTS:
+        errors["scripts"] = _("Tối đa %(n)s tin bài cho một chiến dịch.", n=MAX_SCRIPTS)
         return []
     usable = {c.slug for c in approved_scripts(db(), actor().scope_path, slugs=slugs)}
     for slug in slugs:

@@ -14,7 +14,18 @@ from sqlalchemy import func, select
 
 from broadcaster.db import transaction
 from broadcaster.library import ScriptText
-from broadcaster.models import AdminUnit, AuditEvent, Campaign, CampaignStatus, Slot, SlotStatus
+from broadcaster.models import (
+    AdminUnit,
+    AuditEvent,
+    Campaign,
+    CampaignScript,
+    CampaignStatus,
+    CampaignTarget,
+    Priority,
+    Slot,
+    SlotStatus,
+    Station,
+)
 from broadcaster.planning.calendar import week_label
 from broadcaster.services import scripts, users
 from tests.web.conftest import PASSWORD, text
@@ -95,8 +106,6 @@ def test_approver_creates_a_campaign_and_the_calendar_shows_its_slots(web):
             .where(Slot.campaign_id == campaign_id, Slot.planned_start.is_not(None))
             .order_by(Slot.planned_start)
         ).first()
-        from broadcaster.models import Station
-
         code = s.get(Station, first.station_id).code
     local = first.planned_start.astimezone(web.settings.tz)
     week = week_label(local.date())
@@ -134,6 +143,8 @@ def test_approver_creates_a_campaign_and_the_calendar_shows_its_slots(web):
         ({"pattern": "T2\x00", "mode": "pattern"}, "pattern"),
         ({"targets": "4" * 10_000}, "targets"),
         ({"priority": "khẩn"}, "priority"),
+        ({"scripts": [f"tin-{n}" for n in range(5000)]}, "scripts"),
+        ({"weekdays": ["0" * 50]}, "weekdays"),
         ({"preferred": "đêm"}, "preferred"),
     ],
 )
@@ -324,3 +335,57 @@ def test_list_filters_by_status_and_refuses_an_unknown_one(web):
     paused = text(client.get("/campaigns/?status=paused"))
     assert "Chiến dịch một" in paused and "Chiến dịch hai" not in paused
     assert client.get("/campaigns/?status=%00").status_code == 400
+
+
+def test_a_campaign_of_another_province_is_neither_listed_nor_shown(web):
+    approve(web)
+    mine = create(web, name="Của Hà Tĩnh")
+    with transaction(web.factory) as s:
+        other = AdminUnit(
+            code="01",
+            name="Thành phố Hà Nội",
+            kind="thành phố",
+            level=1,
+            path="/01/",
+            codename="ha_noi",
+            name_folded="thanh pho ha noi",
+        )
+        s.add(other)
+        s.flush()
+        script_id = s.scalar(select(Campaign).where(Campaign.id == mine)).scripts[0].script_id
+        c = Campaign(
+            name="Của Hà Nội",
+            priority=Priority.NORMAL,
+            times_per_week=2,
+            weekdays=[0, 2],
+            preferred="any",
+            pattern=[],
+            starts_on=today(web),
+            ends_on=today(web) + timedelta(days=30),
+        )
+        c.scripts = [CampaignScript(script_id=script_id, position=0)]
+        c.targets = [CampaignTarget(unit_id=other.id)]
+        s.add(c)
+        s.flush()
+        theirs = c.id
+    for username in ("duyet", "bientap", "kiemtra"):
+        client = web.client(username)
+        listing = text(client.get("/campaigns/"))
+        assert "Của Hà Tĩnh" in listing and "Của Hà Nội" not in listing, username
+        assert client.get(f"/campaigns/{theirs}").status_code == 403, username
+    client = web.client("duyet")
+    assert client.get(f"/campaigns/{theirs}/edit").status_code == 403
+    assert web.post(client, f"/campaigns/{theirs}/pause").status_code == 403
+    with web.factory() as s:
+        assert s.get(Campaign, theirs).status is CampaignStatus.ACTIVE
+    admin = text(web.client("quantri").get("/campaigns/"))
+    assert "Của Hà Tĩnh" in admin and "Của Hà Nội" in admin
+
+
+def test_calendar_refuses_a_station_outside_the_campaign_or_the_scope(web):
+    approve(web)
+    campaign_id = create(web, targets="18073")
+    client = web.client("duyet")
+    page = text(client.get(f"/campaigns/{campaign_id}"))
+    assert 'data-station="18073"' in page and 'data-station="18100"' not in page
+    assert client.get(f"/campaigns/{campaign_id}?station=18100").status_code == 404
