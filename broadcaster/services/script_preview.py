@@ -1,0 +1,167 @@
+"""Hearing a script before it airs: its spoken form and a rendered preview.
+
+The spoken form is the normaliser's output (what the voice will actually
+read: "UBND" → "Ủy ban nhân dân", dates and numbers in words); a preview is
+the real broadcast MP3 of one version, any state, filled in for a station the
+user may see (or with sample names when there is none), made by the same
+renderer the planner uses, so what the author hears is what will air.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from broadcaster.audio.render import AudioRenderer, RenderRequest
+from broadcaster.config import AudioSettings
+from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
+from broadcaster.models import AdminUnit, Script, ScriptVersion, Station
+from broadcaster.services.audio import fill, record_rendered, script_request, station_context
+from broadcaster.services.audit import Actor, record
+from broadcaster.services.script_list import visible_to
+from broadcaster.services.scripts import load_script
+from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_vi
+
+# what placeholders read as when no station is at hand (the library's own examples)
+SAMPLE = {
+    "ten_xa": "xã Cẩm Xuyên",
+    "ten_tinh": "tỉnh Hà Tĩnh",
+    "ten_dai": "Đài truyền thanh xã Cẩm Xuyên",
+}
+MAX_SPOKEN = 20_000
+
+
+@dataclass(frozen=True)
+class Preview:
+    sha256: str
+    version: int
+    station_code: str | None  # None: sample names, or no placeholders
+    cached: bool
+    duration_ms: int
+    warnings: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=8)
+def _options(abbreviations_file: Path | None, document_numbers: str) -> NormaliseOptions:
+    return NormaliseOptions(
+        abbreviations=load_abbreviations(abbreviations_file), document_numbers=document_numbers
+    )
+
+
+def spoken_form(audio: AudioSettings, text: str, context: dict[str, str] | None = None) -> str:
+    """What the voice reads for ``text``, placeholders filled (sample names by default)."""
+    if len(text) > MAX_SPOKEN:
+        raise InvalidInput(f"Văn bản dài quá {MAX_SPOKEN:,} ký tự.".replace(",", "."))
+    return _spoken(audio.abbreviations_file, audio.document_numbers, fill(text, context or SAMPLE))
+
+
+# a script's page is opened again and again; a long bulletin costs ~0.2 s to normalise
+@functools.lru_cache(maxsize=128)
+def _spoken(abbreviations_file: Path | None, document_numbers: str, text: str) -> str:
+    return normalise_vi(text, _options(abbreviations_file, document_numbers))
+
+
+def _version(script: Script, number: int | None) -> ScriptVersion:
+    if number is None:
+        return script.latest
+    for v in script.versions:
+        if v.number == number:
+            return v
+    raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
+
+
+def _station(session: Session, code: str) -> Station:
+    station = session.scalar(
+        select(Station)
+        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+        .where(Station.code == code)
+    )
+    if station is None:
+        raise NotFound(f"Không có đài nào mã '{code}'.")
+    return station
+
+
+def _first_station(session: Session, paths: list[str]) -> Station | None:
+    """The first active station (by code) below the deepest of ``paths``."""
+    stmt = (
+        select(Station)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
+        .where(Station.active.is_(True))
+        .order_by(Station.code)
+        .limit(1)
+    )
+    if paths:
+        stmt = stmt.where(AdminUnit.path.startswith(max(paths, key=len), autoescape=True))
+    return session.scalar(stmt)
+
+
+def render_preview(
+    session: Session,
+    renderer: AudioRenderer,
+    actor: Actor,
+    slug: str,
+    *,
+    version: int | None = None,
+    station_code: str | None = None,
+) -> Preview:
+    """Render (or find) the broadcast MP3 of one version, and record that it was asked for."""
+    script = load_script(session, slug)
+    unit_path = script.unit.path if script.unit else None
+    if not visible_to(actor.scope_path, unit_path):
+        raise PermissionDenied(f"Tin bài '{slug}' nằm ngoài phạm vi của '{actor.label}'.")
+    chosen = _version(script, version)
+    station = None
+    if station_code:
+        station = _station(session, station_code)
+        if not actor.covers(station.unit.path):
+            raise PermissionDenied(f"Đài '{station_code}' nằm ngoài phạm vi của '{actor.label}'.")
+        if unit_path and not station.unit.path.startswith(unit_path):
+            raise InvalidInput(
+                f"Đài '{station_code}' không thuộc {script.unit.name}, nơi tin bài này được phát."
+            )
+    elif chosen.placeholders:
+        paths = [p for p in (unit_path, actor.scope_path) if p]
+        station = _first_station(session, paths)
+    if station is not None and chosen.placeholders:
+        request, _ = script_request(chosen, station)
+    else:
+        station = None
+        request = RenderRequest(
+            text=f"{chosen.title}.\n\n{fill(chosen.body, SAMPLE)}",
+            title=chosen.title,
+            campaign=chosen.campaign,
+        )
+    result = renderer.render(request)
+    asset = record_rendered(session, renderer, result)
+    record(
+        session,
+        actor,
+        "script.preview",
+        "script",
+        script.id,
+        after={
+            "version": chosen.number,
+            "station": station.code if station else None,
+            "sha256": asset.sha256,
+        },
+    )
+    return Preview(
+        sha256=asset.sha256,
+        version=chosen.number,
+        station_code=station.code if station else None,
+        cached=result.cached,
+        duration_ms=asset.duration_ms,
+        warnings=tuple(result.warnings),
+    )
+
+
+def context_for(session: Session, station_code: str | None) -> dict[str, str]:
+    """Placeholder values of a station (sample names when None)."""
+    if not station_code:
+        return SAMPLE
+    return station_context(_station(session, station_code))

@@ -1,0 +1,142 @@
+"""A script text from the admin's editor, checked by the library's own rules.
+
+A script written in the browser and one imported from a file must be refused
+for the same things (unknown placeholder, bad tag or slug, empty body, an
+over-long title), so this builds the same :class:`~broadcaster.library.ScriptText`
+with the same checks as :func:`broadcaster.library.parse_script`; only the
+messages name the form's fields instead of a file's lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from broadcaster.errors import InvalidInput
+from broadcaster.library import _SLUG, _TAG, MAX_TITLE, PLACEHOLDERS, ScriptText, used_placeholders
+from broadcaster.vntext import nfc, slugify
+
+MAX_BODY = 20_000  # a long bulletin is ~5,000 characters; room for four
+MAX_CAMPAIGN = 300  # the column's width
+MAX_SLUG = 120
+SOURCE = "web"
+_LINE_PREFIX = re.compile(r"^:(\d+): ")
+
+
+class ScriptFormProblems(InvalidInput):
+    """Every bad field of one script form, each with its message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ScriptDraft:
+    """What the editor sent, before checking (strings as typed, already NFC)."""
+
+    title: str
+    body: str
+    tags: str = ""
+    campaign: str = ""
+    slug: str = ""
+    placeholders: tuple[str, ...] = field(default_factory=tuple)
+
+
+def derived_slug(title: str) -> str:
+    """The slug a title gives (folded, at most 120 characters, no trailing '-')."""
+    return slugify(title)[:MAX_SLUG].strip("-")
+
+
+def split_tags(raw: str) -> list[str]:
+    return [t for t in re.split(r"[,\s]+", nfc(raw).lower()) if t]
+
+
+def compose(draft: ScriptDraft, *, slug: str | None = None) -> ScriptText:
+    """The checked script text; raises :class:`ScriptFormProblems` naming each bad field.
+
+    ``slug`` fixes the slug (a new version of an existing script); otherwise the
+    draft's slug, or one derived from the title.
+    """
+    problems: dict[str, str] = {}
+    title = " ".join(nfc(draft.title).split())
+    if not title:
+        problems["title"] = "Nhập tiêu đề tin bài."
+    elif len(title) > MAX_TITLE:
+        problems["title"] = f"Tiêu đề dài quá {MAX_TITLE} ký tự."
+
+    body = "\n".join(line.rstrip() for line in nfc(draft.body).split("\n")).strip()
+    used: tuple[str, ...] = ()
+    if not body:
+        problems["body"] = "Nhập nội dung tin bài."
+    elif len(body) > MAX_BODY:
+        problems["body"] = f"Nội dung dài quá {MAX_BODY:,} ký tự.".replace(",", ".")
+    else:
+        try:
+            used = used_placeholders(body)
+        except InvalidInput as exc:
+            problems["body"] = _LINE_PREFIX.sub(r"Dòng \1: ", exc.message)
+
+    tags = split_tags(draft.tags)
+    bad_tags = [t for t in tags if not _TAG.match(t)]
+    if bad_tags:
+        problems["tags"] = (
+            f"Thẻ không hợp lệ: {', '.join(bad_tags)}; dùng chữ thường không dấu, chữ số và '-'."
+        )
+
+    declared = [p for p in draft.placeholders if p]
+    unknown = [p for p in declared if p not in PLACEHOLDERS]
+    if unknown:
+        problems["placeholders"] = (
+            f"Chỗ điền không hợp lệ: {', '.join(unknown)}. Chỉ dùng: {', '.join(PLACEHOLDERS)}."
+        )
+    elif declared and "body" not in problems:
+        missing = [p for p in used if p not in declared]
+        unused = [p for p in declared if p not in used]
+        detail = []
+        if missing:
+            detail.append(f"nội dung dùng {', '.join(missing)} nhưng chưa đánh dấu")
+        if unused:
+            detail.append(f"đánh dấu {', '.join(unused)} nhưng nội dung không dùng")
+        if detail:
+            problems["placeholders"] = "Chỗ điền: " + "; ".join(detail) + "."
+
+    campaign = " ".join(nfc(draft.campaign).split())
+    if len(campaign) > MAX_CAMPAIGN:
+        problems["campaign"] = f"Tên chiến dịch dài quá {MAX_CAMPAIGN} ký tự."
+
+    if slug is None:
+        slug = draft.slug.strip().lower() or derived_slug(title)
+        if not slug and "title" not in problems:
+            problems["slug"] = "Tiêu đề không cho ra mã tin bài; hãy nhập mã (chữ không dấu, '-')."
+        elif slug and not _SLUG.match(slug):
+            problems["slug"] = (
+                f"Mã tin bài '{slug[:40]}' không hợp lệ; dùng chữ thường không dấu, chữ số và '-'"
+                f" (tối đa {MAX_SLUG} ký tự)."
+            )
+    if problems:
+        raise ScriptFormProblems(problems)
+    return ScriptText(
+        slug=slug,
+        title=title,
+        body=body,
+        tags=tuple(dict.fromkeys(tags)),
+        placeholders=used,
+        campaign=campaign or None,
+        source=SOURCE,
+    )
+
+
+def as_file(text: ScriptText) -> str:
+    """The library file a composed text would be (front matter + body)."""
+    import yaml
+
+    header = {"title": text.title, "slug": text.slug}
+    if text.tags:
+        header["tags"] = list(text.tags)
+    if text.placeholders:
+        header["placeholders"] = list(text.placeholders)
+    if text.campaign:
+        header["campaign"] = text.campaign
+    front = yaml.safe_dump(header, allow_unicode=True, sort_keys=False)
+    return f"---\n{front}---\n{text.body}\n"

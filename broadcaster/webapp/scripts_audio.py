@@ -1,0 +1,106 @@
+"""Hearing a script in the admin: render a preview MP3, then serve it for the page's player.
+
+``POST /scripts/<slug>/listen`` renders one version (any state) through
+:func:`broadcaster.services.script_preview.render_preview`; a browser without
+JavaScript is sent back to the script's page with ``?listen=<sha>``, where an
+``<audio>`` plays ``/scripts/audio/<sha>.mp3``; ``scripts.js`` asks for JSON
+instead and puts the player in place. A render that fails (engine missing, a
+station outside the script's area) is a message, never a server error.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from broadcaster.audio.render import AudioRenderer
+from broadcaster.audio.store import AudioStore
+from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
+from broadcaster.models import AudioAsset
+from broadcaster.services.script_preview import render_preview
+from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.common import STATION_CODE, actor, db, field, settings, station_in_scope
+from broadcaster.webapp.scripts import AUDIO_SHA, READERS, WRITERS, bp, visible_script
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _failed(slug: str, message: str, status: int, version: int | None):
+    if _wants_json():
+        return jsonify(error=message), status
+    flash(message, "error")
+    return redirect(url_for("scripts.detail", slug=slug, version=version))
+
+
+@bp.post("/<slug>/listen")
+@signed_in(*WRITERS)
+def listen(slug: str):
+    info, _place = visible_script(slug)
+    raw_version = (request.form.get("version") or "").strip()
+    version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
+    if raw_version and version is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    station = field(request.form, "station", max_length=32, errors=errors)
+    if errors or (station and not STATION_CODE.fullmatch(station)):
+        return _failed(slug, _("Mã đài không hợp lệ."), 400, version)
+    if station:
+        station_in_scope(station)  # 404 unknown, 403 outside the scope
+    if version is not None and all(v.number != version for v in info.versions):
+        abort(404)
+    renderer = AudioRenderer(settings().audio_dir, settings().audio)
+    try:
+        preview = render_preview(
+            db(), renderer, actor(), slug, version=version, station_code=station or None
+        )
+        db().commit()
+    except PermissionDenied:
+        db().rollback()
+        abort(403)
+    except NotFound:
+        db().rollback()
+        abort(404)
+    except BroadcasterError as exc:
+        db().rollback()
+        return _failed(slug, _("Không tạo được âm thanh: %(why)s", why=exc.message), 422, version)
+    except OSError as exc:  # the audio folder unwritable, the disk full
+        db().rollback()
+        why = exc.strerror or str(exc)
+        return _failed(slug, _("Không tạo được âm thanh: %(why)s", why=why), 503, version)
+    url = url_for("scripts.audio", sha=preview.sha256)
+    if _wants_json():
+        return jsonify(
+            sha256=preview.sha256,
+            url=url,
+            version=preview.version,
+            station=preview.station_code,
+            duration_ms=preview.duration_ms,
+            warnings=list(preview.warnings),
+        )
+    return redirect(
+        url_for(
+            "scripts.detail",
+            slug=slug,
+            version=preview.version,
+            listen=preview.sha256,
+            station=preview.station_code or None,
+        )
+    )
+
+
+@bp.get("/audio/<sha>.mp3")
+@signed_in(*READERS)
+def audio(sha: str):
+    """A rendered asset by its content address (only ones the database knows)."""
+    if not AUDIO_SHA.fullmatch(sha):
+        abort(404)
+    if db().scalar(select(AudioAsset.id).where(AudioAsset.sha256 == sha)) is None:
+        abort(404)
+    path = AudioStore(settings().audio_dir).asset_path(sha)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="audio/mpeg", conditional=True, max_age=3600)
