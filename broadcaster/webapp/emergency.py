@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from broadcaster.errors import BroadcasterError, InvalidInput, NotFound
 from broadcaster.library import MAX_TITLE
@@ -148,7 +147,8 @@ def _number(form, name: str, low: int, high: int, default: int, errors: dict[str
 def new():
     if request.method == "GET":
         values = {
-            "units": current_user.scope_code or "",
+            # chosen every time: one careless click must not reach a whole province
+            "units": "",
             "repeat": "1",
             "expires": str(DEFAULT_EXPIRES),
         }

@@ -48,13 +48,16 @@ def _rows(page: str) -> dict[str, str]:
     return out
 
 
-def test_the_form_offers_the_users_scope_and_counts_its_stations(web):
-    page = web.client("duyet").get("/emergency/new")
+def test_the_form_starts_with_no_units_and_counts_the_chosen_ones(web):
+    client = web.client("duyet")
+    page = client.get("/emergency/new")
     assert page.status_code == 200
     body = text(page)
-    assert 'name="units"' in body and "data-unit-picker" in body and 'value="42"' in body
+    # nothing chosen in advance: one careless click must not reach the whole province
+    assert 'name="units" value=""' in body and "data-unit-picker" in body
     assert "unitpicker.js" in body and 'name="csrf_token"' in body
-    assert "Gửi ngay tới 69 đài" in body
+    assert "Gửi ngay tới các đài đã chọn" in body
+    assert client.get("/emergency/reach.json?units=42").get_json() == {"stations": 69}
     reach = web.client("duyet").get(f"/emergency/reach.json?units={OWN_STATION}")
     assert reach.get_json() == {"stations": 1}
     assert web.client("duyet").get("/emergency/reach.json?units=%00").get_json() == {
