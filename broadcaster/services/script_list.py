@@ -76,7 +76,8 @@ def search_scripts(
     """Scripts visible to ``scope_path``, newest change first.
 
     ``text`` matches the slug (typed with or without diacritics: the slug is
-    folded), the latest title or body (as typed, case-insensitive).
+    folded), or the latest title or body with the diacritics as typed, ignoring
+    case (on SQLite: the case of ASCII letters, and a query typed in lower case).
     """
     if state and state not in STATES:
         raise InvalidInput(
@@ -122,14 +123,21 @@ def search_scripts(
         stmt = stmt.where(Script.archived_at.is_(None), latest.status == VersionStatus(state))
     words = " ".join(nfc(text or "").split())[:MAX_SEARCH]
     if words:
-        lowered = words.lower()
-        matches = [
-            func.lower(latest.title).contains(lowered, autoescape=True),
-            func.lower(latest.body).contains(lowered, autoescape=True),
-            # SQLite's lower() leaves Vietnamese capitals alone: match as typed too
-            latest.title.contains(words, autoescape=True),
-            latest.body.contains(words, autoescape=True),
-        ]
+        if session.get_bind().dialect.name == "postgresql":
+            matches = [
+                latest.title.icontains(words, autoescape=True),
+                latest.body.icontains(words, autoescape=True),
+            ]
+        else:
+            # SQLite's LIKE ignores the case of ASCII letters only: "Đường" typed for
+            # "đường" is matched by also asking for the query in lower case
+            matches = [
+                latest.title.contains(words, autoescape=True),
+                latest.body.contains(words, autoescape=True),
+            ]
+            if words.lower() != words:
+                matches.append(latest.title.contains(words.lower(), autoescape=True))
+                matches.append(latest.body.contains(words.lower(), autoescape=True))
         folded = slugify(words)
         if folded:
             matches.append(Script.slug.contains(folded, autoescape=True))

@@ -300,3 +300,11 @@ def test_pages_keep_the_content_security_policy(web):
         assert " style=" not in page and " onclick=" not in page, url
     assert client.get("/static/scripts.js").status_code == 200
     assert client.get("/static/scripts.css").status_code == 200
+
+
+def test_search_ignores_case(web):
+    seed(web, "duong-lang", title="Đường làng ngõ xóm", body="Giữ gìn VỆ SINH chung.")
+    client = web.client("bientap")
+    assert _slugs(text(client.get("/scripts/?q=đường làng"))) == {"duong-lang"}
+    assert _slugs(text(client.get("/scripts/?q=GIỮ GÌN"))) == {"duong-lang"}  # the body
+    assert _slugs(text(client.get("/scripts/?q=NGÕ XÓM"))) == {"duong-lang"}
