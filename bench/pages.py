@@ -241,7 +241,7 @@ def line(r: Result, base: float) -> None:
     )
 
 
-def summary(baseline: Result, results: list[Result]) -> None:
+def print_summary(baseline: Result, results: list[Result]) -> None:
     base = baseline.p95
     built = [r for r in results if not r.stub]
     passed = sum(1 for r in built if verdict(r) == "PASS")
@@ -287,7 +287,7 @@ def main() -> None:
     today = datetime.now(TZ).date()
     fixed = None if PERIOD_START <= today <= PERIOD_END else WORLD_DAY
     print(
-        f"  operator's commune {cast.commune} (station {cast.station}); {cast.audit_events}"
+        f"  operator's commune {cast.commune} (station {cast.station}); {cast.audit_events:,}"
         f" audit events; dashboard day {fixed or today}"
     )
     app = make_app(url, args.workdir, fixed)
@@ -304,7 +304,7 @@ def main() -> None:
     for spec in specs:
         results.append(measure(app, clients[spec.role], spec, args.warmup, args.repeat))
         line(results[-1], baseline.p95)
-    summary(baseline, results)
+    print_summary(baseline, results)
 
 
 if __name__ == "__main__":
