@@ -255,6 +255,7 @@ def test_campaign_at_risk_shown_with_why(scene, web):
     page = text(web.client("kiemtra").get("/dashboard/"))
     row = page.split(f'data-test="risk-{scene.campaign_id}"')[1].split("</tr>")[0]
     assert f'href="/campaigns/{scene.campaign_id}"' in row
+    assert f"campaign={scene.campaign_id}" in row and "/airings/?" in row  # its week's log
     assert "Dịch vụ công trực tuyến" in row
     assert "2 lượt đã lỡ, dở hoặc lỗi" in row  # Thursday missed, Friday partial
     assert _card(page, "at-risk") == "1"
