@@ -398,6 +398,16 @@ class Slot(Base):
         UniqueConstraint("station_id", "campaign_id", "occurrence"),
         Index("ix_slots_station_start", "station_id", "planned_start"),
         Index("ix_slots_status_end", "status", "window_end"),
+        # what the dashboard's count of a few days reads (migration 0008)
+        Index(
+            "ix_slots_start_week",
+            "planned_start",
+            "week",
+            "station_id",
+            "campaign_id",
+            "status",
+            "window_end",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
