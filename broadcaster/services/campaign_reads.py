@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import literal, or_, select
+from sqlalchemy.orm import Session
 
 from broadcaster.errors import InvalidInput
 from broadcaster.models import (
@@ -19,6 +20,7 @@ from broadcaster.models import (
     Campaign,
     CampaignStatus,
     CampaignTarget,
+    Priority,
     Script,
     ScriptVersion,
     Station,
@@ -26,7 +28,6 @@ from broadcaster.models import (
 from broadcaster.services.campaigns import (
     _LOAD,
     _STATUS_ALIASES,
-    CampaignInfo,
     TargetInfo,
     _below,
     _cadence_of,
@@ -45,39 +46,33 @@ def _touches_scope(scope_path: str, unit=AdminUnit):
     return or_(unit.path.startswith(scope_path), literal(scope_path).startswith(unit.path))
 
 
-def _station_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
-    """Active stations below each campaign's targets, for many campaigns in one query."""
-    if not ids:
-        return {}
-    target = aliased(AdminUnit)
-    rows = session.execute(
-        select(CampaignTarget.campaign_id, func.count(func.distinct(Station.id)))
-        .join(target, target.id == CampaignTarget.unit_id)
-        .join(AdminUnit, AdminUnit.path.startswith(target.path))
-        .join(Station, Station.unit_id == AdminUnit.id)
-        .where(CampaignTarget.campaign_id.in_(list(ids)), Station.active.is_(True))
-        .group_by(CampaignTarget.campaign_id)
-    )
-    return dict(rows.all())
+@dataclass(frozen=True)
+class CampaignRow:
+    """A campaign as a list shows it (no station count: counting the stations below
+    every target of every row is what made a national list slow)."""
+
+    id: int
+    name: str
+    status: CampaignStatus
+    priority: Priority
+    cadence: str
+    starts_on: date
+    ends_on: date
+    scripts: tuple[str, ...]
+    targets: tuple[TargetInfo, ...]
 
 
-def _summary(c: Campaign, station_count: int) -> CampaignInfo:
-    cadence = _cadence_of(c)
-    return CampaignInfo(
+def _row(c: Campaign) -> CampaignRow:
+    return CampaignRow(
         id=c.id,
         name=c.name,
         status=c.status,
         priority=c.priority,
-        cadence=cadence.describe(),
-        times_per_week=cadence.times_per_week,
-        weekdays=cadence.weekdays,
-        preferred=cadence.preferred,
-        pattern=cadence.pattern,
-        scripts=tuple(cs.script.slug for cs in c.scripts),
-        targets=tuple(TargetInfo(t.unit.code, t.unit.name) for t in c.targets),
+        cadence=_cadence_of(c).describe(),
         starts_on=c.starts_on,
         ends_on=c.ends_on,
-        station_count=station_count,
+        scripts=tuple(cs.script.slug for cs in c.scripts),
+        targets=tuple(TargetInfo(t.unit.code, t.unit.name) for t in c.targets),
     )
 
 
@@ -98,7 +93,7 @@ def campaigns_in_scope(
     *,
     limit: int = 50,
     offset: int = 0,
-) -> list[CampaignInfo]:
+) -> list[CampaignRow]:
     """Campaigns with a target inside or above ``scope_path`` (None: all), newest first."""
     stmt = select(Campaign).options(*_LOAD)
     if status:
@@ -110,12 +105,11 @@ def campaigns_in_scope(
             .where(CampaignTarget.campaign_id == Campaign.id, _touches_scope(scope_path))
         )
         stmt = stmt.where(reaching.exists())
-    rows = list(session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit).offset(offset)))
-    counts = _station_counts(session, [c.id for c in rows])
-    return [_summary(c, counts.get(c.id, 0)) for c in rows]
+    rows = session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit).offset(offset))
+    return [_row(c) for c in rows]
 
 
-def reaches_scope(info: CampaignInfo, target_paths: Sequence[str], scope_path: str | None) -> bool:
+def reaches_scope(target_paths: Sequence[str], scope_path: str | None) -> bool:
     """Does the campaign reach the scope (a target inside it or holding it)?"""
     if scope_path is None:
         return True

@@ -92,7 +92,7 @@ def _visible(campaign_id: int) -> tuple[svc.CampaignInfo, list[str]]:
     except NotFound:
         abort(404)
     paths = target_paths(db(), campaign_id)
-    if not reaches_scope(info, paths, actor().scope_path):
+    if not reaches_scope(paths, actor().scope_path):
         abort(403)
     return info, paths
 
@@ -261,7 +261,7 @@ def show(campaign_id: int):
         "campaigns/show.html",
         campaign=info,
         statuses=CAMPAIGN_STATUS,
-        slot_labels=STATUS_LABELS,
+        slot_labels={k: str(v) for k, v in STATUS_LABELS.items()},
         can_manage=_manages(paths),
         week=week,
         week_error=week_error,
