@@ -55,8 +55,9 @@ def period_label(period: dict) -> str:
         elif kind == "year":
             return _("Năm %(year)s", year=key)
         elif kind == "custom":
-            start, end = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
-            return _("Từ %(start)s đến %(end)s", start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}")
+            start = date.fromisoformat(period["from"]).strftime("%d/%m/%Y")
+            end = date.fromisoformat(period["to"]).strftime("%d/%m/%Y")
+            return _("Từ %(start)s đến %(end)s", start=start, end=end)
     except (KeyError, TypeError, ValueError):
         pass
     return period.get("label", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.web.conftest import USERS, text
@@ -68,3 +70,20 @@ def test_security_headers_on_admin_pages(web):
     assert response.headers["X-Frame-Options"] == "DENY"
     cookie = response.request.environ  # the session cookie's flags are set at sign-in
     assert cookie is not None
+
+
+H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+def test_every_main_page_speaks_english_when_chosen(web):
+    client = web.client("quantri")
+    vietnamese = {url: H1.search(text(client.get(url))).group(1) for url in PAGES}
+    web.post(client, "/lang", {"lang": "en"})
+    for url in PAGES:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = text(response)
+        assert '<html lang="en">' in page, url
+        heading = H1.search(page).group(1)
+        assert heading != vietnamese[url], f"{url} keeps its Vietnamese heading {heading!r}"
+        assert "Đăng xuất" not in page and "Sign out" in page, url
