@@ -36,12 +36,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from broadcaster.errors import BroadcasterError, NotFound
-from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role, Station
+from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role
 from broadcaster.reports import compliance as counting
 from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
 from broadcaster.webapp.auth import signed_in
+from broadcaster.webapp.common import FormErrors, station_in_scope
+from broadcaster.webapp.common import db as _db
+from broadcaster.webapp.common import settings as _settings
 from broadcaster.webapp.reports_labels import KIND_LABELS, STATUS_VI, period_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -62,14 +65,6 @@ WRITERS = {
     "xlsx": export.to_xlsx,
     "pdf": export.to_pdf,
 }
-
-
-def _db():
-    return current_app.extensions["broadcaster.db"]()
-
-
-def _settings():
-    return current_app.config["BROADCASTER_SETTINGS"]
 
 
 @dataclass(frozen=True)
@@ -113,12 +108,6 @@ def _drawing(chart: str):
     if draw is None:
         abort(404)
     return draw
-
-
-class FormErrors(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def current_key(kind: str, today: date, cutoff: int) -> str:
@@ -402,30 +391,10 @@ def compliance_store():
     return redirect(url_for("reports.stored_page", report_id=info.id))
 
 
-def _station_in_scope(code: str) -> tuple[Station, AdminUnit]:
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", code):  # what a station code can be
-        abort(404)
-    row = (
-        _db()
-        .execute(
-            select(Station, AdminUnit)
-            .join(AdminUnit, AdminUnit.id == Station.unit_id)
-            .where(Station.code == code)
-        )
-        .first()
-    )
-    if row is None:
-        abort(404)
-    station, unit = row
-    if not current_user.actor.covers(unit.path):
-        abort(403)
-    return station, unit
-
-
 @bp.get("/stations/<code>/airings")
 @signed_in()
 def station_airings(code: str):
-    station, unit = _station_in_scope(code)
+    station, unit = station_in_scope(code)
     errors: dict[str, str] = {}
     first = last = None
     try:
