@@ -87,7 +87,8 @@ def record_rendered(session: Session, renderer: AudioRenderer, result: RenderRes
     )
 
 
-def _load_station(session: Session, code: str) -> Station:
+def load_station(session: Session, code: str) -> Station:
+    """The station of ``code`` with its unit and the unit's parent (for its placeholders)."""
     station = session.scalar(
         select(Station)
         .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
@@ -143,7 +144,7 @@ def render_script(
     progress: Callable[[int, int], None] | None = None,
 ) -> RenderResult:
     script = load_script(session, slug)
-    station = _load_station(session, station_code) if station_code else None
+    station = load_station(session, station_code) if station_code else None
     request, _ = script_request(_pick_version(script, latest), station)
     result = renderer.render(request, engine=engine, voice=voice, progress=progress)
     record_rendered(session, renderer, result)

@@ -20,7 +20,13 @@ from broadcaster.audio.render import AudioRenderer, RenderRequest
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Script, ScriptVersion, Station
-from broadcaster.services.audio import fill, record_rendered, script_request, station_context
+from broadcaster.services.audio import (
+    fill,
+    load_station,
+    record_rendered,
+    script_request,
+    station_context,
+)
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.script_list import visible_to
 from broadcaster.services.scripts import load_script
@@ -74,17 +80,6 @@ def _version(script: Script, number: int | None) -> ScriptVersion:
     raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
 
 
-def _station(session: Session, code: str) -> Station:
-    station = session.scalar(
-        select(Station)
-        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
-        .where(Station.code == code)
-    )
-    if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'.")
-    return station
-
-
 def _first_station(session: Session, paths: list[str]) -> Station | None:
     """The first active station (by code) below the deepest of ``paths``."""
     stmt = (
@@ -117,7 +112,7 @@ def render_preview(
     chosen = _version(script, version)
     station = None
     if station_code:
-        station = _station(session, station_code)
+        station = load_station(session, station_code)
         if not actor.covers(station.unit.path):
             raise PermissionDenied(f"Đài '{station_code}' nằm ngoài phạm vi của '{actor.label}'.")
         if unit_path and not station.unit.path.startswith(unit_path):
@@ -164,4 +159,4 @@ def context_for(session: Session, station_code: str | None) -> dict[str, str]:
     """Placeholder values of a station (sample names when None)."""
     if not station_code:
         return SAMPLE
-    return station_context(_station(session, station_code))
+    return station_context(load_station(session, station_code))
