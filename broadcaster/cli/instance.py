@@ -83,7 +83,7 @@ def _serve(app: AppContext, host: str, port: int, threads: int, scheduler: bool 
     if service is not None:
         service.start_in_background()
     click.echo(f"Đang phục vụ tại http://{host}:{port} — nhấn Ctrl+C để dừng.")
-    click.echo(f"Báo cáo thực hiện: http://{host}:{port}/reports/compliance (đăng nhập trước).")
+    click.echo(f"Trang quản trị: http://{host}:{port}/login (đăng nhập bằng tài khoản đã tạo).")
     try:
         waitress.serve(flask_app, host=host, port=port, threads=threads, ident="broadcaster")
     finally:  # waitress returns on Ctrl-C / SIGTERM: stop the jobs cleanly too

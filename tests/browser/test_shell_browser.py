@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, watch
 
 
 def test_sign_in_and_menu(page, live):
@@ -41,3 +41,24 @@ def test_sign_in_by_keyboard_on_a_phone(browser, live):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways on a phone: {width}px"
     context.close()
+
+
+PHONE_PAGES = {
+    "daixa": ["/dashboard/", "/stations/18073", "/airings/", "/airings/confirm", "/emergency/"],
+    "kiemtra": ["/dashboard/", "/scripts/", "/campaigns/", "/airings/", "/audit/"],
+}
+
+
+def test_main_pages_fit_a_phone(browser, live):
+    """At 390 px no page scrolls sideways as a whole (wide tables scroll inside)."""
+    for username, paths in PHONE_PAGES.items():
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = watch(context.new_page(), live)
+        sign_in(page, live, username)
+        for path in paths:
+            answer = page.goto(live.at(path))
+            assert answer.status == 200, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 400, f"{path} as {username} is {width}px wide on a phone"
+        context.close()
+    assert not live.problems, "\n".join(live.problems)
