@@ -104,7 +104,7 @@ def resolve_province(query: str, provinces: list[UnitRecord] | None = None) -> U
     """Find a province by code or name, with or without diacritics or a "Tỉnh" prefix."""
     provinces = provinces if provinces is not None else official_provinces()
     wanted = fold(query)
-    if wanted.isdigit():
+    if wanted.isascii() and wanted.isdigit():
         wanted = str(int(wanted))
     for prefix in ("thanh pho ", "tinh ", "tp "):
         if wanted.startswith(prefix):

@@ -10,7 +10,8 @@ after ``LOGIN_LIMIT`` a minute the address waits.
 from __future__ import annotations
 
 import functools
-from urllib.parse import urlsplit
+import hashlib
+import hmac
 
 from flask import (
     Blueprint,
@@ -36,6 +37,7 @@ from broadcaster.errors import PermissionDenied
 from broadcaster.models import Role, User
 from broadcaster.services import users
 from broadcaster.services.audit import Actor
+from broadcaster.webapp.paths import safe_path
 
 LOGIN_LIMIT = RateLimitItemPerMinute(10)
 ROLE_LABELS = {
@@ -51,18 +53,33 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+def password_tag(password_hash: str) -> str:
+    """A short digest of the stored hash: it changes with every new password."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 class WebUser(UserMixin):
     """The signed-in user: an :class:`Actor` plus what the pages show of them."""
 
-    def __init__(self, actor: Actor, full_name: str, scope_code: str | None, scope_name: str):
+    def __init__(
+        self,
+        actor: Actor,
+        full_name: str,
+        scope_code: str | None,
+        scope_name: str,
+        tag: str = "",
+    ):
         self.actor = actor
         self.full_name = full_name or actor.label
         self.scope_code = scope_code
         self.scope_name = scope_name
         self.role_label = ROLE_LABELS.get(actor.role, str(actor.role))
+        self.tag = tag
 
     def get_id(self) -> str:
-        return str(self.actor.user_id)
+        # the session names the password too, so a new password (a compromised account
+        # reset by an admin) signs out every session opened with the old one
+        return f"{self.actor.user_id}:{self.tag}"
 
 
 def _web_user(user: User) -> WebUser:
@@ -72,12 +89,20 @@ def _web_user(user: User) -> WebUser:
         user.full_name,
         scope.code if scope else None,
         scope.name if scope else _l("Toàn quốc"),
+        password_tag(user.password_hash),
     )
 
 
+def load_web_user(user_id: int) -> WebUser:
+    db = current_app.extensions["broadcaster.db"]()
+    user = db.scalar(select(User).options(selectinload(User.scope_unit)).where(User.id == user_id))
+    return _web_user(user)
+
+
 @login_manager.user_loader
-def _load(user_id: str) -> WebUser | None:
-    if not user_id.isdigit():
+def _load(session_id: str) -> WebUser | None:
+    user_id, _, tag = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 10):
         return None
     db = current_app.extensions["broadcaster.db"]()
     user = db.scalar(
@@ -85,6 +110,8 @@ def _load(user_id: str) -> WebUser | None:
     )
     if user is None or not user.active:  # a locked account is signed out at its next click
         return None
+    if not hmac.compare_digest(tag, password_tag(user.password_hash)):
+        return None  # the password changed since this session signed in
     return _web_user(user)
 
 
@@ -100,16 +127,6 @@ class LoginForm(FlaskForm):
         _l("Mật khẩu"),
         validators=[DataRequired(_l("Nhập mật khẩu.")), Length(max=256, message=_l("Quá dài."))],
     )
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an address elsewhere (open redirect)."""
-    if not target:
-        return url_for("dashboard.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("dashboard.index")
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -133,13 +150,8 @@ def login():
                 limiter.hit(LOGIN_LIMIT, *key)
                 error, status = exc.message, 401
             else:
-                user = db.scalar(
-                    select(User)
-                    .options(selectinload(User.scope_unit))
-                    .where(User.id == actor.user_id)
-                )
-                login_user(_web_user(user))
-                return redirect(_safe_next(request.args.get("next")))
+                login_user(load_web_user(actor.user_id))
+                return redirect(safe_path(request.args.get("next"), url_for("dashboard.index")))
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form, error=error), status

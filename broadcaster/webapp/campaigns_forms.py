@@ -23,7 +23,7 @@ from broadcaster.services import cadence
 from broadcaster.services.campaign_reads import approved_scripts
 from broadcaster.services.campaigns import CampaignChanges, CampaignInfo, CampaignSpec
 from broadcaster.services.units import get_unit
-from broadcaster.webapp.common import actor, db, field
+from broadcaster.webapp.common import actor, db, field, is_digits
 
 FIELDS = (
     "name",
@@ -242,7 +242,7 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
                 errors, "times_per_week", cadence.parse_times_per_week, values["times_per_week"]
             )
         if "weekdays" not in errors:
-            days = [int(d) for d in values["weekdays"] if d.isdigit()]
+            days = [int(d) for d in values["weekdays"] if is_digits(d)]
             if len(days) != len(values["weekdays"]):
                 errors["weekdays"] = _("Chọn thứ trong danh sách.")
             else:

@@ -77,10 +77,15 @@ def field(
     return value.strip()
 
 
+def is_digits(value: str) -> bool:
+    """Only 0-9: ``str.isdigit`` also takes "²" and "٣", which ``int()`` then refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def page_number(args=None) -> int:
     """The ``page`` argument, 1 when missing or absurd."""
     value = (args or request.args).get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < MAX_PAGE else 1
+    return int(value) if is_digits(value) and 0 < int(value) < MAX_PAGE else 1
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,6 @@ def done(message: str) -> None:
 def form_id(value: str | None) -> int | None:
     """A positive database id from a form or URL, else None."""
     value = (value or "").strip()
-    if value.isdigit() and 0 < int(value) < 2**31:
+    if is_digits(value) and 0 < int(value) < 2**31:
         return int(value)
     return None

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from broadcaster.errors import BroadcasterError, InvalidInput, NotFound
 from broadcaster.library import MAX_TITLE
@@ -32,6 +33,7 @@ from broadcaster.webapp.common import (
     done,
     field,
     form_id,
+    is_digits,
     offset,
     page_number,
     refused,
@@ -73,6 +75,8 @@ BADGE = {
 
 @bp.context_processor
 def _helpers() -> dict:
+    if not current_user.is_authenticated:  # e.g. the "form expired" page of a signed-out POST
+        return {}
     return {
         "status_labels": STATUS,
         "state_labels": STATE,
@@ -136,7 +140,7 @@ def _number(form, name: str, low: int, high: int, default: int, errors: dict[str
     raw = (form.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_digits(raw) or not low <= int(raw) <= high:
         errors[name] = _("Nhập một số từ %(low)s đến %(high)s.", low=low, high=high)
         return default
     return int(raw)

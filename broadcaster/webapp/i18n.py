@@ -14,6 +14,8 @@ from pathlib import Path
 from flask import Blueprint, Flask, redirect, request, session
 from flask_babel import Babel
 
+from broadcaster.webapp.paths import safe_path
+
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -32,11 +34,7 @@ def choose_language():
     lang = request.form.get("lang", "")
     if lang in LOCALES:
         session["lang"] = lang
-    target = request.form.get("next") or "/"
-    # only a path of this site, never an address elsewhere
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    return redirect(target)
+    return redirect(safe_path(request.form.get("next"), "/"))
 
 
 def init_app(app: Flask) -> None:

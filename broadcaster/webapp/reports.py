@@ -42,7 +42,7 @@ from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import FormErrors, station_in_scope
+from broadcaster.webapp.common import FormErrors, is_digits, station_in_scope
 from broadcaster.webapp.common import db as _db
 from broadcaster.webapp.common import settings as _settings
 from broadcaster.webapp.reports_labels import KIND_LABELS, STATUS_VI, period_label
@@ -159,7 +159,7 @@ def parse_query(args) -> Query:
     cutoff = settings.report_cutoff_day
     raw_cutoff = (args.get("cutoff") or "").strip()
     if raw_cutoff:
-        if not raw_cutoff.isdigit() or not 1 <= int(raw_cutoff) <= 28:
+        if not is_digits(raw_cutoff) or not 1 <= int(raw_cutoff) <= 28:
             errors["cutoff"] = _("Ngày chốt số liệu là một số từ 1 đến 28.")
         else:
             cutoff = int(raw_cutoff)
@@ -186,7 +186,7 @@ def parse_query(args) -> Query:
     campaign_id = None
     raw_campaign = (args.get("campaign") or "").strip()
     if raw_campaign:
-        known = raw_campaign.isdigit() and int(raw_campaign) < 2**31
+        known = is_digits(raw_campaign) and int(raw_campaign) < 2**31
         if not known or db.get(Campaign, int(raw_campaign)) is None:
             errors["campaign"] = _("Không có chiến dịch nào số '%(number)s'.", number=raw_campaign)
         else:
@@ -406,7 +406,7 @@ def station_airings(code: str):
     except FormErrors as exc:
         errors.update(exc.errors)
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = int(page) if is_digits(page) and 0 < int(page) < 100_000 else 1
     rows = []
     if not errors:
         rows = airings.list_airings(
@@ -457,7 +457,7 @@ def stored_list():
         codes = select(AdminUnit.code).where(AdminUnit.path.startswith(scope))
         q = q.where(ComplianceReport.unit_code.in_(codes))
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = int(page) if is_digits(page) and 0 < int(page) < 100_000 else 1
     rows = db.scalars(q.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "reports/stored_list.html", rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page

@@ -115,6 +115,18 @@ def _diff(info: svc.ScriptInfo):
     return diff_versions(_version_or_404(info, a), _version_or_404(info, b))
 
 
+def _spoken_or_none(body: str) -> str | None:
+    """The spoken form, or None for a text too long to show it (an imported long file)."""
+    try:
+        return spoken_form(settings().audio, body)
+    except BroadcasterError:
+        return None
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def render_detail(
     info: svc.ScriptInfo,
     place: ScriptPlace,
@@ -134,7 +146,7 @@ def render_detail(
         info=info,
         place=place,
         shown=shown,
-        spoken=spoken_form(settings().audio, shown.body),
+        spoken=_spoken_or_none(shown.body),
         can=allowed(info, place),
         diff=_diff(info),
         diff_a=form_id(request.args.get("a")) or default_a,
@@ -261,7 +273,8 @@ def reject(slug: str):
     return _act(
         slug,
         lambda: svc.reject(db(), actor(), slug, reason, number),
-        lambda i: _("Đã từ chối. Lý do: %(reason)s", reason=reason),
+        # the reason is on the page; a shortened copy keeps the session cookie small
+        lambda i: _("Đã từ chối. Lý do: %(reason)s", reason=_shortened(reason)),
     )
 
 

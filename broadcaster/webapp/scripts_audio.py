@@ -20,7 +20,15 @@ from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AudioAsset
 from broadcaster.services.script_preview import render_preview
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import STATION_CODE, actor, db, field, settings, station_in_scope
+from broadcaster.webapp.common import (
+    STATION_CODE,
+    actor,
+    db,
+    field,
+    is_digits,
+    settings,
+    station_in_scope,
+)
 from broadcaster.webapp.scripts import AUDIO_SHA, READERS, WRITERS, bp, visible_script
 
 
@@ -41,7 +49,7 @@ def _failed(slug: str, message: str, status: int, version: int | None):
 def listen(slug: str):
     info, _place = visible_script(slug)
     raw_version = (request.form.get("version") or "").strip()
-    version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
+    version = int(raw_version) if is_digits(raw_version) and len(raw_version) < 10 else None
     if raw_version and version is None:
         abort(404)
     errors: dict[str, str] = {}

@@ -134,7 +134,8 @@ def new():
             errors.update(exc.problems)
         else:
             if draft.slug:
-                if draft.slug in RESERVED_SLUGS or slug_taken(db(), text.slug):
+                # the slug as stored (lower-cased): "New" would hide the editor at /new too
+                if text.slug in RESERVED_SLUGS or slug_taken(db(), text.slug):
                     errors["slug"] = _("Mã %(slug)s đã có; chọn mã khác.", slug=text.slug)
                 slug = text.slug
             else:
@@ -192,6 +193,12 @@ def edit(slug: str):
     except PermissionDenied:
         db().rollback()
         abort(403)
+    except IntegrityError:  # another writer saved a version of it in the same instant
+        db().rollback()
+        errors["body"] = _("Vừa có người khác lưu tin bài này; tải lại trang rồi sửa tiếp.")
+        return _editor({"info": info, "values": values, "errors": errors, "spoken": None}, 409)
+    if outcome == "skipped":  # archived between the page and the save
+        abort(409, description=_("Tin bài đã lưu trữ, không sửa được nữa."))
     if outcome == "unchanged":
         done(_("Không có thay đổi: nội dung giống hệt phiên bản %(n)s.", n=info.latest_version))
     elif info.approved_version:

@@ -16,6 +16,7 @@ from datetime import datetime
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from broadcaster.db import utcnow
@@ -70,6 +71,8 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict:
+    if not current_user.is_authenticated:  # e.g. the "form expired" page of a signed-out POST
+        return {}
     return {
         "ago": ago,
         "player_states": PLAYER_STATES,

@@ -57,8 +57,14 @@ def test_language_switch_to_english_and_back(web):
 
 def test_language_switch_refuses_other_sites_and_needs_csrf(web):
     client = web.client()
-    response = web.post(client, "/lang", {"lang": "en", "next": "//evil.example/x"})
-    assert response.headers["Location"] == "/"
+    for target in (
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "https://evil.example",
+    ):
+        response = web.post(client, "/lang", {"lang": "en", "next": target})
+        assert response.headers["Location"] == "/", target
     assert client.post("/lang", data={"lang": "en"}).status_code == 400
 
 

@@ -220,3 +220,25 @@ def test_unknown_or_odd_user_names_are_404(web):
     for name in ("nobody", "A%00", "x" * 300, "-x"):
         assert admin.get(f"/users/{name}/edit").status_code == 404, name
     assert web.post(admin, "/users/nobody/password", {"generate": "1"}).status_code == 404
+
+
+def test_a_new_password_signs_out_the_sessions_of_the_old_one(web):
+    victim = web.client("daixa")
+    assert victim.get("/dashboard/").status_code == 200
+    admin = web.client("quantri")
+    reset = web.post(
+        admin,
+        "/users/daixa/password",
+        {"password": "mat-khau-moi-1", "password2": "mat-khau-moi-1"},
+    )
+    assert reset.status_code == 302
+    gone = victim.get("/dashboard/")
+    assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+    # an admin changing their own password stays signed in
+    own = web.post(
+        admin,
+        "/users/quantri/password",
+        {"password": "mat-khau-moi-2", "password2": "mat-khau-moi-2"},
+    )
+    assert own.status_code == 302
+    assert admin.get("/users/").status_code == 200
