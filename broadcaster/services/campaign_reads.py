@@ -99,14 +99,37 @@ def campaigns_in_scope(
     if status:
         stmt = stmt.where(Campaign.status == parse_status(status))
     if scope_path is not None:
-        reaching = (
-            select(CampaignTarget.id)
-            .join(AdminUnit, AdminUnit.id == CampaignTarget.unit_id)
-            .where(CampaignTarget.campaign_id == Campaign.id, _touches_scope(scope_path))
-        )
-        stmt = stmt.where(reaching.exists())
+        stmt = stmt.where(_reaching(scope_path))
     rows = session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit).offset(offset))
     return [_row(c) for c in rows]
+
+
+def _reaching(scope_path: str):
+    return (
+        select(CampaignTarget.id)
+        .join(AdminUnit, AdminUnit.id == CampaignTarget.unit_id)
+        .where(CampaignTarget.campaign_id == Campaign.id, _touches_scope(scope_path))
+        .exists()
+    )
+
+
+def campaign_choices(
+    session: Session, scope_path: str | None, *, limit: int = 200
+) -> list[tuple[int, str]]:
+    """(id, name) of the campaigns reaching the scope, newest first: a filter's choices
+    (a commune's operator never learns the names of other provinces' campaigns)."""
+    stmt = select(Campaign.id, Campaign.name)
+    if scope_path is not None:
+        stmt = stmt.where(_reaching(scope_path))
+    return [(i, n) for i, n in session.execute(stmt.order_by(Campaign.id.desc()).limit(limit))]
+
+
+def campaign_visible(session: Session, campaign_id: int, scope_path: str | None) -> bool:
+    """Does campaign ``campaign_id`` exist and reach the scope?"""
+    stmt = select(Campaign.id).where(Campaign.id == campaign_id)
+    if scope_path is not None:
+        stmt = stmt.where(_reaching(scope_path))
+    return session.scalar(stmt) is not None
 
 
 def reaches_scope(target_paths: Sequence[str], scope_path: str | None) -> bool:

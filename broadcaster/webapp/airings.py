@@ -20,12 +20,11 @@ from datetime import datetime
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
-from broadcaster.models import Campaign, Role, Slot
-from broadcaster.services import airing_log, airings, chain
+from broadcaster.models import Role, Slot
+from broadcaster.services import airing_log, airings, campaign_reads, chain
 from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
@@ -60,7 +59,7 @@ SOURCE_LABELS = {"agent": _l("máy tự động"), "manual": _l("xác nhận tay
 
 
 def _campaigns() -> list[tuple[int, str]]:
-    return list(db().execute(select(Campaign.id, Campaign.name).order_by(Campaign.id.desc())))
+    return campaign_reads.campaign_choices(db(), scope_path())
 
 
 def _log_page(errors: dict[str, str], values: dict[str, str], rows, verify_errors=None):

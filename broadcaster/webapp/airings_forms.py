@@ -15,9 +15,10 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from broadcaster.models import AdminUnit, AiringStatus, Campaign, Station
+from broadcaster.models import AdminUnit, AiringStatus, Station
 from broadcaster.services.airing_log import LogQuery
 from broadcaster.services.airings import SOURCES
+from broadcaster.services.campaign_reads import campaign_visible
 from broadcaster.webapp.common import (
     STATION_CODE,
     UNIT_CODE,
@@ -91,7 +92,7 @@ def log_query(args) -> tuple[LogQuery, dict[str, str]]:
     campaign_id = None
     if values["campaign"]:
         campaign_id = form_id(values["campaign"])
-        if campaign_id is None or db().get(Campaign, campaign_id) is None:
+        if campaign_id is None or not campaign_visible(db(), campaign_id, actor().scope_path):
             errors["campaign"] = _("Không có chiến dịch nào số '%(v)s'.", v=values["campaign"])
             campaign_id = None
     first = _day(values["from"], "from", errors)

@@ -36,11 +36,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from broadcaster.errors import BroadcasterError, NotFound
-from broadcaster.models import AdminUnit, Campaign, ComplianceReport, Role
+from broadcaster.models import AdminUnit, ComplianceReport, Role
 from broadcaster.reports import compliance as counting
 from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
+from broadcaster.services.campaign_reads import campaign_choices, campaign_visible
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import FormErrors, is_digits, station_in_scope
 from broadcaster.webapp.common import db as _db
@@ -187,7 +188,7 @@ def parse_query(args) -> Query:
     raw_campaign = (args.get("campaign") or "").strip()
     if raw_campaign:
         known = is_digits(raw_campaign) and int(raw_campaign) < 2**31
-        if not known or db.get(Campaign, int(raw_campaign)) is None:
+        if not known or not campaign_visible(db, int(raw_campaign), actor.scope_path):
             errors["campaign"] = _("Không có chiến dịch nào số '%(number)s'.", number=raw_campaign)
         else:
             campaign_id = int(raw_campaign)
@@ -244,7 +245,7 @@ def _report(q: Query) -> dict:
 
 
 def _campaign_choices() -> list[tuple[int, str]]:
-    return list(_db().execute(select(Campaign.id, Campaign.name).order_by(Campaign.id.desc())))
+    return campaign_choices(_db(), current_user.actor.scope_path)
 
 
 def _form_context(args, errors: dict[str, str]) -> dict:

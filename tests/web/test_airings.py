@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from broadcaster.db import utcnow
+from broadcaster.db import transaction, utcnow
 from broadcaster.models import Airing, AiringStatus, AuditEvent, Slot, SlotStatus, Station
 from tests.web.airing_scene import add_slots, make_campaign, report, unguarded
 from tests.web.conftest import OTHER_STATION, OWN_STATION
@@ -289,3 +289,33 @@ def test_many_broken_stations_keep_the_session_small(web, scene):
     assert 0 < len(cookie) < 4000
     page = body(auditor.get("/airings/"))
     assert page.count('data-test="break-') == 10 and "đài khác" in page
+
+
+def test_campaign_choices_stay_inside_the_scope(web):
+    from datetime import date
+
+    from broadcaster.models import AdminUnit, Campaign, CampaignTarget, Priority
+
+    with transaction(web.factory) as s:
+        unit_id = s.scalar(select(AdminUnit.id).where(AdminUnit.code == "18100"))
+        c = Campaign(
+            name="Chiến dịch riêng của phường Trần Phú",
+            priority=Priority.NORMAL,
+            times_per_week=3,
+            weekdays=[0, 1, 2, 3, 4, 5],
+            preferred="any",
+            pattern=[],
+            starts_on=date(2026, 11, 2),
+            ends_on=date(2026, 12, 31),
+        )
+        c.targets = [CampaignTarget(unit_id=unit_id)]
+        s.add(c)
+        s.flush()
+        campaign_id = c.id
+    own = web.client("daixa")  # phường Thành Sen: the campaign does not reach it
+    assert "phường Trần Phú" not in body(own.get("/airings/"))
+    assert own.get(f"/airings/?campaign={campaign_id}").status_code == 400
+    assert "phường Trần Phú" not in body(own.get("/reports/compliance"))
+    province = web.client("kiemtra")
+    assert "Chiến dịch riêng của phường Trần Phú" in body(province.get("/airings/"))
+    assert province.get(f"/airings/?campaign={campaign_id}").status_code == 200
