@@ -13,13 +13,21 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.audio.render import AudioRenderer, RenderRequest
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
-from broadcaster.models import AdminUnit, Script, ScriptVersion, Station
+from broadcaster.models import (
+    AdminUnit,
+    AudioAsset,
+    AuditEvent,
+    Script,
+    ScriptVersion,
+    Slot,
+    Station,
+)
 from broadcaster.services.audio import (
     fill,
     load_station,
@@ -160,3 +168,48 @@ def context_for(session: Session, station_code: str | None) -> dict[str, str]:
     if not station_code:
         return SAMPLE
     return station_context(load_station(session, station_code))
+
+
+def asset_visible(session: Session, sha256: str, scope_path: str | None) -> bool:
+    """May a user of ``scope_path`` hear the asset ``sha256``?
+
+    When a station of the scope airs it (a slot holds it), or when it was made by a
+    preview of a script the user may read; a personalised rendering only when its
+    station is in the scope. The address alone is not secret: it is in page URLs.
+    """
+    asset = session.execute(
+        select(AudioAsset.id, AudioAsset.station_code).where(AudioAsset.sha256 == sha256)
+    ).first()
+    if asset is None:
+        return False
+    if scope_path is None:
+        return True
+    if asset.station_code is not None:
+        path = session.scalar(
+            select(AdminUnit.path)
+            .join(Station, Station.unit_id == AdminUnit.id)
+            .where(Station.code == asset.station_code)
+        )
+        return path is not None and path.startswith(scope_path)
+    aired_here = session.scalar(
+        select(Slot.id)
+        .join(Station, Station.id == Slot.station_id)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .where(Slot.audio_asset_id == asset.id, AdminUnit.path.startswith(scope_path))
+        .limit(1)
+    )
+    if aired_here is not None:
+        return True
+    previewed = session.scalars(
+        select(AdminUnit.path)
+        .select_from(AuditEvent)
+        .join(Script, cast(Script.id, String) == AuditEvent.entity_id)
+        .outerjoin(AdminUnit, AdminUnit.id == Script.unit_id)
+        .where(
+            AuditEvent.action == "script.preview",
+            AuditEvent.entity_type == "script",
+            AuditEvent.after["sha256"].as_string() == sha256,
+        )
+        .limit(20)
+    ).all()
+    return any(visible_to(scope_path, path) for path in previewed)

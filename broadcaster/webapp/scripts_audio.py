@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from broadcaster.audio.render import AudioRenderer
 from broadcaster.audio.store import AudioStore
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
-from broadcaster.models import AudioAsset
-from broadcaster.services.script_preview import render_preview
+from broadcaster.services.script_preview import asset_visible, render_preview
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     STATION_CODE,
@@ -26,6 +24,7 @@ from broadcaster.webapp.common import (
     db,
     field,
     is_digits,
+    scope_path,
     settings,
     station_in_scope,
 )
@@ -103,11 +102,11 @@ def listen(slug: str):
 @bp.get("/audio/<sha>.mp3")
 @signed_in(*READERS)
 def audio(sha: str):
-    """A rendered asset by its content address (only ones the database knows)."""
+    """A rendered asset by its content address, when the user's scope may hear it."""
     if not AUDIO_SHA.fullmatch(sha):
         abort(404)
-    if db().scalar(select(AudioAsset.id).where(AudioAsset.sha256 == sha)) is None:
-        abort(404)
+    if not asset_visible(db(), sha, scope_path()):
+        abort(404)  # unknown, or another scope's: the same answer, so nothing is learnt
     path = AudioStore(settings().audio_dir).asset_path(sha)
     if not path.is_file():
         abort(404)

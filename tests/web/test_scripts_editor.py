@@ -7,10 +7,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from broadcaster.db import transaction
 from broadcaster.library import parse_script
 from broadcaster.models import AdminUnit, AudioAsset
+from broadcaster.services import users
+from broadcaster.services.audit import system_actor
 from broadcaster.services.script_text import ScriptDraft, as_file, compose
-from tests.web.conftest import text
+from tests.web.conftest import PASSWORD, text
 from tests.web.scripts_scene import audit_actions, script, script_count, seed, version_count
 
 GOOD = {
@@ -224,6 +227,11 @@ def test_listen_with_fetch_answers_json_for_a_chosen_station(web):
     data = response.get_json()
     assert data["station"] == "18073" and data["url"] == f"/scripts/audio/{data['sha256']}.mp3"
     assert _is_mp3(client.get(data["url"]).data)
+    # another commune's reader may not fetch this commune's rendering by its address
+    with transaction(web.factory) as s:
+        users.add_user(s, system_actor(), "kiemtra-tp", "auditor", PASSWORD, scope="18100")
+    assert web.client("kiemtra-tp").get(data["url"]).status_code == 404
+    assert web.client("kiemtra").get(data["url"]).status_code == 200
     # a station outside the script's commune is a message, not a render
     response = web.post(
         client,
