@@ -5,15 +5,20 @@ change them.
 Every view checks the station against the signed-in user's scope; changing windows and
 tokens is the admin's, quiet days the approver's too (what the services allow). A change
 of windows or quiet days re-plans in the same transaction, as the CLI does. A new token
-is kept in the session until the next page shows it, once; station pages are never cached.
+is shown once, in the answer to the form that issued it, and is never stored (only its
+hash); station pages are never cached. Each page's issue form carries a one-time code
+kept in the session, so reloading the answer (the browser sends the form again) does not
+issue yet another token and silently revoke the one just copied.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 from datetime import datetime
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -40,6 +45,8 @@ from broadcaster.webapp.common import (
     settings,
     station_in_scope,
 )
+
+ISSUE_KEY = "stations.issue_once"  # the one-time code of the token form last shown
 
 bp = Blueprint("stations", __name__, url_prefix="/stations")
 
@@ -172,6 +179,8 @@ def _detail(
     session_ = db()
     info = svc.get_station(session_, station.code)
     today = _today()
+    issue_once = secrets.token_urlsafe(12)
+    session[ISSUE_KEY] = issue_once
     response = render_template(
         "stations/detail.html",
         station=info,
@@ -188,6 +197,7 @@ def _detail(
             **(values or {}),
         },
         new_token=new_token,
+        issue_once=issue_once,
         now=utcnow(),
     )
     # a token may be on this page; no page of a station's secrets is kept by a cache
@@ -302,6 +312,15 @@ def quiet_day_remove(code: str, day: str):
 def token_issue(code: str):
     station, _unit = station_in_scope(code)
     keep_old = request.form.get("keep_old") == "1"
+    expected = session.pop(ISSUE_KEY, None)
+    if not expected or not hmac.compare_digest(expected, request.form.get("once", "")):
+        # the same form sent again (a reload of the answer): nothing more is issued
+        abort(
+            409,
+            description=_(
+                "Mã này đã được cấp từ trang trước; mở lại trang của đài nếu cần cấp mã khác."
+            ),
+        )
     try:
         issued = tokens.issue(db(), actor(), station.code, keep_old=keep_old)
     except BroadcasterError as exc:

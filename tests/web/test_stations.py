@@ -5,6 +5,7 @@ Each test runs on SQLite and PostgreSQL (the ``web`` fixture).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -334,9 +335,30 @@ def test_operators_and_auditors_cannot_set_quiet_days(web):
 # --- tokens ---
 
 
+def _issue(web, client, data=None):
+    """Issue a token as the station page's form does, with its one-time code."""
+    page = text(client.get(f"/stations/{OWN_STATION}"))
+    once = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    return web.post(client, f"/stations/{OWN_STATION}/token/issue", {**(data or {}), "once": once})
+
+
+def test_reloading_the_new_token_page_issues_nothing_more(web):
+    client = web.client("quantri")
+    page = text(client.get(f"/stations/{OWN_STATION}"))
+    once = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    form = {"once": once}
+    assert web.post(client, f"/stations/{OWN_STATION}/token/issue", form).status_code == 200
+    again = web.post(client, f"/stations/{OWN_STATION}/token/issue", form)  # the reload
+    assert again.status_code == 409 and 'id="new-token-value"' not in text(again)
+    assert _count(web, StationToken) == 1
+    assert _count(web, StationToken, StationToken.revoked_at.is_(None)) == 1
+    missing = web.post(client, f"/stations/{OWN_STATION}/token/issue")
+    assert missing.status_code == 409 and _count(web, StationToken) == 1
+
+
 def test_a_token_is_shown_once_works_and_revoking_makes_it_401(web):
     client = web.client("quantri")
-    first = web.post(client, f"/stations/{OWN_STATION}/token/issue")
+    first = _issue(web, client)
     # shown in the answer itself, never kept: not in a URL, not in the session cookie
     assert first.status_code == 200 and "Location" not in first.headers
     assert first.headers["Cache-Control"] == "no-store"
@@ -367,9 +389,8 @@ def test_a_token_is_shown_once_works_and_revoking_makes_it_401(web):
 
 def test_keep_old_and_revoke_by_prefix(web):
     client = web.client("quantri")
-    web.post(client, f"/stations/{OWN_STATION}/token/issue")
-    client.get(f"/stations/{OWN_STATION}")
-    web.post(client, f"/stations/{OWN_STATION}/token/issue", {"keep_old": "1"})
+    _issue(web, client)
+    _issue(web, client, {"keep_old": "1"})
     client.get(f"/stations/{OWN_STATION}")
     assert _count(web, StationToken, StationToken.revoked_at.is_(None)) == 2
     with transaction(web.factory) as s:
@@ -394,7 +415,7 @@ def test_only_an_admin_issues_or_revokes_tokens(web):
 
 def test_a_token_issued_for_one_station_is_not_shown_on_another(web):
     client = web.client("quantri")
-    assert 'id="new-token-value"' in text(web.post(client, f"/stations/{OWN_STATION}/token/issue"))
+    assert 'id="new-token-value"' in text(_issue(web, client))
     other = text(client.get(f"/stations/{OTHER_STATION}"))
     assert 'id="new-token-value"' not in other
     own = text(client.get(f"/stations/{OWN_STATION}"))
