@@ -31,16 +31,21 @@ def test_english_is_one_click_away(page, live):
 
 def test_sign_in_by_keyboard_on_a_phone(browser, live):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
+    page = watch(context.new_page(), live)
     page.goto(live.at("/login"))
-    page.keyboard.type("daixa")  # the name field has focus on arrival
+    # the name field takes the focus on arrival (autofocus), so typing starts there
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
+    page.keyboard.type("daixa")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
     page.keyboard.type("mat-khau-web-1")
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/login" not in page.url, page.locator("main").inner_text()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways on a phone: {width}px"
     context.close()
+    assert not live.problems, "\n".join(live.problems)
 
 
 PHONE_PAGES = {
