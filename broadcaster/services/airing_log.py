@@ -10,7 +10,7 @@ the rows on the page come from one extra query by their slot ids, not one per ro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from broadcaster.models import (
     Slot,
     Station,
 )
+from broadcaster.planning.calendar import local_to_utc
 
 CONFIRM_DAYS = 3  # today and the two days before: what an operator still confirms
 
@@ -64,7 +65,7 @@ class LogRow:
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return local_to_utc(day, time(0), tz)
 
 
 def log_page(session: Session, q: LogQuery, *, tz: ZoneInfo, limit: int = 50) -> list[LogRow]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.models import AdminUnit, AuditEvent, User
+from broadcaster.planning.calendar import local_to_utc
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,6 @@ class EventRow:
         return "" if value is None else json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
 def events_page(
     session: Session, q: EventQuery, *, tz: ZoneInfo, limit: int = 50
 ) -> list[EventRow]:
@@ -77,9 +74,9 @@ def events_page(
     if q.entity_id:
         stmt = stmt.where(AuditEvent.entity_id == q.entity_id)
     if q.day_from is not None:
-        stmt = stmt.where(AuditEvent.at >= _midnight(q.day_from, tz))
+        stmt = stmt.where(AuditEvent.at >= local_to_utc(q.day_from, time(0), tz))
     if q.day_to is not None:
-        stmt = stmt.where(AuditEvent.at < _midnight(q.day_to + timedelta(days=1), tz))
+        stmt = stmt.where(AuditEvent.at < local_to_utc(q.day_to + timedelta(days=1), time(0), tz))
     if q.before_id is not None:
         stmt = stmt.where(AuditEvent.id < q.before_id)
     return [

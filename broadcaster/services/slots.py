@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.errors import NotFound
 from broadcaster.models import Campaign, ScriptVersion, Slot, SlotStatus, Station
-from broadcaster.planning.calendar import week_label
+from broadcaster.planning.calendar import local_to_utc, week_label
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,31 @@ class SlotInfo:
     note: str | None
 
 
+def _info(slot: Slot, station_code: str, campaign: str | None, title: str) -> SlotInfo:
+    return SlotInfo(
+        id=slot.id,
+        station_code=station_code,
+        campaign_id=slot.campaign_id,
+        campaign=campaign,
+        occurrence=slot.occurrence,
+        title=title,
+        script_version_id=slot.script_version_id,
+        planned_start=slot.planned_start,
+        window_end=slot.window_end,
+        duration_ms=slot.duration_ms,
+        status=slot.status.value,
+        audio_ready=slot.audio_asset_id is not None,
+        note=slot.note,
+    )
+
+
 def station_day(session: Session, station_code: str, day: date, tz: ZoneInfo) -> list[SlotInfo]:
     """The slots of a local day at a station, in airing order; the week's unplaced ones last."""
     station = session.scalar(select(Station).where(Station.code == station_code))
     if station is None:
         raise NotFound(f"Không có đài nào mã '{station_code}'.")
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    end = start + timedelta(days=1)
+    start = local_to_utc(day, time(0), tz)
+    end = local_to_utc(day + timedelta(days=1), time(0), tz)
     rows = session.execute(
         select(Slot, Campaign.name, ScriptVersion.title)
         .join(Campaign, Campaign.id == Slot.campaign_id)
@@ -51,29 +69,12 @@ def station_day(session: Session, station_code: str, day: date, tz: ZoneInfo) ->
         )
         .order_by(Slot.planned_start.is_(None), Slot.planned_start, Slot.position)
     )
-    return [
-        SlotInfo(
-            id=slot.id,
-            station_code=station.code,
-            campaign_id=slot.campaign_id,
-            campaign=name,
-            occurrence=slot.occurrence,
-            title=title,
-            script_version_id=slot.script_version_id,
-            planned_start=slot.planned_start,
-            window_end=slot.window_end,
-            duration_ms=slot.duration_ms,
-            status=slot.status.value,
-            audio_ready=slot.audio_asset_id is not None,
-            note=slot.note,
-        )
-        for slot, name, title in rows
-    ]
+    return [_info(slot, station.code, name, title) for slot, name, title in rows]
 
 
 def _week_bounds(monday: date, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
-    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+    start = local_to_utc(monday, time(0), tz)
+    end = local_to_utc(monday + timedelta(days=7), time(0), tz)
     return start, end, week_label(monday)
 
 
@@ -103,24 +104,7 @@ def campaign_week(
         )
         .order_by(Slot.planned_start.is_(None), Slot.planned_start, Slot.position)
     )
-    return [
-        SlotInfo(
-            id=slot.id,
-            station_code=code,
-            campaign_id=slot.campaign_id,
-            campaign=name,
-            occurrence=slot.occurrence,
-            title=title,
-            script_version_id=slot.script_version_id,
-            planned_start=slot.planned_start,
-            window_end=slot.window_end,
-            duration_ms=slot.duration_ms,
-            status=slot.status.value,
-            audio_ready=slot.audio_asset_id is not None,
-            note=slot.note,
-        )
-        for slot, code, name, title in rows
-    ]
+    return [_info(slot, code, name, title) for slot, code, name, title in rows]
 
 
 @dataclass(frozen=True)

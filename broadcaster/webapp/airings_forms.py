@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
@@ -27,6 +27,7 @@ from broadcaster.webapp.common import (
     db,
     field,
     form_id,
+    optional_day,
     scope_path,
 )
 
@@ -34,16 +35,6 @@ LOG_FIELDS = ("unit", "station", "campaign", "from", "to", "status", "source")
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_MINUTES = 360
-
-
-def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=value)
-        return None
 
 
 def unit_of(code: str, errors: dict[str, str]) -> AdminUnit | None:
@@ -95,8 +86,8 @@ def log_query(args) -> tuple[LogQuery, dict[str, str]]:
         if campaign_id is None or not campaign_visible(db(), campaign_id, actor().scope_path):
             errors["campaign"] = _("Không có chiến dịch nào số '%(v)s'.", v=values["campaign"])
             campaign_id = None
-    first = _day(values["from"], "from", errors)
-    last = _day(values["to"], "to", errors)
+    first = optional_day(values["from"], "from", errors)
+    last = optional_day(values["to"], "to", errors)
     if first and last and first > last:
         errors["to"] = _("Đến ngày phải sau từ ngày.")
     status = None

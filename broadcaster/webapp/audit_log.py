@@ -9,7 +9,6 @@ Admins and auditors only (403 for other roles), read-only. Filters: action prefi
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +22,7 @@ from broadcaster.webapp.common import (
     db,
     field,
     form_id,
+    optional_day,
     scope_path,
     settings,
 )
@@ -44,16 +44,6 @@ KNOWN_ENTITY_TYPES = (
 )
 
 
-def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=value)
-        return None
-
-
 def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str]]:
     """The filters, the values to show again and the errors beside each field."""
     errors: dict[str, str] = {}
@@ -64,8 +54,8 @@ def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str]]:
         errors["entity_type"] = _("Loại đối tượng gồm chữ thường và '_', ví dụ 'user'.")
     if len(values["entity_id"]) > 64:
         errors["entity_id"] = _("Quá dài: tối đa %(n)s ký tự.", n=64)
-    first = _day(values["from"], "from", errors)
-    last = _day(values["to"], "to", errors)
+    first = optional_day(values["from"], "from", errors)
+    last = optional_day(values["to"], "to", errors)
     if first and last and first > last:
         errors["to"] = _("Đến ngày phải sau từ ngày.")
     query = audit_log.EventQuery(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import abort, current_app, flash, request
@@ -75,6 +76,23 @@ def field(
         return ""
     value = unicodedata.normalize("NFC", raw.replace("\r\n", "\n"))
     return value.strip()
+
+
+def optional_day(value: str, name: str, errors: dict[str, str]) -> date | None:
+    """A YYYY-MM-DD field that may be empty; a malformed one is an error of ``name``."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=value)
+        return None
+
+
+def typed(value: str | None, limit: int = 200) -> str:
+    """What the user typed, to show again beside its error (control characters dropped)."""
+    value = (value or "")[:limit]
+    return "".join(ch for ch in value if ch >= " " or ch in "\n\t")
 
 
 def is_digits(value: str) -> bool:

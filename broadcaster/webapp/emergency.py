@@ -39,6 +39,7 @@ from broadcaster.webapp.common import (
     refused,
     scope_path,
     settings,
+    typed,
 )
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
@@ -83,11 +84,6 @@ def _helpers() -> dict:
         "badge": lambda s: BADGE.get(s, s),
         "can_send": actor().role in SENDERS,
     }
-
-
-def _typed(value: str | None, limit: int) -> str:
-    value = (value or "")[:limit]
-    return "".join(ch for ch in value if ch >= " " or ch in "\n\t")
 
 
 def _unit_codes(raw: str) -> list[str]:
@@ -177,7 +173,7 @@ def new():
                 "Tối đa %(n)s đơn vị; chọn đơn vị cấp trên thay cho nhiều xã.", n=MAX_UNITS
             )
         elif bad := next((c for c in codes if not UNIT_CODE.fullmatch(c)), None):
-            errors["units"] = _("Mã đơn vị '%(code)s' không hợp lệ.", code=_typed(bad, 40))
+            errors["units"] = _("Mã đơn vị '%(code)s' không hợp lệ.", code=typed(bad, 40))
     session = db()
     if "units" not in errors:
         try:
@@ -188,7 +184,7 @@ def new():
         except BroadcasterError as exc:
             refused(exc)  # a unit outside the scope: 403
             errors["units"] = exc.message
-    values = {k: _typed(form.get(k), 6000) for k in ("title", "body", "units", "repeat", "expires")}
+    values = {k: typed(form.get(k), 6000) for k in ("title", "body", "units", "repeat", "expires")}
     if errors:
         return _form(values, errors, 400)
     from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when sending
@@ -221,7 +217,7 @@ def new():
 @signed_in(*SENDERS)
 def reach():
     """How many stations the typed units hold (for the send button's label)."""
-    raw = _typed(request.args.get("units"), 1000)
+    raw = typed(request.args.get("units"), 1000)
     return jsonify(stations=_reach(raw))
 
 

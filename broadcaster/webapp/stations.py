@@ -44,6 +44,7 @@ from broadcaster.webapp.common import (
     scope_path,
     settings,
     station_in_scope,
+    typed,
 )
 
 ISSUE_KEY = "stations.issue_once"  # the one-time code of the token form last shown
@@ -88,12 +89,6 @@ def _helpers() -> dict:
         "manages_quiet_days": actor().role in (Role.ADMIN, Role.APPROVER),
         "sees_emergencies": actor().role is not Role.EDITOR,
     }
-
-
-def typed(form, name: str, limit: int = 200) -> str:
-    """What the user typed, shown again beside its error (control characters dropped)."""
-    value = (form.get(name) or "")[:limit]
-    return "".join(ch for ch in value if ch >= " " or ch in "\n\t")
 
 
 def _today():
@@ -154,7 +149,7 @@ def index():
             offset=offset(number),
             limit=PAGE_SIZE + 1,
         )
-    values = {k: typed(args, k, 100) for k in ("unit", "q", "state")}
+    values = {k: typed(args.get(k), 100) for k in ("unit", "q", "state")}
     query = {k: v for k, v in values.items() if v}
     return render_template(
         "stations/index.html",
@@ -238,7 +233,7 @@ def _failed(station, unit, name: str, exc: BroadcasterError | None, errors: dict
         refused(exc)
         errors[name] = exc.message
     return _detail(
-        station, unit, errors=errors, values={name: typed(request.form, name)}, status=400
+        station, unit, errors=errors, values={name: typed(request.form.get(name))}, status=400
     )
 
 
