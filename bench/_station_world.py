@@ -32,6 +32,7 @@ from flask import Flask, Response
 from sqlalchemy import Engine, select, update
 
 from broadcaster.audio.render import AudioRenderer
+from broadcaster.clock import local_today
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_sessionmaker, migrate, transaction
 from broadcaster.library import ScriptText, read_library
@@ -172,7 +173,7 @@ def build_world(
     migrate(engine)
     factory = make_sessionmaker(engine)
     actor = system_actor()
-    today = datetime.now(TZ).date()
+    today = local_today(TZ)
     with transaction(factory) as s:
         units.import_units(s, actor, PROVINCE)
         stations.import_stations(s, actor, PROVINCE)

@@ -57,7 +57,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -74,6 +74,7 @@ from bench._station_world import (  # noqa: E402
     machine_busy,
 )
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
+from broadcaster.clock import local_today  # noqa: E402
 from broadcaster.db import make_sessionmaker  # noqa: E402
 from broadcaster.models import Airing  # noqa: E402
 from broadcaster.services import chain  # noqa: E402
@@ -165,7 +166,7 @@ class Run:
 def _world(engine, workdir: Path, args) -> tuple[World, object]:
     url = engine.url.render_as_string(hide_password=False)
     settings = bench_settings(url, workdir)
-    today = datetime.now(TZ).date()
+    today = local_today(TZ)
     days = [today - timedelta(days=d) for d in range(HISTORY_DAYS, 0, -1)]
     world = build_world(engine, settings, stations_wanted=args.stations, days=days, audio=False)
     return world, settings

@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 from bench._pages_world import PASSWORD, Cast, prepare  # noqa: E402
 from bench._report_world import PERIOD_END, PERIOD_START, TZ, postgres_world, sqlite_world  # noqa: E402
 from bench._station_world import busy_note, machine_busy  # noqa: E402
+from broadcaster.clock import local_today  # noqa: E402
 
 TARGET_MS = 200.0
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -273,7 +274,7 @@ def main() -> None:
     )
     cast = prepare(world.engine)
     world.engine.dispose()
-    today = datetime.now(TZ).date()
+    today = local_today(TZ)
     fixed = None if PERIOD_START <= today <= PERIOD_END else WORLD_DAY
     print(
         f"  operator's commune {cast.commune} (station {cast.station}); {cast.audit_events:,}"

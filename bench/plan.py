@@ -25,7 +25,7 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
+from broadcaster.clock import local_today  # noqa: E402
 from broadcaster.db import make_sessionmaker, migrate, transaction  # noqa: E402
 from broadcaster.library import ScriptText  # noqa: E402
 from broadcaster.models import (  # noqa: E402
@@ -78,7 +79,7 @@ def prepare(engine) -> int:
     with factory() as s:
         editor = users.authenticate(s, "soan", "bench-password")
         approver = users.authenticate(s, "duyet", "bench-password")
-    today = datetime.now(TZ).date()
+    today = local_today(TZ)
     with transaction(factory) as s:
         provinces = s.scalars(select(AdminUnit.id).where(AdminUnit.level == 1)).all()
         for n, cadence in enumerate(CADENCES):
@@ -106,7 +107,7 @@ def prepare(engine) -> int:
 
 def measure(engine, days: int) -> dict:
     factory = make_sessionmaker(engine)
-    now = datetime.combine(date.today(), datetime.min.time(), tzinfo=TZ)  # local midnight
+    now = datetime.combine(local_today(TZ), datetime.min.time(), tzinfo=TZ)  # local midnight
     started = time.perf_counter()
     with transaction(factory) as s:
         first = plan(s, now=now, days=days, tz=TZ)

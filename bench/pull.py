@@ -67,7 +67,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,6 +86,7 @@ from bench._station_world import (  # noqa: E402
     machine_busy,
 )
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
+from broadcaster.clock import local_today  # noqa: E402
 
 TARGET = 0.5
 CASES = ("playlist", "not_modified", "constant")
@@ -547,7 +547,7 @@ class Run:
 def measure(engine, workdir: Path, audio_dir: Path, args, generator) -> tuple[dict, list[Run]]:
     url = engine.url.render_as_string(hide_password=False)
     settings = bench_settings(url, workdir, audio_dir)
-    today = datetime.now(TZ).date()
+    today = local_today(TZ)
     world = build_world(engine, settings, stations_wanted=args.stations, days=[today], audio=True)
     port = free_port()
     targets = probe(settings, world, port)

@@ -14,9 +14,11 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster.clock import local_today
 from broadcaster.errors import BroadcasterError
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -97,6 +99,10 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today in the configured zone (not the machine's date)."""
+        return local_today(self.tz)
 
     @property
     def is_sqlite(self) -> bool:

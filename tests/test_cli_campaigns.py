@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from broadcaster.clock import local_today
 from broadcaster.db import transaction
 from broadcaster.errors import InvalidInput
 from broadcaster.library import ScriptText
@@ -20,7 +21,8 @@ from broadcaster.services.units import get_unit
 
 PASSWORD = "mat-khau-cli-1"
 SLUGS = ("dvc-truc-tuyen", "buu-chinh-cong-ich")
-START = date.today() + timedelta(days=7)
+TODAY = local_today(ZoneInfo("Asia/Ho_Chi_Minh"))  # the product's today, not the machine's
+START = TODAY + timedelta(days=7)
 END = START + timedelta(days=90)
 AS_APPROVER = ("--user", "hung", "--password", PASSWORD)
 
@@ -161,7 +163,10 @@ def test_edit_and_states_through_the_cli(cli, library):
     ended = cli("campaigns", "end", "1", "--no-plan")
     assert ended.exit_code == 0 and "Đã kết thúc chiến dịch #1" in ended.output
     (row,) = _listed(cli)
-    assert row["status"] == "ended" and row["ends_on"] == date.today().isoformat()
+    assert (
+        row["status"] == "ended"
+        and row["ends_on"] == local_today(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat()
+    )
     after_end = cli("campaigns", "resume", "1", "--no-plan")
     assert after_end.exit_code == 2 and "đã kết thúc" in after_end.output
 
@@ -221,3 +226,25 @@ def test_a_change_calls_the_real_planner(cli, library):
     result = cli("campaigns", "pause", "1")
     assert result.exit_code == 0, result.output
     assert "Đã lập lịch:" in result.output and " 0 hủy" not in result.output
+
+
+def test_today_is_vietnams_while_utc_is_still_yesterday(cli, library, monkeypatch):
+    """17:30 UTC on 1 March is 00:30 on 2 March in Việt Nam: every "today" says the 2nd."""
+    clock = datetime(2030, 3, 1, 17, 30, tzinfo=UTC)
+    monkeypatch.setattr("broadcaster.clock.utcnow", lambda: clock)
+    assert local_today(ZoneInfo("Asia/Ho_Chi_Minh")) == date(2030, 3, 2)
+    assert local_today(ZoneInfo("UTC")) == date(2030, 3, 1)
+
+    past = cli("quiet-days", "add", "--station", "18073", "01/03/2030", "--no-plan")
+    assert past.exit_code == 2 and "đã qua" in past.output
+    today = cli("quiet-days", "add", "--station", "18073", "02/03/2030", "--no-plan")
+    assert today.exit_code == 0, today.output
+
+    added = cli(
+        "campaigns", "add", "--name", "Khẩn", "--script", SLUGS[0], "--unit", "42",
+        "--from", "2030-03-02", "--to", "2030-05-31", "--times-per-week", "3", "--no-plan",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert cli("campaigns", "end", "1", "--no-plan").exit_code == 0
+    (row,) = _listed(cli)
+    assert row["ends_on"] == "2030-03-02"

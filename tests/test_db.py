@@ -43,7 +43,8 @@ def test_times_come_back_utc_aware(factory):
 
 def test_naive_times_are_refused(factory):
     with factory() as s:
-        s.add(AuditEvent(actor="t", action="x", entity_type="t", entity_id="1", at=datetime.now()))
+        naive = datetime(2026, 12, 5, 18, 30)  # no zone
+        s.add(AuditEvent(actor="t", action="x", entity_type="t", entity_id="1", at=naive))
         with pytest.raises(Exception, match="naive datetime"):
             s.commit()
 

@@ -75,7 +75,7 @@ def confirm_cmd(
         actor = acting(session, username, password, required=True)
         slot = session.get(Slot, slot_id)
         planned = slot.planned_start if slot is not None else None
-        day = (planned or datetime.now(app.settings.tz)).astimezone(app.settings.tz).date()
+        day = planned.astimezone(app.settings.tz).date() if planned else app.settings.today()
         start = _at(app, at, day)
         end = None
         if minutes is not None and (start or planned) is not None:

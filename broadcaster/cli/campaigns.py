@@ -8,7 +8,7 @@ decided; ``--no-plan`` leaves that to the scheduler's next run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 import click
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ PRIORITY_LABELS = {"normal": "thông thường", "priority": "ưu tiên"}
 
 
 def _today(app: AppContext) -> date:
-    return datetime.now(app.settings.tz).date()
+    return app.settings.today()
 
 
 def _replan(app: AppContext, session: Session, campaign_ids: list[int] | None, skip: bool) -> str:

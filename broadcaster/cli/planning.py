@@ -58,7 +58,7 @@ def plan_cmd(app: AppContext, days: int) -> None:
 
 def _parse_day(value: str | None, app: AppContext) -> date:
     if not value:
-        return datetime.now(app.settings.tz).date()
+        return app.settings.today()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(value.strip(), fmt).date()

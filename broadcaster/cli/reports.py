@@ -264,11 +264,10 @@ def verify_cmd(app: AppContext, report_id: int) -> None:
 @pass_app
 def periodic_cmd(app: AppContext, today: str | None) -> None:
     """Lưu ngay các báo cáo định kỳ đã đến hạn (việc của lịch chạy hằng ngày)."""
-    from datetime import datetime
 
     from broadcaster.reports import periodic
 
-    day = parse_day(today, "Ngày --today") if today else datetime.now(app.settings.tz).date()
+    day = parse_day(today, "Ngày --today") if today else app.settings.today()
     result = periodic.run(
         app.sessions,
         day,

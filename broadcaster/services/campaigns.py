@@ -286,12 +286,12 @@ def _info(session: Session, c: Campaign) -> CampaignInfo:
 
 
 def add_campaign(
-    session: Session, actor: Actor, spec: CampaignSpec, *, today: date | None = None
+    session: Session, actor: Actor, spec: CampaignSpec, *, today: date
 ) -> CampaignInfo:
     """Check everything, then store the campaign (status active). Does not plan."""
     require_manager(actor, [], "tạo chiến dịch")
     campaign = Campaign(status=CampaignStatus.ACTIVE, created_by_id=actor.user_id)
-    _apply(session, actor, campaign, spec, today or date.today())
+    _apply(session, actor, campaign, spec, today)
     session.add(campaign)
     session.flush()
     record(session, actor, "campaign.create", "campaign", campaign.id, after=_snapshot(campaign))
@@ -304,7 +304,7 @@ def edit_campaign(
     campaign_id: int,
     changes: CampaignChanges,
     *,
-    today: date | None = None,
+    today: date,
 ) -> CampaignInfo:
     """Change the fields given; everything is checked again as for a new campaign."""
     c = _get(session, campaign_id)
@@ -314,7 +314,7 @@ def edit_campaign(
     if all(getattr(changes, f.name) is None for f in fields(changes)):
         raise InvalidInput("Không có gì để sửa: nêu ít nhất một trường (ví dụ --to, --script).")
     before = _snapshot(c)
-    _apply(session, actor, c, changes, today or date.today())
+    _apply(session, actor, c, changes, today)
     session.flush()
     after = _snapshot(c)
     changed = [k for k in after if after[k] != before[k]]
@@ -393,7 +393,12 @@ _TRANSITIONS = {
 
 
 def _transition(
-    session: Session, actor: Actor, campaign_id: int, action: str, reason: str, today: date
+    session: Session,
+    actor: Actor,
+    campaign_id: int,
+    action: str,
+    reason: str,
+    today: date | None = None,
 ) -> CampaignInfo:
     allowed, to, verb = _TRANSITIONS[action]
     c = _get(session, campaign_id)
@@ -407,6 +412,7 @@ def _transition(
     before = {"status": c.status.value, "ends_on": c.ends_on.isoformat()}
     c.status = to
     if to is _E:
+        assert today is not None, "ending a campaign needs today's local date"
         c.ends_on = min(c.ends_on, today)
     session.flush()
     audit = {
@@ -420,19 +426,22 @@ def _transition(
 
 def pause_campaign(session: Session, actor: Actor, campaign_id: int, reason: str = ""):
     """Active → paused (tạm dừng): nothing new is planned until it is resumed."""
-    return _transition(session, actor, campaign_id, "pause", reason, date.today())
+    return _transition(session, actor, campaign_id, "pause", reason)
 
 
 def resume_campaign(session: Session, actor: Actor, campaign_id: int, reason: str = ""):
     """Paused → active (tiếp tục)."""
-    return _transition(session, actor, campaign_id, "resume", reason, date.today())
+    return _transition(session, actor, campaign_id, "resume", reason)
 
 
 def end_campaign(
-    session: Session, actor: Actor, campaign_id: int, reason: str = "", today: date | None = None
+    session: Session, actor: Actor, campaign_id: int, reason: str = "", *, today: date
 ) -> CampaignInfo:
-    """Active or paused → ended (kết thúc); ``ends_on`` becomes at most ``today``."""
-    return _transition(session, actor, campaign_id, "end", reason, today or date.today())
+    """Active or paused → ended (kết thúc); ``ends_on`` becomes at most ``today``.
+
+    ``today`` is the local date in the configured zone (``Settings.today()``).
+    """
+    return _transition(session, actor, campaign_id, "end", reason, today)
 
 
 def get_campaign(session: Session, campaign_id: int) -> CampaignInfo:

@@ -46,11 +46,11 @@ def _quiet_day(
 
 
 def add_quiet_day(
-    session: Session, actor: Actor, station_code: str, day: str | date, *, today: date | None = None
+    session: Session, actor: Actor, station_code: str, day: str | date, *, today: date
 ) -> QuietDayInfo:
     """Mark a day a station does not broadcast; nothing is planned there that day."""
     station, when, row = _quiet_day(session, actor, station_code, day, "đặt ngày nghỉ phát")
-    if when < (today or date.today()):
+    if when < today:
         raise InvalidInput(f"Ngày nghỉ phát {when:%d/%m/%Y} đã qua; chỉ đặt cho hôm nay trở đi.")
     if row is not None:
         raise Conflict(f"Đài {station.code} đã có ngày nghỉ phát {when:%d/%m/%Y}.")

@@ -21,6 +21,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from broadcaster.clock import local_today
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import Role, Slot
@@ -178,7 +179,7 @@ def _confirm_page(station, errors=None, posted=None):
     tz = settings().tz
     slots = []
     if station is not None:
-        today = datetime.now(tz).date()
+        today = local_today(tz)
         slots = airing_log.slots_to_confirm(db(), station.id, tz=tz, today=today)
     return render_template(
         "airings/confirm.html",

@@ -15,6 +15,7 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from broadcaster.clock import local_today
 from broadcaster.models import AdminUnit, AiringStatus, Station
 from broadcaster.services.airing_log import LogQuery
 from broadcaster.services.airings import SOURCES
@@ -146,7 +147,7 @@ def confirmation(form, planned_start: datetime | None, tz, station: Station) -> 
         if match is None:
             errors["at"] = _("Giờ '%(v)s' không hợp lệ: dùng HH:MM (giờ địa phương).", v=at)
         else:
-            day = (planned_start or datetime.now(tz)).astimezone(tz).date()
+            day = planned_start.astimezone(tz).date() if planned_start else local_today(tz)
             clock = time(int(match.group(1)), int(match.group(2)))
             start = datetime.combine(day, clock, tzinfo=tz)
     end = None

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from broadcaster.clock import local_today
 from broadcaster.db import transaction, utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AiringStatus
@@ -222,7 +223,7 @@ def openapi():
 
 def _day(tz) -> date:
     raw = request.args.get("date")
-    today = datetime.now(tz).date()
+    today = local_today(tz)
     if raw is None or raw == "":
         return today
     try:
@@ -453,7 +454,7 @@ def get_emergencies(code: str):
         built = playlist.build(
             session,
             auth.station_id,
-            datetime.now(settings.tz).date(),
+            settings.today(),
             settings.tz,
             settings.audio_dir,
         )

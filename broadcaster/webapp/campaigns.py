@@ -12,8 +12,6 @@ visible when one of its targets lies inside the user's scope or holds it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -74,7 +72,7 @@ PLAN_DAYS = 14  # the CLI's horizon after a change; the scheduler extends it
 
 
 def _today():
-    return datetime.now(settings().tz).date()
+    return settings().today()
 
 
 def _replan(campaign_id: int) -> None:

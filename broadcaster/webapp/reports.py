@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -178,7 +178,7 @@ def parse_query(args) -> Query:
         except BroadcasterError as exc:
             errors["to"] = exc.message
     else:
-        today = datetime.now(settings.tz).date()
+        today = settings.today()
         of = (args.get("of") or "").strip() or current_key(kind, today, cutoff)
         try:
             period = resolve(kind, of, cutoff)

@@ -92,7 +92,7 @@ def _helpers() -> dict:
 
 
 def _today():
-    return datetime.now(settings().tz).date()
+    return settings().today()
 
 
 def _own_station() -> str | None:

@@ -8,10 +8,12 @@ airing log and the hash chain verifies.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from broadcaster.clock import local_today
 from broadcaster.db import transaction, utcnow
 from broadcaster.models import Airing, Campaign, Script, Slot, Station
 from tests.browser.conftest import new_page_as, sign_in
@@ -81,7 +83,9 @@ def test_from_draft_to_a_verified_airing(page, context, live):
     approver.select_option("#scripts", "nop-ho-so-truc-tuyen")
     approver.check("#mode-times")
     approver.fill("#times_per_week", "3")
-    approver.fill("#ends_on", (date.today() + timedelta(days=60)).isoformat())
+    approver.fill(
+        "#ends_on", (local_today(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=60)).isoformat()
+    )
     search = approver.locator("input.unit-search")
     search.fill("thanh sen")
     option = approver.locator("ul.unit-results li[role=option][data-code='18073']")
