@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ READ_TIMEOUT = 30.0
 CHUNK = 64 * 1024
 DOWNLOAD_ATTEMPTS = 4  # each attempt resumes where the last one was cut
 DOWNLOAD_BACKOFF = 0.5  # seconds before the second attempt, doubling after
+JITTER = 0.25  # waits are stretched by up to this much, so refused stations do not return together
 
 
 class AgentError(Exception):
@@ -82,6 +84,11 @@ def _error_body(response: requests.Response) -> tuple[str, str, list]:
     except (ValueError, KeyError, TypeError):
         text = response.text.strip().splitlines()
         return f"http_{response.status_code}", (text[0][:200] if text else response.reason), []
+
+
+def jittered(seconds: float) -> float:
+    """``seconds``, plus up to a quarter more at random."""
+    return seconds * (1.0 + random.uniform(0.0, JITTER))
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import broadcaster
-from broadcaster.agent.client import ApiClient, AudioMismatch, Refused, Unavailable
+from broadcaster.agent.client import ApiClient, AudioMismatch, Refused, Unavailable, jittered
 from broadcaster.agent.schedule import Agenda, Item
 from broadcaster.agent.spool import Report, Spool
 
 log = logging.getLogger("broadcaster.agent")
 
+RETRY_FLOOR_S = 1.0  # no retry comes sooner than this, whatever the settings
 DRIFT_WARN = 5.0  # seconds: worth an operator's look (and NTP)
 KEEP_AUDIO = timedelta(days=14)  # a rerun campaign within two weeks needs no new download
 
@@ -55,8 +56,8 @@ class Every:
     def failed(self, now: float, retry_after: float | None = None) -> float:
         self.failures += 1
         self.last_at = now
-        wait = min(self.interval, 5.0 * 2 ** (self.failures - 1))
-        self.next_at = now + max(wait, retry_after or 0.0)
+        wait = max(RETRY_FLOOR_S, min(self.interval, 5.0 * 2 ** (self.failures - 1)))
+        self.next_at = now + jittered(max(wait, retry_after or 0.0))
         return self.next_at - now
 
 

@@ -54,39 +54,74 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Luồng trả lời yêu cầu (trang quản trị, danh sách phát, tải âm thanh, báo cáo).",
+)
+@click.option(
+    "--max-waiting",
+    default=None,
+    type=click.IntRange(1, 100_000),
+    help="Số đài chờ tin khẩn cấp cùng lúc tối đa (mặc định 10000; chờ không giữ luồng nào).",
+)
 @click.option(
     "--scheduler/--no-scheduler",
     default=True,
     help="Chạy cả bộ lập lịch trong tiến trình này (mặc định có).",
 )
 @pass_app
-def serve_cmd(app: AppContext, host: str, port: int, threads: int, scheduler: bool) -> None:
-    """Chạy máy chủ web (waitress) tại http://HOST:PORT, kèm bộ lập lịch."""
-    _serve(app, host, port, threads, scheduler)
+def serve_cmd(
+    app: AppContext, host: str, port: int, threads: int, max_waiting: int | None, scheduler: bool
+) -> None:
+    """Chạy máy chủ web tại http://HOST:PORT, kèm bộ lập lịch."""
+    _serve(app, host, port, threads, scheduler, max_waiting)
 
 
-def _serve(app: AppContext, host: str, port: int, threads: int, scheduler: bool = True) -> None:
-    """The web app (waitress) and, by default, the scheduler in the same process."""
-    import waitress
+def _serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    threads: int,
+    scheduler: bool = True,
+    max_waiting: int | None = None,
+) -> None:
+    """The web app and, by default, the scheduler in the same process.
+
+    uvicorn runs the Flask app in a pool of ``threads``; stations waiting for an
+    emergency wait on its event loop and hold none of them (webapp/asgi.py).
+    """
+    import uvicorn
 
     from broadcaster.cli.scheduler import configure_logging
     from broadcaster.scheduler import SchedulerService
     from broadcaster.webapp import create_app, freeze_startup_objects
+    from broadcaster.webapp.asgi import DEFAULT_CAPACITY, StationFront
 
     configure_logging()
     flask_app = create_app(app.settings)
+    front = StationFront(flask_app, workers=threads, capacity=max_waiting or DEFAULT_CAPACITY)
     freeze_startup_objects()
-    # long-polling stations may hold at most half the threads; the rest answer pulls
-    flask_app.extensions["broadcaster.emergency_watch"].max_waiters = max(1, threads // 2)
     service = SchedulerService(app.settings) if scheduler else None
     if service is not None:
         service.start_in_background()
     click.echo(f"Đang phục vụ tại http://{host}:{port} — nhấn Ctrl+C để dừng.")
     click.echo(f"Trang quản trị: http://{host}:{port}/login (đăng nhập bằng tài khoản đã tạo).")
+    config = uvicorn.Config(
+        front,
+        host=host,
+        port=port,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=75,  # past the agents' 50 s long-poll: one connection each
+        server_header=False,
+    )
     try:
-        waitress.serve(flask_app, host=host, port=port, threads=threads, ident="broadcaster")
-    finally:  # waitress returns on Ctrl-C / SIGTERM: stop the jobs cleanly too
+        uvicorn.Server(config).run()
+    finally:  # uvicorn returns on Ctrl-C / SIGTERM: stop the jobs cleanly too
         if service is not None:
             service.stop()
 

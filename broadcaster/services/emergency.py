@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.db import utcnow
@@ -45,6 +46,9 @@ MAX_REPEAT = 5
 DEFAULT_EXPIRY = timedelta(hours=2)
 MAX_EXPIRY = timedelta(hours=24)
 MAX_BODY = 5000
+# PostgreSQL: a sent emergency's id is notified here once, at commit, and every server
+# process listening wakes the stations waiting on it (webapp/slot_notices.py).
+NOTIFY_CHANNEL = "broadcaster_emergencies"
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,11 @@ def send(
                 duration_ms=asset.duration_ms * repeat,
                 status=SlotStatus.PLANNED,
             )
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sql("SELECT pg_notify(:channel, :id)"),
+            {"channel": NOTIFY_CHANNEL, "id": str(emergency.id)},
         )
     record(
         session,

@@ -435,6 +435,25 @@ def post_heartbeat(code: str):
     return jsonify(ok=True, server_time=now.isoformat().replace("+00:00", "Z"), clock_drift_s=drift)
 
 
+# The embedded server's event loop (webapp/asgi.py) marks the requests whose waiting it
+# does itself: they are answered at once with this header naming the newest id, and asked
+# again with wait=0 once something newer exists or the wait is over.
+DEFER_KEY = "broadcaster.defer_wait"
+WAIT_BEYOND = "X-Broadcaster-Wait-Beyond"
+RETRY_WAITING_S = 30  # a station refused a waiting place asks again this much later
+WAITING_REFUSED = "Máy chủ đang giữ quá nhiều đài chờ tin khẩn cấp; hãy hỏi lại sau."
+
+
+def waiting_refused() -> Response:
+    """Every waiting place is taken: come back later (the agent adds jitter)."""
+    return _error(
+        503,
+        "too_many_waiting",
+        WAITING_REFUSED,
+        headers={"Retry-After": str(RETRY_WAITING_S)},
+    )
+
+
 @bp.get("/stations/<code>/emergencies")
 def get_emergencies(code: str):
     auth = _authenticate(code)
@@ -447,24 +466,34 @@ def get_emergencies(code: str):
         raise _ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
     settings = _settings()
     watch: EmergencyWatch = current_app.extensions["broadcaster.emergency_watch"]
+    notices = current_app.extensions.get("broadcaster.slot_notices")
+    if notices is not None:
+        notices.start()  # the LISTEN connection wakes waiters on PostgreSQL
+    deferred = wait > 0 and bool(request.environ.get("asgi.scope", {}).get(DEFER_KEY))
     deadline = _time.monotonic() + wait
     while True:
         session = _db()
         known = latest_id(session)
-        built = playlist.build(
-            session,
-            auth.station_id,
-            settings.today(),
-            settings.tz,
-            settings.audio_dir,
-        )
-        items = [i for i in built.items if i.kind == "emergency" and (i.emergency_id or 0) > after]
+        built, items = None, []
+        if known > after:  # nothing newer than `after` exists at all: no playlist to build
+            built = playlist.build(
+                session, auth.station_id, settings.today(), settings.tz, settings.audio_dir
+            )
+            items = [
+                i for i in built.items if i.kind == "emergency" and (i.emergency_id or 0) > after
+            ]
         remaining = deadline - _time.monotonic()
         if items or remaining <= 0:
             break
         session.rollback()  # let the next look see new rows
+        if deferred:
+            response = jsonify(latest=known, items=[])
+            response.headers[WAIT_BEYOND] = str(known)
+            return response
         if watch.wait_beyond(known, remaining) is None:
-            break  # every waiting place is taken: answer now; the agent asks again
+            return waiting_refused()
+    if built is None:
+        return jsonify(latest=known, items=[])
     if playlist.mark_picked_up(session, playlist.emergency_slots(built)) or session.dirty:
         session.commit()
     document = playlist.to_json(built, _audio_url(), utcnow())
@@ -493,9 +522,10 @@ def init_app(app: Flask, factory) -> None:
     app.extensions["broadcaster.ratelimit"] = strategies.MovingWindowRateLimiter(
         limit_storage.storage_from_string(settings.ratelimit_storage)
     )
-    app.extensions["broadcaster.emergency_watch"] = EmergencyWatch(factory)
+    watch = EmergencyWatch(factory)
+    app.extensions["broadcaster.emergency_watch"] = watch
     app.extensions["broadcaster.playlists"] = playlist.AnswerCache()
     if settings.database_url.startswith("postgresql"):
-        app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url)
+        app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url, watch=watch)
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, http_error)

@@ -66,6 +66,47 @@ class ThreadServer:
         self.server.task_dispatcher.shutdown(timeout=1)
 
 
+class FrontServer:
+    """The app as ``broadcaster serve`` runs it: uvicorn and the station front, in a thread.
+
+    ``seen`` counts the requests that reached it, by path.
+    """
+
+    def __init__(self, app, *, capacity: int | None = None, workers: int = 4) -> None:
+        import asyncio
+
+        import uvicorn
+
+        from broadcaster.webapp.asgi import DEFAULT_CAPACITY, StationFront
+
+        self.front = StationFront(app, workers=workers, capacity=capacity or DEFAULT_CAPACITY)
+        self.seen: list[str] = []
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+
+        async def counted(scope, receive, send):
+            if scope["type"] == "http":
+                self.seen.append(scope["path"])
+            await self.front(scope, receive, send)
+
+        config = uvicorn.Config(
+            counted, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve()), daemon=True, name="uvicorn"
+        )
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=30, what="uvicorn to start")
+
+    def count(self, suffix: str) -> int:
+        return sum(1 for p in list(self.seen) if p.endswith(suffix))
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -358,13 +358,19 @@ def test_long_poll_wakes_on_a_new_emergency_and_sheds_load_when_full(world):
         )
     waiter.join(60)
     assert woke == [info.id]
-    watch.max_waiters = 0  # every waiting place taken: answered at once, not held
+    watch.max_waiters = 0  # every waiting place taken: not held, and told when to come back
     assert watch.wait_beyond(info.id, 60) is None
     r = world.client().get(
         f"/api/v1/stations/{world.station}/emergencies?after={info.id}&wait=55",
         headers=world.auth(),
     )
-    assert r.status_code == 200 and r.get_json()["items"] == []
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "too_many_waiting"
+    assert int(r.headers["Retry-After"]) >= 10  # an empty 200 here made agents ask in a loop
+    quick = world.client().get(
+        f"/api/v1/stations/{world.station}/emergencies?after={info.id}&wait=0",
+        headers=world.auth(),
+    )  # wait=0 waits for nothing: still answered
+    assert quick.status_code == 200 and quick.get_json() == {"latest": info.id, "items": []}
 
 
 def test_cached_playlist_answers_follow_every_change(world):

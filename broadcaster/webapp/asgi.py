@@ -1,0 +1,199 @@
+"""The embedded server's front: stations wait for emergencies on an event loop, not in threads.
+
+``broadcaster serve`` runs this under uvicorn. Every request goes to the Flask app
+through a2wsgi's thread pool, as any WSGI server would run it, except the part of
+the stations' emergency long-poll that is only waiting: the app answers such a
+request at once with the newest emergency id it knows (``api.DEFER_KEY``), this
+module parks the station on the event loop until the process's
+:class:`~broadcaster.webapp.emergency_watch.EmergencyWatch` hears of a newer one
+or the station's wait is over, and then asks the app again with ``wait=0``.
+
+A waiting station costs a socket and a few objects: no thread, no query. Why not
+more threads: a waitress thread per waiting station means hundreds of threads for
+one province, and every thread beyond the few that answer pulls is memory and a
+lock round each wake-up; measured in ``bench/fanout.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections import Counter
+from urllib.parse import parse_qsl, urlencode
+
+from a2wsgi import WSGIMiddleware
+
+from broadcaster.webapp.api import DEFER_KEY, RETRY_WAITING_S, WAIT_BEYOND, WAITING_REFUSED
+from broadcaster.webapp.emergency_watch import EmergencyWatch
+
+_LONG_POLL = re.compile(r"^/api/v1/stations/([^/]+)/emergencies$")
+_WAIT_BEYOND = WAIT_BEYOND.lower().encode("latin1")
+DEFAULT_CAPACITY = 10_000  # waiting stations one process holds (3,321 communes fit)
+
+
+class WaitingRoom:
+    """The stations waiting on this process's event loop, and who they are."""
+
+    def __init__(self, watch: EmergencyWatch, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.watch = watch
+        self.capacity = capacity
+        self.present: Counter[str] = Counter()  # station code → long-polls held now
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._moved: asyncio.Event | None = None
+
+    @property
+    def waiting(self) -> int:
+        return self.present.total()
+
+    def _bind(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._moved = asyncio.Event()
+            self.watch.subscribe(self._heard_in_thread)
+
+    def _heard_in_thread(self, latest: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._heard)
+
+    def _heard(self) -> None:
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()  # every waiter looks at the watch's newest id again
+
+    def has_room(self) -> bool:
+        return self.waiting < self.capacity
+
+    async def wait_beyond(self, station: str, known: int, timeout: float) -> None:
+        """Return when an emergency newer than ``known`` exists, or after ``timeout``."""
+        self._bind()
+        deadline = time.monotonic() + timeout
+        self.present[station] += 1
+        self.watch.hold()
+        try:
+            while self.watch.latest <= known:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                try:
+                    await asyncio.wait_for(self._moved.wait(), remaining)
+                except TimeoutError:
+                    return
+        finally:
+            self.watch.release()
+            self.present[station] -= 1
+            if self.present[station] <= 0:
+                del self.present[station]
+
+
+class _Captured:
+    """A whole answer of the inner app, held back until we know what to do with it."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    async def send(self, message: dict) -> None:
+        self.messages.append(message)
+
+    def header(self, name: bytes) -> bytes | None:
+        start = self.messages[0] if self.messages else {}
+        for key, value in start.get("headers", ()):
+            if key == name:
+                return value
+        return None
+
+    async def replay(self, send) -> None:
+        for message in self.messages:
+            await send(message)
+
+
+async def _no_body() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class StationFront:
+    """The ASGI app: ``wsgi_app`` for everything, long-poll waiting done here."""
+
+    def __init__(self, wsgi_app, *, workers: int = 8, capacity: int = DEFAULT_CAPACITY) -> None:
+        watch = wsgi_app.extensions["broadcaster.emergency_watch"]
+        self.room = WaitingRoom(watch, capacity)
+        wsgi_app.extensions["broadcaster.waiting_room"] = self.room
+        self.inner = WSGIMiddleware(wsgi_app, workers=workers)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.inner(scope, receive, send)
+        match = _LONG_POLL.match(scope["path"])
+        wait = _wait_of(scope) if match else 0
+        if not wait:
+            return await self.inner(scope, receive, send)
+        started = time.monotonic()
+        first = _Captured()
+        await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
+        beyond = first.header(_WAIT_BEYOND)
+        if beyond is None:  # an answer (items, a refusal): send it as it is
+            return await first.replay(send)
+        if not self.room.has_room():
+            return await _refuse(send)
+        remaining = wait - (time.monotonic() - started)
+        waiting = asyncio.ensure_future(
+            self.room.wait_beyond(match.group(1), int(beyond), remaining)
+        )
+        gone = asyncio.ensure_future(_disconnected(receive))
+        done, _ = await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiting, gone):
+            if task not in done:
+                task.cancel()
+        if gone in done:
+            return  # the station hung up: nobody to answer
+        again = {**scope, "query_string": _with_wait(scope, 0)}
+        await self.inner(again, _no_body, send)
+
+
+def _wait_of(scope) -> int:
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin1")):
+        if key == "wait":
+            try:
+                return max(0, min(int(value), 55))
+            except ValueError:
+                return 0  # the app refuses it with a 400
+    return 0
+
+
+def _with_wait(scope, wait: int) -> bytes:
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
+    pairs = [(k, v) for k, v in pairs if k != "wait"] + [("wait", str(wait))]
+    return urlencode(pairs).encode("latin1")
+
+
+async def _disconnected(receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _refuse(send) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "code": "too_many_waiting",
+                "message": WAITING_REFUSED,
+                "details": [],
+            }
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_WAITING_S).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

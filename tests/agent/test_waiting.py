@@ -1,0 +1,205 @@
+"""Stations waiting for emergencies cost the server nothing, and never spin.
+
+An agent whose long-poll is refused (every waiting place taken) must not ask again
+at once: the server answers 503 with Retry-After and the agent waits it out. The
+embedded server (uvicorn and the station front, as ``broadcaster serve`` runs it)
+holds hundreds of waiting stations with a handful of threads and wakes them all
+from one emergency. Every test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+
+import pytest
+from sqlalchemy import select
+
+from broadcaster.agent.client import ApiClient
+from broadcaster.agent.players import FileSinkPlayer
+from broadcaster.db import transaction
+from broadcaster.models import AdminUnit, Slot, Station
+from broadcaster.services import emergency, tokens
+from broadcaster.services.audit import system_actor
+from broadcaster.services.emergency import latest_id
+from tests.agent.live import AgentThread, FrontServer, ProcessServer, ThreadServer, wait_for
+from tests.agent.test_e2e import config
+
+PLACES = 3
+AGENTS = PLACES + 5
+
+
+def _stations(world, n: int) -> list[tuple[str, str, str]]:
+    """``n`` stations with a fresh token each: (station code, token, commune code)."""
+    with transaction(world.factory) as s:
+        rows = s.execute(
+            select(Station.code, AdminUnit.code)
+            .join(AdminUnit, AdminUnit.id == Station.unit_id)
+            .order_by(Station.code)
+            .limit(n)
+        ).all()
+        return [(code, tokens.issue(s, system_actor(), code).token, unit) for code, unit in rows]
+
+
+def _send(world, units: list[str]) -> int:
+    with transaction(world.factory) as s:
+        return emergency.send(
+            s,
+            system_actor(),
+            world.renderer,
+            title="Bão số 5",
+            body="Bão số 5 sắp đổ bộ, bà con chằng chống nhà cửa.",
+            unit_codes=units,
+        ).id
+
+
+def _picked_up(world, emergency_id: int) -> int:
+    with world.factory() as s:
+        slots = s.scalars(select(Slot).where(Slot.emergency_id == emergency_id)).all()
+        return sum(slot.picked_up_at is not None for slot in slots)
+
+
+@pytest.mark.parametrize("kind", ["front", "threads"])
+def test_agents_beyond_the_waiting_places_do_not_spin(world, tmp_path, kind):
+    """K waiting places, K + 5 real agents: each asks a few times a minute at most."""
+    if kind == "front":
+        server = FrontServer(world.app, capacity=PLACES)
+        asked = server.count
+    else:
+        server = ThreadServer(world.app)
+        world.app.extensions["broadcaster.emergency_watch"].max_waiters = PLACES
+        asked = lambda suffix: server.recorder.count("GET", suffix)  # noqa: E731
+    stations = _stations(world, AGENTS)
+    agents = []
+    try:
+        for code, token, _ in stations:
+            folder = tmp_path / f"agent-{code}"
+            cfg = config(
+                world,
+                server.url,
+                folder,
+                station=code,
+                token=token,
+                long_poll=True,
+                poll_s=60.0,
+                heartbeat_s=60.0,
+            )
+            agents.append(AgentThread(cfg, FileSinkPlayer(tmp_path / f"sink-{code}")))
+        started = time.monotonic()
+        time.sleep(8.0)  # what is measured: requests during a quiet spell
+        elapsed = time.monotonic() - started
+        counts = {code: asked(f"/stations/{code}/emergencies") for code, _, _ in stations}
+        per_minute = {code: n * 60.0 / elapsed for code, n in counts.items()}
+        # holders ask once per 50 s wait; refused ones are told to come back in 30 s
+        assert max(counts.values()) <= 2, counts
+        assert max(per_minute.values()) <= 15, per_minute
+        assert sum(counts.values()) >= AGENTS, counts  # every agent did ask
+
+        sent = _send(world, [unit for _, _, unit in stations])
+        # the waiting ones hear of it at once (the others at their next question)
+        wait_for(lambda: _picked_up(world, sent) >= PLACES, 30, "the waiting agents to hear it")
+    finally:
+        for agent in agents:
+            agent.stop()
+        server.stop()
+
+
+def test_the_embedded_server_holds_300_waiting_stations_with_four_threads(world):
+    """300 long-polls (the agent's own client) wait on 4 threads; one send answers all."""
+    waiting = 300
+    server = FrontServer(world.app, workers=4)
+    with world.factory() as s:
+        known = latest_id(s)
+    client = lambda: ApiClient(server.url, world.token, world.station)  # noqa: E731
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=waiting)
+    try:
+        answers = [pool.submit(client().emergencies, known, 40) for _ in range(waiting)]
+        wait_for(lambda: server.front.room.waiting == waiting, 60, "300 stations waiting")
+        assert server.count("/emergencies") == waiting  # each asked once, none was refused
+        with transaction(world.factory) as s:
+            unit = s.scalar(
+                select(AdminUnit.code)
+                .join(Station, Station.unit_id == AdminUnit.id)
+                .where(Station.code == world.station)
+            )
+        sent = _send(world, [unit])
+        got = [a.result(timeout=60) for a in answers]
+        assert all([i["emergency_id"] for i in g["items"]] == [sent] for g in got)
+        assert server.count("/emergencies") == waiting  # woken, not asked again
+        assert server.front.room.waiting == 0
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_one_notification_wakes_stations_waiting_on_two_server_processes(world, tmp_path):
+    """Two ``serve`` processes on one PostgreSQL: a station waits on each; one send wakes both."""
+    if not world.settings.database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY across processes is PostgreSQL's")
+    env = {
+        "BROADCASTER_DATABASE_URL": world.settings.database_url,
+        "BROADCASTER_AUDIO_DIR": str(world.settings.audio_dir),
+        "BROADCASTER_SECRET_KEY": "test",
+        "BROADCASTER_TTS_ENGINE": "espeak",
+    }
+    servers = []
+    for n in range(2):
+        server = ProcessServer(
+            {**env, "BROADCASTER_INSTANCE_DIR": str(tmp_path / f"i{n}")}, tmp_path / f"s{n}.log"
+        )
+        server.start()
+        servers.append(server)
+    with world.factory() as s:
+        known = latest_id(s)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    try:
+        answers = [
+            pool.submit(ApiClient(server.url, world.token, world.station).emergencies, known, 45)
+            for server in servers
+        ]
+        time.sleep(3.0)  # both questions are waiting on their servers
+        assert not any(a.done() for a in answers)
+        with transaction(world.factory) as s:
+            unit = s.scalar(
+                select(AdminUnit.code)
+                .join(Station, Station.unit_id == AdminUnit.id)
+                .where(Station.code == world.station)
+            )
+        sent = _send(world, [unit])
+        asked = time.monotonic()
+        got = [a.result(timeout=40) for a in answers]
+        assert all([i["emergency_id"] for i in g["items"]] == [sent] for g in got)
+        assert time.monotonic() - asked < 30  # woken, not the end of the 45 s wait
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for server in servers:
+            server.kill()
+
+
+def test_on_postgres_the_waiting_is_woken_by_notification_not_by_polling(world):
+    if not world.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no notifications: one look a second while anyone waits")
+    server = FrontServer(world.app)
+    watch = world.app.extensions["broadcaster.emergency_watch"]
+    with world.factory() as s:
+        known = latest_id(s)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        answer = pool.submit(
+            ApiClient(server.url, world.token, world.station).emergencies, known, 40
+        )
+        wait_for(lambda: server.front.room.waiting == 1, 30, "the station to wait")
+        wait_for(lambda: watch._pushed, 30, "the LISTEN connection")
+        wait_for(lambda: watch._thread is None, 10, "the polling thread to stand down")
+        with transaction(world.factory) as s:
+            unit = s.scalar(
+                select(AdminUnit.code)
+                .join(Station, Station.unit_id == AdminUnit.id)
+                .where(Station.code == world.station)
+            )
+        sent = _send(world, [unit])
+        assert [i["emergency_id"] for i in answer.result(timeout=40)["items"]] == [sent]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
