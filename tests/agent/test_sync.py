@@ -140,8 +140,12 @@ def test_a_timetable_backs_off_while_failing_and_hurries_only_when_healthy():
     assert not every.due(30)
     every.hurry()
     assert every.due(1)  # brought forward, but not within the gap
-    assert [every.failed(100) for _ in range(5)] == [5, 10, 20, 40, 60]
-    assert every.failed(200, retry_after=90) == 90  # the server's Retry-After wins
+    waits = [every.failed(100) for _ in range(5)]
+    # doubling from 5 s to the interval, each stretched by up to a quarter (jitter)
+    assert all(b <= w <= b * 1.25 for w, b in zip(waits, [5, 10, 20, 40, 60], strict=True))
+    assert 90 <= every.failed(200, retry_after=90) <= 112.5  # the server's Retry-After wins
+    tiny = Every(0.01)
+    assert tiny.failed(0) >= 1.0  # never sooner than the floor, whatever the interval
     every.hurry()
     assert not every.due(250)  # the server is away: asking sooner would not help
 
