@@ -27,20 +27,18 @@ from pathlib import Path
 
 import filelock
 
-from broadcaster.agent.client import ApiClient, AuthRefused, Refused, Unavailable, jittered
+from broadcaster.agent.client import ApiClient, AuthRefused, Unavailable
 from broadcaster.agent.clock import ClockDrift
+from broadcaster.agent.listen import listen
 from broadcaster.agent.players import COMPLETED, ERROR, Player, PlayOutcome, make_player
 from broadcaster.agent.schedule import Agenda, Item
 from broadcaster.agent.spool import Report, Spool
-from broadcaster.agent.sync import RETRY_FLOOR_S, Every, Syncer
+from broadcaster.agent.sync import Every, Syncer
 from broadcaster.errors import BroadcasterError
 
 log = logging.getLogger("broadcaster.agent")
 
 TICK = 0.5  # seconds between the sync thread's looks at its timetable
-# An empty emergency answer sooner than this after asking (a server that does not hold the
-# wait) is never followed by another question at once: agents must not spin.
-POLL_FLOOR_S = 5.0
 PROGRESS_EVERY = 5.0  # how often a playing slot's progress is noted (for crash reports)
 STATUS = {COMPLETED: "aired", ERROR: "failed"}  # anything else was interrupted: partial
 
@@ -304,28 +302,20 @@ class Runner:
 
     def _emergency_loop(self) -> None:
         client = self._client()  # its own session: the long poll holds a connection
-        after, failures = 0, 0
-        while not self._stopping.is_set():
-            asked = time.monotonic()
-            try:
-                answer = client.emergencies(after, self.config.long_poll_wait)
-            except (Unavailable, Refused, AuthRefused) as exc:
-                failures += 1
-                backoff = max(
-                    RETRY_FLOOR_S, min(self.config.poll_s, 5.0 * 2 ** min(failures - 1, 6))
-                )
-                wait = jittered(max(backoff, getattr(exc, "retry_after", None) or 0.0))
-                log.debug("Chờ tin khẩn cấp lỗi (%s); thử lại sau %.0f giây.", exc, wait)
-                self._stopping.wait(wait)
-                continue
-            failures = 0
+
+        def heard(answer: dict, after: int) -> int | None:
             with self._answering:  # the spool is not closed under us (see _close)
                 if self._stopping.is_set():
-                    return
-                after = self._heard(answer, after, client)
-            early = POLL_FLOOR_S - (time.monotonic() - asked)
-            if not answer.get("items") and early > 0:
-                self._stopping.wait(jittered(early))
+                    return None
+                return self._heard(answer, after, client)
+
+        listen(
+            client,
+            heard,
+            self._stopping,
+            wait=self.config.long_poll_wait,
+            ceiling=self.config.poll_s,
+        )
 
     def _heard(self, answer: dict, after: int, client: ApiClient) -> int:
         """Take in a long poll's answer; returns the ``after`` for the next one."""

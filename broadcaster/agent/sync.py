@@ -19,12 +19,12 @@ from typing import Any
 
 import broadcaster
 from broadcaster.agent.client import ApiClient, AudioMismatch, Refused, Unavailable, jittered
+from broadcaster.agent.listen import RETRY_FLOOR_S
 from broadcaster.agent.schedule import Agenda, Item
 from broadcaster.agent.spool import Report, Spool
 
 log = logging.getLogger("broadcaster.agent")
 
-RETRY_FLOOR_S = 1.0  # no retry comes sooner than this, whatever the settings
 DRIFT_WARN = 5.0  # seconds: worth an operator's look (and NTP)
 KEEP_AUDIO = timedelta(days=14)  # a rerun campaign within two weeks needs no new download
 

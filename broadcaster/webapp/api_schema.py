@@ -171,6 +171,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "thân yêu cầu quá lớn",
         422: "dữ liệu không hợp lệ; không có gì được lưu",
         429: "sai mã truy cập quá nhiều lần; thử lại sau Retry-After giây",
+        503: "máy chủ bận (hết chỗ chờ, CSDL tạm ngừng); hỏi lại sau Retry-After giây",
     }
     return {str(c): _json("ErrorOut", text[c]) for c in codes}
 
@@ -251,7 +252,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("EmergenciesOut", "tin khẩn cấp mới hơn `after`"),
-                        **_errors(*common),
+                        **_errors(*common, 503),
                     },
                 }
             },

@@ -1,0 +1,373 @@
+"""Stations waiting for emergencies: what idle waiting costs, and how fast a send reaches all.
+
+    .venv/bin/python bench/fanout.py                      # 170 stations, SQLite, one process
+    .venv/bin/python bench/fanout.py --postgres --stations 3321 --workers 2
+
+The server is the product's station front (``broadcaster.webapp.asgi``, what
+``broadcaster serve`` runs) under uvicorn, in its own process, plus one extra
+route answering a constant 304: the baseline. Each simulated station runs the
+agent's own long-poll loop (``broadcaster.agent.listen.listen`` with
+``ApiClient``: retries, Retry-After, floors and jitter included) in a thread of
+this process, and downloads the emergency's audio as the agent does.
+
+Printed, nothing asserted:
+
+* idle: the server's CPU seconds per minute and requests per second while N
+  stations wait and nothing happens, against the same N clients asking the
+  constant 304 route once a minute (the baseline, measured in the same run
+  against the same server process); target: idle cost at most the baseline's;
+* an emergency without and with ``{ten_xa}``: seconds from the send call
+  returning to each station holding the item and its audio (p50 / p99 / max),
+  and how long the send call itself took (with ``{ten_xa}`` it renders one
+  audio file per station before anything can be fetched: that is the cause
+  printed beside it). Targets: all of 170 within 2 s, all of 3,321 within 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench._station_world import bench_env, busy_note, machine_busy  # noqa: E402
+from bench.pull import _cpu_seconds, free_port  # noqa: E402
+from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
+from broadcaster.agent.client import ApiClient  # noqa: E402
+from broadcaster.agent.listen import listen  # noqa: E402
+from broadcaster.audio.render import AudioRenderer  # noqa: E402
+from broadcaster.config import load_settings  # noqa: E402
+from broadcaster.db import make_sessionmaker, migrate, transaction  # noqa: E402
+from broadcaster.models import AdminUnit, Station  # noqa: E402
+from broadcaster.services import emergency, stations, tokens, units  # noqa: E402
+from broadcaster.services.audit import system_actor  # noqa: E402
+
+CONSTANT_PATH = "/bench/constant-304"
+BASELINE_EVERY_S = 60.0
+APP_FACTORY = "bench.fanout:front_app"
+
+
+# -- the server process ---------------------------------------------------------------------
+
+
+def front_app():
+    """uvicorn's factory: the station front as ``serve`` builds it, plus the constant route."""
+    from flask import Response, request
+
+    from broadcaster.webapp import create_app, freeze_startup_objects
+    from broadcaster.webapp.asgi import StationFront
+
+    app = create_app(load_settings(), run_migrations=False)
+    etag = '"' + "0" * 32 + '"'
+
+    def constant() -> Response:
+        if request.headers.get("If-None-Match") == etag:
+            response = Response(status=304)
+        else:
+            response = Response(b"{}", mimetype="application/json")
+        response.headers["ETag"] = etag
+        return response
+
+    app.add_url_rule(CONSTANT_PATH, "bench_constant", constant)
+    front = StationFront(app, workers=8)
+    freeze_startup_objects()
+    return front
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str], workers: int, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            APP_FACTORY,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-keep-alive",
+            "75",
+        ]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command,
+                env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        time.sleep(1.0 if workers == 1 else 5.0)  # every worker up
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("the server did not answer in 120 s")
+
+    def pids(self) -> list[int]:
+        found = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    def cpu(self) -> float:
+        return _cpu_seconds(self.pids())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# -- the world ------------------------------------------------------------------------------
+
+
+def build(engine, settings, wanted: int) -> dict[str, tuple[str, str]]:
+    """Units and stations of as many provinces as ``wanted`` stations need; a token each.
+
+    Returns station code → (token, commune code)."""
+    migrate(engine)
+    factory = make_sessionmaker(engine)
+    actor = system_actor()
+    # Hà Tĩnh first (the pilot), then the list in its official order
+    provinces = sorted((p.code for p in units.official_provinces()), key=lambda c: c != "42")
+    have = 0
+    for code in provinces:
+        if have >= wanted:
+            break
+        with transaction(factory) as s:
+            units.import_units(s, actor, code)
+            have += stations.import_stations(s, actor, code).created
+        print(f"  province {code}: {have:,} stations so far", flush=True)
+    with transaction(factory) as s:
+        rows = s.execute(
+            select_stations().limit(wanted)  # the first ``wanted`` stations by code
+        ).all()
+        return {c: (tokens.issue(s, actor, c).token, unit) for c, unit in rows}
+
+
+def select_stations():
+    from sqlalchemy import select
+
+    return (
+        select(Station.code, AdminUnit.code)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .order_by(Station.code)
+    )
+
+
+# -- the simulated stations -----------------------------------------------------------------
+
+
+class Counting(ApiClient):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = 0
+
+    def _request(self, method, path, **kwargs):
+        self.asked += 1
+        return super()._request(method, path, **kwargs)
+
+
+class Station_:
+    """One station's emergency thread, as the agent runs it."""
+
+    def __init__(self, url: str, code: str, token: str, folder: Path) -> None:
+        self.client = Counting(url, token, code)
+        self.folder = folder
+        self.holding: dict[int, float] = {}  # emergency id → when its item and audio were here
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _heard(self, answer: dict, after: int) -> int:
+        for item in answer.get("items", []):
+            if item.get("audio_sha256"):
+                self.client.download(item["audio_sha256"], self.folder)
+            self.holding.setdefault(item["emergency_id"], time.monotonic())
+        ids = [i["emergency_id"] for i in answer.get("items", [])]
+        return max([after, int(answer.get("latest") or 0), *ids])
+
+    def _run(self) -> None:
+        listen(self.client, self._heard, self.stop, wait=50, ceiling=60.0)
+
+
+class Poller:
+    """The baseline: asks a constant 304 route once a minute, from a random offset."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url + CONSTANT_PATH
+        self.asked = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        if self.stop.wait(random.uniform(0, BASELINE_EVERY_S)):
+            return
+        etag = '"' + "0" * 32 + '"'
+        while not self.stop.is_set():
+            self.asked += 1
+            request = urllib.request.Request(self.url, headers={"If-None-Match": etag})
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except urllib.error.HTTPError:
+                pass  # 304 arrives as an HTTPError
+            except OSError:
+                pass
+            self.stop.wait(BASELINE_EVERY_S)
+
+
+def idle(server: ServerProcess, clients, seconds: float) -> tuple[float, float]:
+    """Server CPU seconds per minute and requests per second over ``seconds``."""
+    asked0, cpu0, t0 = sum(c.asked for c in clients), server.cpu(), time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    cpu = server.cpu() - cpu0
+    return cpu * 60.0 / elapsed, (sum(c.asked for c in clients) - asked0) / elapsed
+
+
+def quantiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  max {ordered[-1]:.2f} s"
+
+
+def send_and_time(factory, renderer, sims, units_: list[str], body: str, timeout: float) -> dict:
+    with transaction(factory) as s:
+        started = time.monotonic()
+        sent = emergency.send(
+            s, system_actor(), renderer, title="Bão khẩn cấp", body=body, unit_codes=units_
+        )
+    returned = time.monotonic()  # committed: stations may hear of it from now on
+    deadline = returned + timeout
+    while time.monotonic() < deadline:
+        if all(sent.id in sim.holding for sim in sims):
+            break
+        time.sleep(0.05)
+    delays = [sim.holding[sent.id] - returned for sim in sims if sent.id in sim.holding]
+    return {
+        "send_s": returned - started,
+        "delays": delays,
+        "missing": len(sims) - len(delays),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stations", type=int, default=170)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL (see bench/units)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    threading.stack_size(512 * 1024)  # thousands of waiting threads in this process
+    busy = machine_busy()
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanout-")))
+        if args.postgres:
+            server_url, _ = postgres_url()
+            if not server_url:
+                raise SystemExit("--postgres needs BROADCASTER_TEST_POSTGRES_URL (or BENCH_…)")
+            fresh, version = stack.enter_context(postgres_databases(server_url))
+            backend = version
+        else:
+            fresh, backend = sqlite_databases(workdir), "SQLite"
+        engine = stack.enter_context(fresh("fanout"))
+        url = engine.url.render_as_string(hide_password=False)
+        env = bench_env(url, workdir)
+        settings = load_settings(env=env, cwd=workdir)
+        print(f"bench/fanout.py: {args.stations:,} stations, {backend}, "
+              f"{args.workers} server process(es); {busy_note(busy)}")  # fmt: skip
+        world = build(engine, settings, args.stations)
+        factory = make_sessionmaker(engine)
+        renderer = AudioRenderer(settings.audio_dir, settings.audio)
+        server = ServerProcess(env, args.workers, workdir)
+        stack.callback(server.stop)
+
+        sims = [
+            Station_(server.url, code, token, workdir / "agents" / code)
+            for code, (token, _) in world.items()
+        ]
+        for sim in sims:
+            sim.thread.start()
+        time.sleep(5.0)  # every station has asked once and waits
+        waiting_cpu, waiting_rps = idle(server, [s.client for s in sims], args.idle_seconds)
+
+        communes = sorted({unit for _, unit in world.values()})
+        plain = send_and_time(
+            factory, renderer, sims, communes, "Bão số 9 sắp đổ bộ, bà con vào nơi an toàn.", 60
+        )
+        named = send_and_time(
+            factory,
+            renderer,
+            sims,
+            communes,
+            "Bà con {ten_xa} chú ý: nước sông lên nhanh, di dời ngay.",
+            max(120.0, args.stations * 0.5),
+        )
+        for sim in sims:
+            sim.stop.set()
+
+        pollers = [Poller(server.url) for _ in world]
+        for p in pollers:
+            p.thread.start()
+        time.sleep(2.0)
+        base_cpu, base_rps = idle(server, pollers, args.idle_seconds)
+        for p in pollers:
+            p.stop.set()
+
+    print(f"\nidle, {args.stations:,} stations, {args.idle_seconds:.0f} s each:")
+    print(f"  waiting (long-poll)     : {waiting_cpu:6.2f} CPU s/min  {waiting_rps:7.2f} req/s")
+    print(f"  baseline (304 each min) : {base_cpu:6.2f} CPU s/min  {base_rps:7.2f} req/s")
+    ratio = waiting_cpu / base_cpu if base_cpu > 0 else float("inf")
+    verdict = "PASS" if waiting_cpu <= base_cpu else "FAIL"
+    print(f"  ratio waiting/baseline  : {ratio:6.2f} × CPU   {verdict} (target ≤ 1)")
+    target = 2.0 if args.stations <= 170 else 5.0
+    for label, run in (("without {ten_xa}", plain), ("with {ten_xa}", named)):
+        print(f"\nemergency {label}: send call {run['send_s']:.2f} s")
+        print(f"  send returned → station holds item and audio: {quantiles(run['delays'])}")
+        if run["missing"]:
+            print(f"  {run['missing']} station(s) did not get it in time")
+    worst = max(plain["delays"], default=float("inf"))
+    ok = not plain["missing"] and worst <= target
+    print(f"\nwithout {{ten_xa}}: every station within {target:g} s: {'PASS' if ok else 'FAIL'}")
+    print(
+        "with {ten_xa}: the send renders one file per station before committing, so nothing "
+        f"is fetchable until it returns ({named['send_s']:.1f} s for {args.stations:,})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
