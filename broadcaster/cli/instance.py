@@ -118,6 +118,9 @@ def _serve(
         log_level="warning",
         timeout_keep_alive=75,  # past the agents' 50 s long-poll: one connection each
         server_header=False,
+        # the client's address is the connection's: forwarded headers are trusted only
+        # through the configured proxy hops, not by uvicorn on its own
+        proxy_headers=False,
     )
     try:
         uvicorn.Server(config).run()
