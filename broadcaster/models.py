@@ -474,6 +474,7 @@ class StationToken(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # links' uses
 
 
 class StationStatus(Base):

@@ -129,6 +129,18 @@ def token_group() -> None:
     """Mã truy cập của đài (cho máy phát/agent): cấp, đổi, thu hồi."""
 
 
+_LINK_HELP = (
+    "Liên kết danh sách phát (cho VLC, liquidsoap, bộ điều khiển loa IP: không gửi được "
+    "mã trong tiêu đề) thay cho mã truy cập."
+)
+
+
+def link_urls(app: AppContext, secret: str) -> list[str]:
+    """The playlist link's URLs (with BROADCASTER_PUBLIC_URL when set)."""
+    base = (app.settings.public_url or "http://MÁY-CHỦ:5000").rstrip("/")
+    return [f"{base}/api/v1/links/{secret}/playlist.{fmt}" for fmt in ("m3u8", "xspf")]
+
+
 @token_group.command("issue")
 @click.argument("code")
 @click.option(
@@ -136,33 +148,58 @@ def token_group() -> None:
     is_flag=True,
     help="Giữ mã cũ còn hiệu lực (đổi mã có thời gian chuyển tiếp); mặc định thu hồi mã cũ.",
 )
+@click.option("--link", is_flag=True, help=_LINK_HELP)
 @user_options(required=False)
 @pass_app
 def token_issue_cmd(
-    app: AppContext, code: str, keep_old: bool, username: str | None, password: str | None
+    app: AppContext,
+    code: str,
+    keep_old: bool,
+    link: bool,
+    username: str | None,
+    password: str | None,
 ) -> None:
-    """Cấp mã truy cập mới cho đài CODE. Mã chỉ hiện MỘT lần: hãy chép ngay."""
+    """Cấp mã truy cập (hoặc liên kết danh sách phát) mới cho đài CODE; chỉ hiện MỘT lần."""
     with app.session() as session:
         actor = acting(session, username, password, required=False)
-        issued = tokens.issue(session, actor, code, keep_old=keep_old)
+        issued = tokens.issue(session, actor, code, keep_old=keep_old, link=link)
+    what = "liên kết danh sách phát" if link else "mã truy cập"
     if issued.revoked:
-        click.echo(f"Đã thu hồi {issued.revoked} mã cũ của đài {code}.", err=True)
-    click.echo(f"Mã truy cập mới của đài {code} (chỉ hiện một lần):", err=True)
-    click.echo(issued.token)
+        click.echo(f"Đã thu hồi {issued.revoked} {what} cũ của đài {code}.", err=True)
+    click.echo(f"{what.capitalize()} mới của đài {code} (chỉ hiện một lần):", err=True)
+    if not link:
+        click.echo(issued.token)
+        return
+    for url in link_urls(app, issued.token):
+        click.echo(url)
+    if not app.settings.public_url:
+        click.echo(
+            "Thay MÁY-CHỦ:5000 bằng địa chỉ các đài dùng để tới máy chủ "
+            "(hoặc đặt BROADCASTER_PUBLIC_URL).",
+            err=True,
+        )
 
 
 @token_group.command("revoke")
 @click.argument("code")
 @click.option("--prefix", help="Chỉ thu hồi mã bắt đầu bằng chuỗi này (xem 'token list').")
+@click.option("--link", "kind", flag_value="link", help="Chỉ các liên kết danh sách phát.")
+@click.option("--header", "kind", flag_value="header", help="Chỉ các mã truy cập của agent.")
 @user_options(required=False)
 @pass_app
 def token_revoke_cmd(
-    app: AppContext, code: str, prefix: str | None, username: str | None, password: str | None
+    app: AppContext,
+    code: str,
+    prefix: str | None,
+    kind: str | None,
+    username: str | None,
+    password: str | None,
 ) -> None:
-    """Thu hồi mã truy cập của đài CODE (mọi mã, hoặc một mã theo --prefix)."""
+    """Thu hồi mã truy cập và liên kết của đài CODE (tất cả, một loại, hoặc theo --prefix)."""
     with app.session() as session:
-        count = tokens.revoke(session, acting(session, username, password, False), code, prefix)
-    click.echo(f"Đã thu hồi {count} mã truy cập của đài {code}.")
+        actor = acting(session, username, password, False)
+        count = tokens.revoke(session, actor, code, prefix, kind=kind)
+    click.echo(f"Đã thu hồi {count} mã truy cập/liên kết của đài {code}.")
 
 
 @token_group.command("list")
@@ -177,13 +214,15 @@ def token_list_cmd(app: AppContext, code: str, as_json: bool) -> None:
         echo_json(rows)
         return
     echo_table(
-        ["Phần đầu", "Cấp lúc", "Người cấp", "Dùng lần cuối", "Thu hồi"],
+        ["Phần đầu", "Loại", "Cấp lúc", "Người cấp", "Dùng lần cuối", "Số lần", "Thu hồi"],
         [
             (
                 t.prefix,
+                "liên kết" if t.kind == "link" else "mã",
                 app.local(t.created_at),
                 t.created_by,
                 app.local(t.last_used_at),
+                str(t.uses) if t.kind == "link" else "",
                 app.local(t.revoked_at) if t.revoked_at else "còn hiệu lực",
             )
             for t in rows

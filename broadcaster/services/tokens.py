@@ -3,6 +3,13 @@
 A token is 32 random bytes (URL-safe base64) behind a ``bst_`` prefix. Being
 random and long, a plain sha256 is the right way to keep it: a slow password
 hash would only slow every playlist pull without making a guess any likelier.
+
+A **playlist link** (``bsl_`` prefix) is the same kind of secret for players that
+cannot send a header (liquidsoap, VLC, IP loudspeaker controllers): it goes in
+the playlist's URL, like a private calendar feed, and reaches only that
+station's M3U8 and XSPF playlists, whose audio URLs are signed and expiring
+(:mod:`broadcaster.services.signed_audio`). It never works as a header token,
+nor a header token in a link. Every use of a link is counted.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from broadcaster.models import AdminUnit, Role, Station, StationToken
 from broadcaster.services.audit import Actor, record
 
 PREFIX = "bst_"
+LINK_PREFIX = "bsl_"
+KINDS = {"header": PREFIX, "link": LINK_PREFIX}
 # A right token is remembered this long by the process that checked it, so a pull
 # costs no token query. Issuing or revoking in this process forgets at once; a
 # revocation made elsewhere (the CLI, another server process) takes effect within it.
@@ -54,6 +63,8 @@ class TokenInfo:
     created_by: str
     revoked_at: datetime | None
     last_used_at: datetime | None
+    kind: str = "header"  # header | link
+    uses: int = 0  # counted for links
 
 
 @dataclass(frozen=True)
@@ -80,14 +91,17 @@ def _station(session: Session, code: str, actor: Actor | None = None) -> Station
     return station
 
 
-def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) -> IssuedToken:
-    """A new token for a station; earlier ones are revoked unless ``keep_old`` (rotation
-    with overlap, while the station is switched over)."""
+def issue(
+    session: Session, actor: Actor, code: str, *, keep_old: bool = False, link: bool = False
+) -> IssuedToken:
+    """A new token (or, with ``link``, a playlist link) for a station; earlier ones of the
+    same kind are revoked unless ``keep_old`` (rotation with overlap)."""
     station = _station(session, code, actor)
-    revoked = 0 if keep_old else _revoke_all(session, station.id)
+    kind = LINK_PREFIX if link else PREFIX
+    revoked = 0 if keep_old else _revoke_all(session, station.id, kind)
     forget_cached()
-    token = PREFIX + secrets.token_urlsafe(32)
-    prefix = token[: len(PREFIX) + 6]
+    token = kind + secrets.token_urlsafe(32)
+    prefix = token[: len(kind) + 6]
     session.add(
         StationToken(
             station_id=station.id,
@@ -99,7 +113,7 @@ def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) 
     record(
         session,
         actor,
-        "station.token.issue",
+        "station.link.issue" if link else "station.token.issue",
         "station",
         code,
         after={"prefix": prefix, "revoked": revoked},
@@ -107,21 +121,29 @@ def issue(session: Session, actor: Actor, code: str, *, keep_old: bool = False) 
     return IssuedToken(station_code=code, token=token, prefix=prefix, revoked=revoked)
 
 
-def _revoke_all(session: Session, station_id: int) -> int:
-    result = session.execute(
-        update(StationToken)
-        .where(StationToken.station_id == station_id, StationToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+def _revoke_all(session: Session, station_id: int, kind: str | None = None) -> int:
+    """Revoke every live token of a station (of one kind: its prefix; None: every kind)."""
+    live = [StationToken.station_id == station_id, StationToken.revoked_at.is_(None)]
+    if kind is not None:
+        live.append(StationToken.prefix.startswith(kind))
+    result = session.execute(update(StationToken).where(*live).values(revoked_at=utcnow()))
     return result.rowcount
 
 
-def revoke(session: Session, actor: Actor, code: str, prefix: str | None = None) -> int:
-    """Revoke a station's tokens (all of them, or the one with this prefix)."""
+def revoke(
+    session: Session,
+    actor: Actor,
+    code: str,
+    prefix: str | None = None,
+    *,
+    kind: str | None = None,
+) -> int:
+    """Revoke a station's tokens: the one with this prefix, or all of a ``kind``
+    (``header`` or ``link``), or all of them."""
     station = _station(session, code, actor)
     forget_cached()
     if prefix is None:
-        count = _revoke_all(session, station.id)
+        count = _revoke_all(session, station.id, KINDS[kind] if kind else None)
     else:
         count = session.execute(
             update(StationToken)
@@ -154,6 +176,8 @@ def list_tokens(session: Session, code: str) -> list[TokenInfo]:
             created_by=t.created_by,
             revoked_at=t.revoked_at,
             last_used_at=t.last_used_at,
+            kind="link" if t.prefix.startswith(LINK_PREFIX) else "header",
+            uses=t.uses,
         )
         for t in rows
     ]
@@ -194,3 +218,51 @@ def authenticate(session: Session, token: str) -> StationAuth | None:
             _cache.clear()
         _cache[digest] = (auth, now + CACHE_SECONDS)
     return auth
+
+
+def use_link(session: Session, secret: str) -> StationAuth | None:
+    """The station a playlist link reaches (None for an unknown or revoked one); counts the use.
+
+    Not cached: a revoked link stops at once, and a player fetches its playlist a few
+    times a day, not every minute.
+    """
+    if not secret.startswith(LINK_PREFIX) or len(secret) > 100:
+        return None
+    row = session.execute(
+        select(StationToken.id, Station.id, Station.code)
+        .join(Station, Station.id == StationToken.station_id)
+        .where(
+            StationToken.token_sha256 == token_hash(secret),
+            StationToken.revoked_at.is_(None),
+            Station.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    count_link_use(session, row[0])
+    return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
+
+
+def link_station(session: Session, token_id: int) -> StationAuth | None:
+    """The station of a live playlist link, by the id its signed audio URLs carry."""
+    row = session.execute(
+        select(StationToken.id, Station.id, Station.code)
+        .join(Station, Station.id == StationToken.station_id)
+        .where(
+            StationToken.id == token_id,
+            StationToken.prefix.startswith(LINK_PREFIX),
+            StationToken.revoked_at.is_(None),
+            Station.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
+
+
+def count_link_use(session: Session, token_id: int) -> None:
+    session.execute(
+        update(StationToken)
+        .where(StationToken.id == token_id)
+        .values(uses=StationToken.uses + 1, last_used_at=utcnow())
+    )

@@ -82,7 +82,7 @@ def _error(
     return response
 
 
-class _ApiError(Exception):
+class ApiError(Exception):
     """A refusal, answered as JSON by the blueprint's handler."""
 
     def __init__(self, status: int, code: str, message: str, details=None, headers=None):
@@ -105,7 +105,7 @@ def _validation_details(exc: ValidationError) -> list[dict]:
 
 def _body() -> bytes:
     """The request body, refused with 413 past MAX_BODY (declared or streamed)."""
-    too_big = _ApiError(
+    too_big = ApiError(
         413,
         "http_413",
         f"Thân yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KiB); gửi ít báo cáo hơn mỗi lần.",
@@ -120,15 +120,15 @@ def _body() -> bytes:
 
 def _parse(model, raw: bytes):
     if not raw.strip():
-        raise _ApiError(400, "empty_body", "Thân yêu cầu rỗng: cần một đối tượng JSON.")
+        raise ApiError(400, "empty_body", "Thân yêu cầu rỗng: cần một đối tượng JSON.")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise _ApiError(400, "bad_json", "JSON không hợp lệ (hỏng hoặc bị cắt cụt).") from None
+            raise ApiError(400, "bad_json", "JSON không hợp lệ (hỏng hoặc bị cắt cụt).") from None
         details = _validation_details(exc)
         first = details[0]
-        raise _ApiError(422, "invalid", f"{first['field']}: {first['message']}", details) from None
+        raise ApiError(422, "invalid", f"{first['field']}: {first['message']}", details) from None
 
 
 # -- authentication -----------------------------------------------------------------------
@@ -136,6 +136,19 @@ def _parse(model, raw: bytes):
 
 def _limiter() -> tuple[strategies.RateLimiter, str]:
     return current_app.extensions["broadcaster.ratelimit"], request.remote_addr or "?"
+
+
+def count_wrong(kind: str) -> None:
+    """Count a wrong secret from this address; past the limit, refuse with 429."""
+    limiter, who = _limiter()
+    if not limiter.hit(BAD_TOKEN_RATE, kind, who):
+        reset, _ = limiter.get_window_stats(BAD_TOKEN_RATE, kind, who)
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "Sai mã truy cập quá nhiều lần; hãy chờ rồi thử lại.",
+            headers={"Retry-After": str(max(1, int(reset - _time.time()) + 1))},
+        )
 
 
 def _authenticate(station_code: str | None) -> tokens.StationAuth:
@@ -149,30 +162,22 @@ def _authenticate(station_code: str | None) -> tokens.StationAuth:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _ApiError(
+        raise ApiError(
             401, "no_token", "Thiếu mã truy cập: gửi 'Authorization: Bearer <mã của đài>'."
         )
     token = token.strip()
-    auth = tokens.remembered(token) or tokens.authenticate(_db(), token)
+    auth = tokens.remembered(token) or tokens.authenticate(api_db(), token)
     if auth is None:
-        limiter, who = _limiter()
-        if not limiter.hit(BAD_TOKEN_RATE, "bad-token", who):
-            reset, _ = limiter.get_window_stats(BAD_TOKEN_RATE, "bad-token", who)
-            raise _ApiError(
-                429,
-                "too_many_attempts",
-                "Sai mã truy cập quá nhiều lần; hãy chờ rồi thử lại.",
-                headers={"Retry-After": str(max(1, int(reset - _time.time()) + 1))},
-            )
-        raise _ApiError(401, "bad_token", "Mã truy cập không đúng hoặc đã bị thu hồi.")
+        count_wrong("bad-token")
+        raise ApiError(401, "bad_token", "Mã truy cập không đúng hoặc đã bị thu hồi.")
     if station_code is not None and auth.station_code != station_code:
-        raise _ApiError(
+        raise ApiError(
             403, "other_station", f"Mã truy cập này không dùng được cho đài {station_code}."
         )
     return auth
 
 
-def _db():
+def api_db():
     return current_app.extensions["broadcaster.db"]()
 
 
@@ -180,12 +185,12 @@ def _factory():
     return current_app.extensions["broadcaster.sessionmaker"]
 
 
-def _settings():
+def api_settings():
     return current_app.config["BROADCASTER_SETTINGS"]
 
 
-@bp.errorhandler(_ApiError)
-def _api_error(exc: _ApiError):
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
     return _error(*exc.args_)
 
 
@@ -229,17 +234,15 @@ def _day(tz) -> date:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise _ApiError(
+        raise ApiError(
             400, "bad_date", f"Tham số date '{raw[:40]}' phải có dạng YYYY-MM-DD."
         ) from None
     if abs((day - today).days) > MAX_DAYS_AWAY:
-        raise _ApiError(
-            400, "bad_date", f"Ngày {raw} quá xa hôm nay (tối đa {MAX_DAYS_AWAY} ngày)."
-        )
+        raise ApiError(400, "bad_date", f"Ngày {raw} quá xa hôm nay (tối đa {MAX_DAYS_AWAY} ngày).")
     return day
 
 
-_FORMATS = {
+FORMATS = {
     "json": "application/json",
     "m3u8": "audio/x-mpegurl; charset=utf-8",
     "xspf": "application/xspf+xml; charset=utf-8",
@@ -249,10 +252,10 @@ _FORMATS = {
 @bp.get("/stations/<code>/playlist")
 def get_playlist(code: str):
     auth = _authenticate(code)
-    settings = _settings()
+    settings = api_settings()
     fmt = request.args.get("format", "json")
-    if fmt not in _FORMATS:
-        raise _ApiError(
+    if fmt not in FORMATS:
+        raise ApiError(
             400, "bad_format", f"format '{fmt[:20]}' không hỗ trợ; dùng json, m3u8 hoặc xspf."
         )
     day = _day(settings.tz)
@@ -270,10 +273,10 @@ def get_playlist(code: str):
     key = (auth.station_id, day, fmt, request.scheme, request.host, request.script_root)
     answer = cache.get(key, fp, now)
     if answer is None:
-        answer = _build_answer(_db(), auth, day, fmt, now)
+        answer = _build_answer(api_db(), auth, day, fmt, now)
         cache.put(key, fp, answer)
     if answer.emergency_slots:
-        session = _db()
+        session = api_db()
         if playlist.mark_picked_up(session, answer.emergency_slots, now):
             session.commit()
     if answer.etag in request.if_none_match or request.headers.get("If-None-Match") == answer.etag:
@@ -304,7 +307,7 @@ def _fingerprint(station_id: int, day: date, tz) -> tuple:
 
 
 def _build_answer(session, auth, day: date, fmt: str, now: datetime) -> playlist.Answer:
-    settings = _settings()
+    settings = api_settings()
     built = playlist.build(session, auth.station_id, day, settings.tz, settings.audio_dir, now=now)
     if session.dirty:  # file hashes filled in for audio recorded before they were kept
         session.commit()
@@ -322,16 +325,20 @@ def _build_answer(session, auth, day: date, fmt: str, now: datetime) -> playlist
     return playlist.Answer(
         etag,
         body,
-        _FORMATS[fmt],
+        FORMATS[fmt],
         playlist.emergency_slots(built),
         valid_until=min(expiries) if expiries else None,
     )
 
 
+def public_base() -> str:
+    """This server as stations reach it: BROADCASTER_PUBLIC_URL behind a proxy."""
+    base = api_settings().public_url or (request.host_url.rstrip("/") + request.script_root)
+    return base.rstrip("/")
+
+
 def _audio_url() -> str:
-    """Audio URLs as stations reach them: BROADCASTER_PUBLIC_URL behind a proxy."""
-    base = _settings().public_url or (request.host_url.rstrip("/") + request.script_root)
-    return base.rstrip("/") + "/api/v1/audio/{sha256}.mp3"
+    return public_base() + "/api/v1/audio/{sha256}.mp3"
 
 
 @bp.get("/audio/<name>")
@@ -339,18 +346,18 @@ def get_audio(name: str):
     auth = _authenticate(None)
     sha = name.removesuffix(".mp3")
     if not name.endswith(".mp3") or not _SHA.match(sha):
-        raise _ApiError(404, "no_audio", "Không có tệp âm thanh này.")
-    settings = _settings()
-    path = playlist.audio_path_for(_db(), auth.station_id, sha, settings.audio_dir)
+        raise ApiError(404, "no_audio", "Không có tệp âm thanh này.")
+    settings = api_settings()
+    path = playlist.audio_path_for(api_db(), auth.station_id, sha, settings.audio_dir)
     if path is None:
-        raise _ApiError(
+        raise ApiError(
             404,
             "no_audio",
             f"Tệp {sha[:12]}… không có trong danh sách phát của đài {auth.station_code}.",
         )
     if not path.is_file():
         log.error("audio %s is recorded but its file %s is missing", sha, path)
-        raise _ApiError(404, "audio_missing", "Tệp âm thanh chưa có trên máy chủ; thử lại sau.")
+        raise ApiError(404, "audio_missing", "Tệp âm thanh chưa có trên máy chủ; thử lại sau.")
     response = send_file(
         path,
         mimetype="audio/mpeg",
@@ -461,10 +468,10 @@ def get_emergencies(code: str):
         after = int(request.args.get("after", "0"))
         wait = int(request.args.get("wait", "0"))
     except ValueError:
-        raise _ApiError(400, "bad_param", "after và wait phải là số nguyên.") from None
+        raise ApiError(400, "bad_param", "after và wait phải là số nguyên.") from None
     if not 0 <= wait <= 55:
-        raise _ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
-    settings = _settings()
+        raise ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
+    settings = api_settings()
     watch: EmergencyWatch = current_app.extensions["broadcaster.emergency_watch"]
     notices = current_app.extensions.get("broadcaster.slot_notices")
     if notices is not None:
@@ -472,8 +479,10 @@ def get_emergencies(code: str):
     deferred = wait > 0 and bool(request.environ.get("asgi.scope", {}).get(DEFER_KEY))
     deadline = _time.monotonic() + wait
     while True:
-        session = _db()
-        known = latest_id(session)
+        session = api_db()
+        # while the LISTEN connection is up the watch knows the newest id as soon as the
+        # database does (a notice in flight only wakes the waiter a moment later)
+        known = watch.latest if watch.fresh else latest_id(session)
         built, items = None, []
         if known > after:  # nothing newer than `after` exists at all: no playlist to build
             built = playlist.build(
@@ -527,5 +536,7 @@ def init_app(app: Flask, factory) -> None:
     app.extensions["broadcaster.playlists"] = playlist.AnswerCache()
     if settings.database_url.startswith("postgresql"):
         app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url, watch=watch)
+    from broadcaster.webapp import api_links  # noqa: F401 (its routes join this blueprint)
+
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, http_error)

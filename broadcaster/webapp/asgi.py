@@ -6,7 +6,8 @@ the stations' emergency long-poll that is only waiting: the app answers such a
 request at once with the newest emergency id it knows (``api.DEFER_KEY``), this
 module parks the station on the event loop until the process's
 :class:`~broadcaster.webapp.emergency_watch.EmergencyWatch` hears of a newer one
-or the station's wait is over, and then asks the app again with ``wait=0``.
+or the station's wait is over, and then asks the app again with ``wait=0`` (or,
+when nothing newer came, answers "nothing new" itself, as the app would).
 
 A waiting station costs a socket and a few objects: no thread, no query. Why not
 more threads: a waitress thread per waiting station means hundreds of threads for
@@ -147,6 +148,9 @@ class StationFront:
                 task.cancel()
         if gone in done:
             return  # the station hung up: nobody to answer
+        if self.room.watch.latest <= int(beyond):
+            # the wait is over and nothing newer exists: the app's answer would be this
+            return await _answer(send, 200, {"latest": int(beyond), "items": []})
         again = {**scope, "query_string": _with_wait(scope, 0)}
         await self.inner(again, _no_body, send)
 
@@ -175,24 +179,20 @@ async def _disconnected(receive) -> None:
 
 
 async def _refuse(send) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "too_many_waiting",
-                "message": WAITING_REFUSED,
-                "details": [],
-            }
-        },
-        ensure_ascii=False,
-    ).encode("utf-8")
+    error = {"code": "too_many_waiting", "message": WAITING_REFUSED, "details": []}
+    await _answer(send, 503, {"error": error}, [(b"retry-after", str(RETRY_WAITING_S).encode())])
+
+
+async def _answer(send, status: int, document: dict, headers: list | None = None) -> None:
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_WAITING_S).encode()),
+                *(headers or []),
             ],
         }
     )

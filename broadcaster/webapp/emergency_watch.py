@@ -46,6 +46,11 @@ class EmergencyWatch:
     def latest(self) -> int:
         return self._latest
 
+    @property
+    def fresh(self) -> bool:
+        """Whether :attr:`latest` follows the database by notification (PostgreSQL)."""
+        return self._pushed
+
     def subscribe(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(latest)`` (from the watch's thread) whenever the newest id moves."""
         with self._cond:

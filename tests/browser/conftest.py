@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from broadcaster.services.units import import_units
 from broadcaster.webapp import create_app
 from tests.agent.live import ThreadServer
 from tests.api.world import stop_listening
+from tests.debian import apt_install
 from tests.web.conftest import PASSWORD, add_web_users, web_settings
 
 REQUIRE = os.environ.get("BROADCASTER_REQUIRE_BROWSER", "") not in ("", "0")
@@ -56,26 +55,11 @@ def _find_chromium() -> str | None:
     return None
 
 
-def _install_chromium() -> str:
-    """apt-get install chromium, when we may (root, Debian); what happened, in words."""
-    if os.name != "posix" or os.geteuid() != 0:
-        return "not root, so chromium cannot be installed here"
-    if not shutil.which("apt-get"):
-        return "no apt-get on this machine"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print("\n[browser tests] installing Debian's chromium (once)…", file=sys.stderr, flush=True)
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            return f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}"
-    return "installed"
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = _find_chromium()
     if path is None:
-        outcome = _install_chromium()
+        outcome = apt_install(["chromium"])
         path = _find_chromium()
         if path is None:
             message = f"no chromium for the browser tests ({outcome})"
