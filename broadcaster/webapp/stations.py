@@ -28,6 +28,7 @@ from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Role, Station
 from broadcaster.services import emergency_progress, health, quiet_days, slots, tokens
+from broadcaster.webapp.api import public_base
 from broadcaster.services import stations as svc
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
@@ -169,6 +170,7 @@ def _detail(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     new_token: str | None = None,
+    new_link: tuple[str, str] | None = None,
     status: int = 200,
 ):
     session_ = db()
@@ -192,6 +194,7 @@ def _detail(
             **(values or {}),
         },
         new_token=new_token,
+        new_link=new_link,
         issue_once=issue_once,
         now=utcnow(),
     )
@@ -307,6 +310,7 @@ def quiet_day_remove(code: str, day: str):
 def token_issue(code: str):
     station, _unit = station_in_scope(code)
     keep_old = request.form.get("keep_old") == "1"
+    link = request.form.get("kind") == "link"
     expected = session.pop(ISSUE_KEY, None)
     if not expected or not hmac.compare_digest(expected, request.form.get("once", "")):
         # the same form sent again (a reload of the answer): nothing more is issued
@@ -317,12 +321,16 @@ def token_issue(code: str):
             ),
         )
     try:
-        issued = tokens.issue(db(), actor(), station.code, keep_old=keep_old)
+        issued = tokens.issue(db(), actor(), station.code, keep_old=keep_old, link=link)
     except BroadcasterError as exc:
         db().rollback()
         refused(exc)
         abort(400, description=exc.message)
     db().commit()
+    if link:
+        base = f"{public_base()}/api/v1/links/{issued.token}/playlist"
+        done(_("Đã cấp liên kết danh sách phát %(prefix)s…", prefix=issued.prefix))
+        return _detail(station, _unit, new_link=(f"{base}.m3u8", f"{base}.xspf"))
     # shown in this answer only (no-store): never in a URL, a log or a cookie — Flask's
     # session cookie is signed, not encrypted
     if issued.revoked:

@@ -420,3 +420,23 @@ def test_a_token_issued_for_one_station_is_not_shown_on_another(web):
     assert 'id="new-token-value"' not in other
     own = text(client.get(f"/stations/{OWN_STATION}"))
     assert 'id="new-token-value"' not in own  # it was meant for one page view only
+
+
+def test_a_playlist_link_is_issued_shown_once_counted_and_revoked_from_the_page(web):
+    client = web.client("quantri")
+    issued = _issue(web, client, {"kind": "link"})
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    body = text(issued)
+    m3u8 = body.split('id="new-link-m3u8">', 1)[1].split("<", 1)[0].strip()
+    assert re.fullmatch(r"http://localhost/api/v1/links/bsl_[\w-]{43}/playlist\.m3u8", m3u8)
+    assert 'id="new-token-value"' not in body
+    api = web.app.test_client()
+    path = m3u8.removeprefix("http://localhost")
+    assert api.get(path).status_code == 200 and api.get(path).status_code == 200
+    listed = text(client.get(f"/stations/{OWN_STATION}"))
+    row = re.search(r'<tr data-prefix="(bsl_\w+)" data-kind="link"[^>]*>(.*?)</tr>', listed, re.S)
+    assert row is not None and m3u8 not in listed  # listed by its prefix only
+    assert '<td data-label="Số lần dùng">2</td>' in row.group(2)
+    revoked = web.post(client, f"/stations/{OWN_STATION}/token/revoke", {"prefix": row.group(1)})
+    assert revoked.status_code == 302
+    assert api.get(path).status_code == 403
