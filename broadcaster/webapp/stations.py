@@ -28,8 +28,8 @@ from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Role, Station
 from broadcaster.services import emergency_progress, health, quiet_days, slots, tokens
-from broadcaster.webapp.api import public_base
 from broadcaster.services import stations as svc
+from broadcaster.webapp.api import public_base
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
