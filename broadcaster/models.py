@@ -493,6 +493,15 @@ class StationStatus(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
 
+class StationPresence(Base):
+    """When a server process last saw the station holding an emergency long-poll."""
+
+    __tablename__ = "station_presence"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    connected_at: Mapped[datetime]
+
+
 class Emergency(Base):
     """An emergency item (tin khẩn cấp): played at once, interrupting the schedule.
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from broadcaster.db import transaction
 from broadcaster.models import AuditEvent, Emergency, Slot, SlotStatus, Station, StationToken
-from broadcaster.services import tokens, users
+from broadcaster.services import health, tokens, users
 from broadcaster.services.audit import system_actor
 
 
@@ -60,7 +60,13 @@ def test_station_health_lists_offline_stations(cli, factory, ha_tinh):
     assert result.exit_code == 0
     assert "69 đài, 69 mất liên lạc" in result.output
     rows = json.loads(cli("stations", "health", "--unit", "42", "--json").output)
-    assert len(rows) == 69 and not any(r["online"] for r in rows)
+    assert len(rows) == 69 and not any(r["online"] or r["connected"] for r in rows)
+    code = _first_station(factory)
+    with transaction(factory) as s:
+        health.note_waiting(s, [code])  # its agent holds a long-poll on some server process
+    rows = json.loads(cli("stations", "health", "--unit", "42", "--json").output)
+    assert [r["station_code"] for r in rows if r["connected"]] == [code]
+    assert "1 đang kết nối chờ tin khẩn cấp" in cli("stations", "health").output
 
 
 def test_emergency_send_status_and_cancel(cli, factory, ha_tinh, tmp_path):
@@ -75,6 +81,7 @@ def test_emergency_send_status_and_cancel(cli, factory, ha_tinh, tmp_path):
     )  # fmt: skip
     assert sent.exit_code == 0, sent.output
     assert "tới 1 đài" in sent.output and "phát 2 lần" in sent.output
+    assert "0 đài đang kết nối nhận được ngay" in sent.output
     with factory() as s:
         slot = s.scalars(select(Slot).where(Slot.emergency_id.is_not(None))).one()
         assert slot.audio_asset_id is not None and slot.status is SlotStatus.PLANNED
@@ -113,3 +120,24 @@ def test_emergency_refusals(cli, factory, ha_tinh):
     assert cli("emergency", "status", "12345").exit_code == 2
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Emergency)) == 0
+
+
+def test_a_playlist_link_is_issued_listed_and_revoked_from_the_cli(cli, factory, ha_tinh):
+    code = _first_station(factory)
+    issued = cli("stations", "token", "issue", code, "--link")
+    assert issued.exit_code == 0, issued.output
+    urls = [line for line in issued.output.splitlines() if "/api/v1/links/bsl_" in line]
+    assert [u.rsplit(".", 1)[1] for u in urls] == ["m3u8", "xspf"]
+    assert "BROADCASTER_PUBLIC_URL" in issued.output  # unset: says what to put in its place
+    assert cli("stations", "token", "issue", code).exit_code == 0  # the agent's token
+    rows = json.loads(cli("stations", "token", "list", code, "--json").output)
+    assert sorted((r["kind"], r["revoked_at"] is None, r["uses"]) for r in rows) == [
+        ("header", True, 0),
+        ("link", True, 0),
+    ]
+    table = cli("stations", "token", "list", code).output
+    assert "liên kết" in table and "Số lần" in table
+    revoked = cli("stations", "token", "revoke", code, "--link")
+    assert revoked.exit_code == 0 and "Đã thu hồi 1" in revoked.output
+    rows = json.loads(cli("stations", "token", "list", code, "--json").output)
+    assert {r["kind"]: r["revoked_at"] is None for r in rows} == {"header": True, "link": False}

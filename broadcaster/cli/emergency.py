@@ -17,6 +17,7 @@ from broadcaster.cli.context import (
 )
 from broadcaster.errors import InvalidInput
 from broadcaster.services import emergency as svc
+from broadcaster.services import emergency_progress as progress
 
 STATUS_VI = {
     "waiting": "chưa nhận",
@@ -84,9 +85,14 @@ def send_cmd(
             repeat=repeat,
             expires_in=timedelta(minutes=expires),
         )
+    with app.session() as session:
+        connected = progress.connected_count(session, info.id, None)
     click.echo(
         f"Đã gửi tin khẩn cấp số {info.id} tới {info.stations} đài "
         f"(phát {info.repeat} lần, hết hạn {app.local(info.expires_at)})."
+    )
+    click.echo(
+        f"{connected} đài đang kết nối nhận được ngay; các đài khác nhận khi tải danh sách phát."
     )
 
 

@@ -165,7 +165,8 @@ def token_issue_cmd(
         issued = tokens.issue(session, actor, code, keep_old=keep_old, link=link)
     what = "liên kết danh sách phát" if link else "mã truy cập"
     if issued.revoked:
-        click.echo(f"Đã thu hồi {issued.revoked} {what} cũ của đài {code}.", err=True)
+        old = "liên kết" if link else "mã"
+        click.echo(f"Đã thu hồi {issued.revoked} {old} cũ của đài {code}.", err=True)
     click.echo(f"{what.capitalize()} mới của đài {code} (chỉ hiện một lần):", err=True)
     if not link:
         click.echo(issued.token)
@@ -244,12 +245,21 @@ def health_cmd(app: AppContext, unit: str | None, offline: bool, as_json: bool) 
         echo_json(rows)
         return
     echo_table(
-        ["Mã đài", "Tên đài", "Trạng thái", "Liên lạc cuối", "Phiên bản", "Lệch giờ (s)"],
+        [
+            "Mã đài",
+            "Tên đài",
+            "Trạng thái",
+            "Chờ tin khẩn",
+            "Liên lạc cuối",
+            "Phiên bản",
+            "Lệch (s)",
+        ],
         [
             (
                 h.station_code,
                 h.station_name,
                 "trực tuyến" if h.online else "mất liên lạc",
+                "đang kết nối" if h.connected else "—",
                 app.local(h.last_seen_at),
                 h.agent_version or "—",
                 "—" if h.clock_drift_s is None else f"{h.clock_drift_s:+.1f}",
@@ -258,8 +268,10 @@ def health_cmd(app: AppContext, unit: str | None, offline: bool, as_json: bool) 
         ],
     )
     down = sum(not h.online for h in rows)
+    waiting = sum(h.connected for h in rows)
     click.echo(
-        f"{len(rows)} đài, {down} mất liên lạc (quá {health.OFFLINE_AFTER} không có nhịp tim)."
+        f"{len(rows)} đài, {down} mất liên lạc (quá {health.OFFLINE_AFTER} không có nhịp tim), "
+        f"{waiting} đang kết nối chờ tin khẩn cấp."
     )
 
 

@@ -50,6 +50,7 @@ from broadcaster.models import (
 from broadcaster.planning.calendar import monday_of, week_label
 from broadcaster.reports import compliance
 from broadcaster.reports.periods import custom
+from broadcaster.services import health
 
 WORST_OFFLINE = 10
 RULES = compliance.Rules()  # the report's: grace, early, offline after
@@ -164,6 +165,7 @@ class Overview:
     never_seen: int
     offline: list[OfflineStation]  # the worst: longest silent first
     emergencies_active: int
+    connected: int  # holding an emergency long-poll now: an emergency reaches them at once
     at_risk: list[CampaignRisk]
     unplaced: list[UnplacedRow]
     unplaced_more: bool
@@ -293,6 +295,7 @@ def overview(
         never_seen=never_seen,
         offline=offline,
         emergencies_active=emergencies_active,
+        connected=len(health.connected_station_ids(session, unit_path=path, now=as_of)),
         at_risk=_at_risk(session, week_rows, monday, sunday),
         unplaced=unplaced,
         unplaced_more=more,

@@ -23,9 +23,12 @@ from broadcaster.models import (
     Slot,
     SlotStatus,
     Station,
+    StationPresence,
+    StationStatus,
 )
 from broadcaster.services.audit import Actor
 from broadcaster.services.emergency import EmergencyInfo, _info, _load, _units
+from broadcaster.services.health import CONNECTED_WITHIN
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,9 @@ class DeliveryRow:
     station_name: str
     picked_up_at: datetime | None
     aired_at: datetime | None
-    status: str  # as EmergencyDelivery.status
+    status: str  # as EmergencyDelivery.status, or playing
+    connected: bool = False  # holding a long-poll now (any server process)
+    playing_at: datetime | None = None  # a heartbeat since it was fetched said "playing"
 
 
 def delivery_page(
@@ -151,8 +156,19 @@ def delivery_page(
     """A page of an emergency's stations in a scope, by station code: two queries (the
     slots, then the airings of those slots by the slot index)."""
     stmt = (
-        select(Slot.id, Slot.status, Slot.picked_up_at, Station.code, Station.name)
+        select(
+            Slot.id,
+            Slot.status,
+            Slot.picked_up_at,
+            Station.code,
+            Station.name,
+            StationPresence.connected_at,
+            StationStatus.player_state,
+            StationStatus.last_seen_at,
+        )
         .join(Station, Station.id == Slot.station_id)
+        .outerjoin(StationPresence, StationPresence.station_id == Station.id)
+        .outerjoin(StationStatus, StationStatus.station_id == Station.id)
         .where(Slot.emergency_id == emergency_id)
     )
     if scope_path is not None:
@@ -169,9 +185,19 @@ def delivery_page(
         ):
             reported.setdefault(slot_id, []).append((str(status), started))
     out = []
-    for slot_id, slot_status, picked_up_at, code, name in slots:
+    now = utcnow()
+    for slot_id, slot_status, picked_up_at, code, name, connected_at, player, beat_at in slots:
         airings = reported.get(slot_id, [])
         aired = next((at for status, at in airings if status == "aired"), None)
+        playing_at = None
+        if (
+            not airings
+            and picked_up_at is not None
+            and player == "playing"
+            and beat_at is not None
+            and beat_at >= picked_up_at
+        ):
+            playing_at = beat_at
         if aired is not None:
             status = "aired"
         elif airings:
@@ -180,30 +206,58 @@ def delivery_page(
             status = "missed"
         elif slot_status is SlotStatus.CANCELLED:
             status = "cancelled"
+        elif playing_at is not None:
+            status = "playing"
         elif picked_up_at is not None:
             status = "picked_up"
         else:
             status = "waiting"
-        out.append(DeliveryRow(code, name, picked_up_at, aired, status))
+        connected = connected_at is not None and connected_at >= now - CONNECTED_WITHIN
+        out.append(DeliveryRow(code, name, picked_up_at, aired, status, connected, playing_at))
     return out
 
 
 def reach(session: Session, actor: Actor, unit_codes: list[str]) -> int:
     """How many active stations an emergency to these units would go to (the same
     checks as :func:`send`: unknown unit NotFound, outside the scope PermissionDenied)."""
+    return reach_now(session, actor, unit_codes)[0]
+
+
+def reach_now(session: Session, actor: Actor, unit_codes: list[str]) -> tuple[int, int]:
+    """(stations, of which connected now) under these units, with :func:`reach`'s checks."""
     units = _units(session, actor, unit_codes)
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Station)
-            .join(AdminUnit, AdminUnit.id == Station.unit_id)
-            .where(
-                Station.active.is_(True),
-                or_(*(AdminUnit.path.startswith(u.path) for u in units)),
-            )
+    fresh = StationPresence.connected_at >= utcnow() - CONNECTED_WITHIN
+    total, connected = session.execute(
+        select(func.count(), func.count(StationPresence.station_id).filter(fresh))
+        .select_from(Station)
+        .join(AdminUnit, AdminUnit.id == Station.unit_id)
+        .outerjoin(StationPresence, StationPresence.station_id == Station.id)
+        .where(
+            Station.active.is_(True),
+            or_(*(AdminUnit.path.startswith(u.path) for u in units)),
         )
-        or 0
+    ).one()
+    return total or 0, connected or 0
+
+
+def connected_count(session: Session, emergency_id: int, scope_path: str | None) -> int:
+    """How many of an emergency's stations in a scope hold a long-poll now."""
+    stmt = (
+        select(func.count())
+        .select_from(Slot)
+        .join(StationPresence, StationPresence.station_id == Slot.station_id)
+        .where(
+            Slot.emergency_id == emergency_id,
+            StationPresence.connected_at >= utcnow() - CONNECTED_WITHIN,
+        )
     )
+    if scope_path is not None:
+        stmt = (
+            stmt.join(Station, Station.id == Slot.station_id)
+            .join(AdminUnit, AdminUnit.id == Station.unit_id)
+            .where(AdminUnit.path.startswith(scope_path))
+        )
+    return session.scalar(stmt) or 0
 
 
 MAX_RECENT = timedelta(hours=24)

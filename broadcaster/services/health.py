@@ -1,4 +1,5 @@
-"""Station heartbeats: what each agent last said of itself, and which stations are offline."""
+"""Station heartbeats (what each agent last said of itself, and which stations are offline)
+and presence (which stations hold an emergency long-poll now)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
-from broadcaster.models import AdminUnit, Station, StationStatus, StationToken
+from broadcaster.models import AdminUnit, Station, StationPresence, StationStatus, StationToken
 
 OFFLINE_AFTER = timedelta(minutes=15)  # three missed heartbeats at the default interval
+# A server process writes its waiting stations every PRESENCE_EVERY seconds; a station
+# counts as connected while its mark is younger than CONNECTED_WITHIN (two missed writes).
+PRESENCE_EVERY = timedelta(seconds=15)
+CONNECTED_WITHIN = timedelta(seconds=40)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,12 @@ class StationHealth:
     player_state: str | None
     clock_drift_s: float | None
     spool_pending: int | None
+    # holding an emergency long-poll now (any server process), beside the heartbeat
+    connected: bool = False
+
+
+def _connected(at: datetime | None, now: datetime) -> bool:
+    return at is not None and at >= now - CONNECTED_WITHIN
 
 
 def record_heartbeat(
@@ -76,33 +87,21 @@ def station_health(
     """Every active station (under a unit) with its last heartbeat; never-seen ones are offline."""
     now = now or utcnow()
     stmt = (
-        select(Station.code, Station.name, StationStatus)
+        select(Station.code, Station.name, StationStatus, StationPresence.connected_at)
         .join(AdminUnit, AdminUnit.id == Station.unit_id)
         .outerjoin(StationStatus, StationStatus.station_id == Station.id)
+        .outerjoin(StationPresence, StationPresence.station_id == Station.id)
         .where(Station.active.is_(True))
         .order_by(Station.code)
     )
     if unit_path is not None:
         stmt = stmt.where(AdminUnit.path.startswith(unit_path))
     out = []
-    for code, name, st in session.execute(stmt):
+    for code, name, st, connected_at in session.execute(stmt):
         online = st is not None and now - st.last_seen_at <= offline_after
         if offline_only and online:
             continue
-        out.append(
-            StationHealth(
-                station_code=code,
-                station_name=name,
-                last_seen_at=st.last_seen_at if st else None,
-                online=online,
-                agent_version=st.agent_version if st else None,
-                free_disk_bytes=st.free_disk_bytes if st else None,
-                last_sync_at=st.last_sync_at if st else None,
-                player_state=st.player_state if st else None,
-                clock_drift_s=st.clock_drift_s if st else None,
-                spool_pending=st.spool_pending if st else None,
-            )
-        )
+        out.append(_health(code, name, st, online, _connected(connected_at, now)))
     return out
 
 
@@ -119,7 +118,9 @@ class StationRow:
     health: StationHealth
 
 
-def _health(code: str, name: str, st: StationStatus | None, online: bool) -> StationHealth:
+def _health(
+    code: str, name: str, st: StationStatus | None, online: bool, connected: bool = False
+) -> StationHealth:
     return StationHealth(
         station_code=code,
         station_name=name,
@@ -131,6 +132,7 @@ def _health(code: str, name: str, st: StationStatus | None, online: bool) -> Sta
         player_state=st.player_state if st else None,
         clock_drift_s=st.clock_drift_s if st else None,
         spool_pending=st.spool_pending if st else None,
+        connected=connected,
     )
 
 
@@ -159,10 +161,17 @@ def station_page(
     cutoff = now - offline_after
     stmt = (
         select(
-            Station.id, Station.code, Station.name, AdminUnit.code, AdminUnit.name, StationStatus
+            Station.id,
+            Station.code,
+            Station.name,
+            AdminUnit.code,
+            AdminUnit.name,
+            StationStatus,
+            StationPresence.connected_at,
         )
         .join(AdminUnit, AdminUnit.id == Station.unit_id)
         .outerjoin(StationStatus, StationStatus.station_id == Station.id)
+        .outerjoin(StationPresence, StationPresence.station_id == Station.id)
         .where(Station.active.is_(True))
     )
     if unit_path is not None:
@@ -198,9 +207,15 @@ def station_page(
             unit_code=unit_code,
             unit_name=unit_name,
             windows=tuple(windows.get(sid, ())),
-            health=_health(code, name, st, st is not None and st.last_seen_at >= cutoff),
+            health=_health(
+                code,
+                name,
+                st,
+                st is not None and st.last_seen_at >= cutoff,
+                _connected(connected_at, now),
+            ),
         )
-        for sid, code, name, unit_code, unit_name, st in rows
+        for sid, code, name, unit_code, unit_name, st, connected_at in rows
     ]
 
 
@@ -216,4 +231,49 @@ def health_of(
     station = session.get(Station, station_id)
     st = session.get(StationStatus, station_id)
     online = st is not None and now - st.last_seen_at <= offline_after
-    return _health(station.code, station.name, st, online)
+    presence = session.get(StationPresence, station_id)
+    connected = _connected(presence.connected_at if presence else None, now)
+    return _health(station.code, station.name, st, online, connected)
+
+
+# -- presence: who holds an emergency long-poll now ------------------------------------------
+
+
+def note_waiting(session: Session, station_codes: list[str], now: datetime | None = None) -> int:
+    """Mark these stations connected now (they hold a long-poll on this process)."""
+    now = now or utcnow()
+    if not station_codes:
+        return 0
+    ids = session.scalars(select(Station.id).where(Station.code.in_(station_codes))).all()
+    if not ids:
+        return 0
+    known = set(
+        session.scalars(
+            select(StationPresence.station_id).where(StationPresence.station_id.in_(ids))
+        ).all()
+    )
+    if known:
+        session.execute(
+            update(StationPresence)
+            .where(StationPresence.station_id.in_(known))
+            .values(connected_at=now)
+        )
+    session.add_all(StationPresence(station_id=i, connected_at=now) for i in ids if i not in known)
+    return len(ids)
+
+
+def connected_station_ids(
+    session: Session, *, unit_path: str | None = None, now: datetime | None = None
+) -> set[int]:
+    """Active stations (under a unit) holding a long-poll now, on any server process."""
+    now = now or utcnow()
+    stmt = (
+        select(Station.id)
+        .join(StationPresence, StationPresence.station_id == Station.id)
+        .where(Station.active.is_(True), StationPresence.connected_at >= now - CONNECTED_WITHIN)
+    )
+    if unit_path is not None:
+        stmt = stmt.join(AdminUnit, AdminUnit.id == Station.unit_id).where(
+            AdminUnit.path.startswith(unit_path)
+        )
+    return set(session.scalars(stmt).all())

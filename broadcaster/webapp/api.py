@@ -28,6 +28,7 @@ from broadcaster.services import airings, health, playlist, tokens
 from broadcaster.services.emergency import latest_id
 from broadcaster.webapp.api_schema import AiringBatchIn, HeartbeatIn, openapi_document
 from broadcaster.webapp.emergency_watch import EmergencyWatch
+from broadcaster.webapp.presence import Presence
 from broadcaster.webapp.slot_notices import SlotNotices
 
 log = logging.getLogger(__name__)
@@ -473,6 +474,7 @@ def get_emergencies(code: str):
         raise ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
     settings = api_settings()
     watch: EmergencyWatch = current_app.extensions["broadcaster.emergency_watch"]
+    presence: Presence = current_app.extensions["broadcaster.presence"]
     notices = current_app.extensions.get("broadcaster.slot_notices")
     if notices is not None:
         notices.start()  # the LISTEN connection wakes waiters on PostgreSQL
@@ -499,7 +501,12 @@ def get_emergencies(code: str):
             response = jsonify(latest=known, items=[])
             response.headers[WAIT_BEYOND] = str(known)
             return response
-        if watch.wait_beyond(known, remaining) is None:
+        presence.arrive(auth.station_code)
+        try:
+            woke = watch.wait_beyond(known, remaining)
+        finally:
+            presence.leave(auth.station_code)
+        if woke is None:
             return waiting_refused()
     if built is None:
         return jsonify(latest=known, items=[])
@@ -533,6 +540,7 @@ def init_app(app: Flask, factory) -> None:
     )
     watch = EmergencyWatch(factory)
     app.extensions["broadcaster.emergency_watch"] = watch
+    app.extensions["broadcaster.presence"] = Presence(factory)
     app.extensions["broadcaster.playlists"] = playlist.AnswerCache()
     if settings.database_url.startswith("postgresql"):
         app.extensions["broadcaster.slot_notices"] = SlotNotices(settings.database_url, watch=watch)

@@ -21,13 +21,13 @@ import asyncio
 import json
 import re
 import time
-from collections import Counter
 from urllib.parse import parse_qsl, urlencode
 
 from a2wsgi import WSGIMiddleware
 
 from broadcaster.webapp.api import DEFER_KEY, RETRY_WAITING_S, WAIT_BEYOND, WAITING_REFUSED
 from broadcaster.webapp.emergency_watch import EmergencyWatch
+from broadcaster.webapp.presence import Presence
 
 _LONG_POLL = re.compile(r"^/api/v1/stations/([^/]+)/emergencies$")
 _WAIT_BEYOND = WAIT_BEYOND.lower().encode("latin1")
@@ -35,18 +35,17 @@ DEFAULT_CAPACITY = 10_000  # waiting stations one process holds (3,321 communes 
 
 
 class WaitingRoom:
-    """The stations waiting on this process's event loop, and who they are."""
+    """The stations waiting on this process's event loop."""
 
-    def __init__(self, watch: EmergencyWatch, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, watch: EmergencyWatch, presence: Presence, capacity: int = DEFAULT_CAPACITY
+    ) -> None:
         self.watch = watch
+        self.presence = presence
         self.capacity = capacity
-        self.present: Counter[str] = Counter()  # station code → long-polls held now
+        self.waiting = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._moved: asyncio.Event | None = None
-
-    @property
-    def waiting(self) -> int:
-        return self.present.total()
 
     def _bind(self) -> None:
         if self._loop is None:
@@ -70,7 +69,8 @@ class WaitingRoom:
         """Return when an emergency newer than ``known`` exists, or after ``timeout``."""
         self._bind()
         deadline = time.monotonic() + timeout
-        self.present[station] += 1
+        self.waiting += 1
+        self.presence.arrive(station)
         self.watch.hold()
         try:
             while self.watch.latest <= known:
@@ -83,9 +83,8 @@ class WaitingRoom:
                     return
         finally:
             self.watch.release()
-            self.present[station] -= 1
-            if self.present[station] <= 0:
-                del self.present[station]
+            self.presence.leave(station)
+            self.waiting -= 1
 
 
 class _Captured:
@@ -118,7 +117,8 @@ class StationFront:
 
     def __init__(self, wsgi_app, *, workers: int = 8, capacity: int = DEFAULT_CAPACITY) -> None:
         watch = wsgi_app.extensions["broadcaster.emergency_watch"]
-        self.room = WaitingRoom(watch, capacity)
+        presence = wsgi_app.extensions["broadcaster.presence"]
+        self.room = WaitingRoom(watch, presence, capacity)
         wsgi_app.extensions["broadcaster.waiting_room"] = self.room
         self.inner = WSGIMiddleware(wsgi_app, workers=workers)
 

@@ -51,6 +51,7 @@ DEFAULT_EXPIRES = 120
 STATUS = {
     "waiting": _l("chưa nhận"),
     "picked_up": _l("đã nhận"),
+    "playing": _l("đang phát"),
     "aired": _l("đã phát"),
     "partial": _l("phát dở"),
     "failed": _l("lỗi"),
@@ -109,13 +110,14 @@ def index():
     return render_template("emergency/index.html", page=Page.of(rows, number))
 
 
-def _reach(raw_units: str) -> int | None:
-    """How many stations the typed units hold, None when they are not all known and ours."""
+def _reach(raw_units: str) -> tuple[int, int] | None:
+    """(stations, of which connected now) under the typed units; None when they are not
+    all known and ours."""
     codes = _unit_codes(raw_units)
     if not codes or len(codes) > MAX_UNITS or not all(UNIT_CODE.fullmatch(c) for c in codes):
         return None
     try:
-        return progress.reach(db(), actor(), codes)
+        return progress.reach_now(db(), actor(), codes)
     except BroadcasterError:
         return None
 
@@ -209,7 +211,15 @@ def new():
         refused(exc)
         return _form(values, {"form": exc.message}, 400)
     session.commit()
-    done(_("Đã gửi tin khẩn cấp số %(id)s tới %(n)s đài.", id=info.id, n=info.stations))
+    connected = progress.connected_count(session, info.id, None)
+    done(
+        _(
+            "Đã gửi tin khẩn cấp số %(id)s tới %(n)s đài; %(k)s đài đang kết nối nhận được ngay.",
+            id=info.id,
+            n=info.stations,
+            k=connected,
+        )
+    )
     return redirect(url_for(".detail", emergency_id=info.id))
 
 
@@ -218,28 +228,34 @@ def new():
 def reach():
     """How many stations the typed units hold (for the send button's label)."""
     raw = typed(request.args.get("units"), 1000)
-    return jsonify(stations=_reach(raw))
+    counts = _reach(raw)
+    if counts is None:
+        return jsonify(stations=None, connected=None)
+    return jsonify(stations=counts[0], connected=counts[1])
 
 
 def _seconds(later: datetime | None, sent: datetime) -> int | None:
     return None if later is None else max(0, round((later - sent).total_seconds()))
 
 
-def _watch(raw_id: str) -> tuple[progress.EmergencyProgress, Page]:
+def _watch(raw_id: str) -> tuple[progress.EmergencyProgress, Page, int]:
     item = _emergency_or_abort(raw_id)
     number = page_number()
     rows = progress.delivery_page(
         db(), item.info.id, scope_path(), offset=offset(number), limit=PAGE_SIZE + 1
     )
-    return item, Page.of(rows, number)
+    connected = progress.connected_count(db(), item.info.id, scope_path())
+    return item, Page.of(rows, number), connected
 
 
 @bp.get("/<emergency_id>")
 @signed_in(*VIEWERS)
 def detail(emergency_id: str):
-    item, page = _watch(emergency_id)
+    item, page, connected = _watch(emergency_id)
     return (
-        render_template("emergency/detail.html", item=item, page=page, seconds=_seconds),
+        render_template(
+            "emergency/detail.html", item=item, page=page, seconds=_seconds, connected=connected
+        ),
         200,
         {"Cache-Control": "no-store"},
     )
@@ -248,7 +264,7 @@ def detail(emergency_id: str):
 @bp.get("/<emergency_id>.json")
 @signed_in(*VIEWERS)
 def detail_json(emergency_id: str):
-    item, page = _watch(emergency_id)
+    item, page, connected = _watch(emergency_id)
     tz = settings().tz
     sent = item.info.created_at
 
@@ -265,14 +281,21 @@ def detail_json(emergency_id: str):
             "state": item.status,
             "state_label": str(STATE[item.status]),
         },
-        totals={"stations": item.stations, "picked_up": item.picked_up, "aired": item.aired},
+        totals={
+            "stations": item.stations,
+            "connected": connected,
+            "picked_up": item.picked_up,
+            "aired": item.aired,
+        },
         page=page.number,
         more=page.more,
         stations=[
             {
                 "code": d.station_code,
                 "name": d.station_name,
+                "connected": d.connected,
                 "picked_up_at": local(d.picked_up_at),
+                "playing_at": local(d.playing_at),
                 "aired_at": local(d.aired_at),
                 "seconds_to_pick_up": _seconds(d.picked_up_at, sent),
                 "seconds_to_air": _seconds(d.aired_at, sent),

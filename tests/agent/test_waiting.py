@@ -203,3 +203,29 @@ def test_on_postgres_the_waiting_is_woken_by_notification_not_by_polling(world):
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         server.stop()
+
+
+def test_a_waiting_station_counts_as_connected_now_on_every_page(world):
+    from broadcaster.services import health
+
+    server = FrontServer(world.app)
+    with world.factory() as s:
+        known = latest_id(s)
+        station_id = s.scalar(select(Station.id).where(Station.code == world.station))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    def connected() -> bool:
+        with world.factory() as s:
+            return station_id in health.connected_station_ids(s)
+
+    try:
+        assert not connected()
+        pool.submit(ApiClient(server.url, world.token, world.station).emergencies, known, 30)
+        wait_for(connected, 15, "the waiting station to be written down as connected")
+        with world.factory() as s:
+            assert health.health_of(s, station_id).connected
+            rows = health.station_health(s)
+            assert {r.station_code for r in rows if r.connected} == {world.station}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()

@@ -33,6 +33,7 @@ from broadcaster.models import (
     Slot,
     SlotStatus,
     Station,
+    StationPresence,
 )
 from broadcaster.planning import plan
 from broadcaster.planning.calendar import monday_of, week_label
@@ -377,3 +378,15 @@ def test_figures_kept_then_counted_again_behind_the_stale_ones(web, monkeypatch)
         threading.Event().wait(0.05)
     monkeypatch.setattr(page, "CACHE_SECONDS", 30)
     assert _card(text(client.get("/dashboard/")), "offline") == "68 / 69"
+
+
+def test_stations_waiting_for_emergencies_are_counted_as_connected(web):
+    assert _card(text(web.client("kiemtra").get("/dashboard/")), "connected") == "0 / 69"
+    with transaction(web.factory) as s:
+        health.note_waiting(s, [OWN_STATION, "18100"])
+        sid = s.scalar(select(Station.id).where(Station.code == "18100"))
+        stale = s.get(StationPresence, sid)
+        stale.connected_at = utcnow() - timedelta(minutes=5)  # it stopped waiting long ago
+    assert _card(text(web.client("quantri").get("/dashboard/")), "connected") == "1 / 69"
+    assert _card(text(web.client("daixa").get("/dashboard/")), "connected") == "1 / 1"
+    assert _card(text(web.client("daikhac").get("/dashboard/")), "connected") == "0 / 1"

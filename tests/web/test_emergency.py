@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from broadcaster.db import transaction, utcnow
 from broadcaster.models import AuditEvent, Emergency, EmergencyTarget, Slot, SlotStatus
-from broadcaster.services import tokens
+from broadcaster.services import health, tokens
 from broadcaster.services.audit import system_actor
 from tests.web.conftest import OTHER_STATION, OWN_STATION, text
 
@@ -57,12 +57,21 @@ def test_the_form_starts_with_no_units_and_counts_the_chosen_ones(web):
     assert 'name="units" value=""' in body and "data-unit-picker" in body
     assert "unitpicker.js" in body and 'name="csrf_token"' in body
     assert "Gửi ngay tới các đài đã chọn" in body
-    assert client.get("/emergency/reach.json?units=42").get_json() == {"stations": 69}
+    province = client.get("/emergency/reach.json?units=42").get_json()
+    assert province == {"stations": 69, "connected": 0}
     reach = web.client("duyet").get(f"/emergency/reach.json?units={OWN_STATION}")
-    assert reach.get_json() == {"stations": 1}
+    assert reach.get_json() == {"stations": 1, "connected": 0}
     assert web.client("duyet").get("/emergency/reach.json?units=%00").get_json() == {
-        "stations": None
+        "stations": None,
+        "connected": None,
     }
+    # a station holding a long-poll (on any server process) counts as connected now
+    with transaction(web.factory) as s:
+        health.note_waiting(s, [OWN_STATION])
+    province = client.get("/emergency/reach.json?units=42").get_json()
+    assert province == {"stations": 69, "connected": 1}
+    page = text(client.get("/emergency/new?units=42"))
+    assert 'id="emergency-connected"' in page
 
 
 def test_send_watch_pick_up_air_and_cancel(web):
@@ -100,10 +109,29 @@ def test_send_watch_pick_up_air_and_cancel(web):
     item = pulled.get_json()["items"][0]
     assert item["kind"] == "emergency" and item["repeat"] == 2
     watched = watcher.get(f"/emergency/{emergency_id}.json").get_json()
-    assert watched["totals"] == {"stations": 2, "picked_up": 1, "aired": 0}
+    assert watched["totals"] == {"stations": 2, "connected": 0, "picked_up": 1, "aired": 0}
     by_code = {d["code"]: d for d in watched["stations"]}
     assert by_code[OWN_STATION]["status"] == "picked_up"
     assert by_code[OWN_STATION]["status_label"] == "đã nhận"
+    assert by_code[OWN_STATION]["connected"] is False
+
+    # its agent waits for emergencies and says it is playing: connected, then playing
+    with transaction(web.factory) as s:
+        health.note_waiting(s, [OWN_STATION])
+    beat = {"agent_version": "t", "player_state": "playing"}
+    assert (
+        api.post(f"/api/v1/stations/{OWN_STATION}/heartbeat", json=beat, headers=auth).status_code
+        == 200
+    )
+    watched = watcher.get(f"/emergency/{emergency_id}.json").get_json()
+    assert watched["totals"]["connected"] == 1
+    by_code = {d["code"]: d for d in watched["stations"]}
+    assert by_code[OWN_STATION]["connected"] is True
+    assert by_code[OWN_STATION]["status"] == "playing" and by_code[OWN_STATION]["playing_at"]
+    assert by_code[OWN_STATION]["status_label"] == "đang phát"
+    assert by_code[OTHER_STATION]["connected"] is False
+    shown = text(watcher.get(f"/emergency/{emergency_id}"))
+    assert 'id="total-connected">1<' in shown and "đang kết nối" in shown
     assert by_code[OWN_STATION]["seconds_to_pick_up"] is not None
     assert by_code[OTHER_STATION]["status"] == "waiting"
 
@@ -123,7 +151,7 @@ def test_send_watch_pick_up_air_and_cancel(web):
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     watched = watcher.get(f"/emergency/{emergency_id}.json").get_json()
-    assert watched["totals"] == {"stations": 2, "picked_up": 1, "aired": 1}
+    assert watched["totals"] == {"stations": 2, "connected": 1, "picked_up": 1, "aired": 1}
     by_code = {d["code"]: d for d in watched["stations"]}
     assert by_code[OWN_STATION]["status"] == "aired" and by_code[OWN_STATION]["aired_at"]
     assert _rows(text(watcher.get(f"/emergency/{emergency_id}")))[OWN_STATION] == "aired"
@@ -174,6 +202,7 @@ def test_operators_see_only_what_reaches_their_station(web):
     # the province's auditor sees all 69
     assert web.client("kiemtra").get(f"/emergency/{both}.json").get_json()["totals"] == {
         "stations": 69,
+        "connected": 0,
         "picked_up": 0,
         "aired": 0,
     }

@@ -440,3 +440,17 @@ def test_a_playlist_link_is_issued_shown_once_counted_and_revoked_from_the_page(
     revoked = web.post(client, f"/stations/{OWN_STATION}/token/revoke", {"prefix": row.group(1)})
     assert revoked.status_code == 302
     assert api.get(path).status_code == 403
+
+
+def test_a_station_holding_a_long_poll_is_shown_connected(web):
+    from broadcaster.services import health
+
+    client = web.client("quantri")
+    assert 'data-connected="yes"' not in text(client.get("/stations/"))
+    with transaction(web.factory) as s:
+        health.note_waiting(s, [OWN_STATION])
+    listed = text(client.get("/stations/"))
+    row = listed.split(f'<tr data-station="{OWN_STATION}">', 1)[1].split("</tr>", 1)[0]
+    assert 'data-connected="yes"' in row and listed.count('data-connected="yes"') == 1
+    detail = text(client.get(f"/stations/{OWN_STATION}"))
+    assert "đang kết nối: nhận được ngay" in detail

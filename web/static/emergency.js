@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var BADGE = { waiting: "pending", picked_up: "planned", active: "running", done: "aired", expired: "ended" };
+  var BADGE = { waiting: "pending", picked_up: "planned", playing: "running", active: "running", done: "aired", expired: "ended" };
 
   function badge(status) { return BADGE[status] || status; }
 
@@ -55,12 +55,15 @@
       span.textContent = d.status_label;
       status.appendChild(span);
       tr.appendChild(status);
-      tr.appendChild(cell(names[3], d.picked_up_at));
-      tr.appendChild(cell(names[4], d.aired_at));
-      tr.appendChild(cell(names[5], d.seconds_to_air === null ? null : number(d.seconds_to_air)));
+      tr.appendChild(cell(names[3], d.connected ? watch.getAttribute("data-connected-label") : null));
+      tr.appendChild(cell(names[4], d.picked_up_at));
+      tr.appendChild(cell(names[5], d.playing_at));
+      tr.appendChild(cell(names[6], d.aired_at));
+      tr.appendChild(cell(names[7], d.seconds_to_air === null ? null : number(d.seconds_to_air)));
       rows.appendChild(tr);
     });
     tbody.replaceChildren(rows);
+    setText("total-connected", number(data.totals.connected));
     setText("total-picked-up", number(data.totals.picked_up));
     setText("total-aired", number(data.totals.aired));
     var state = document.getElementById("emergency-state");
@@ -101,6 +104,13 @@
           button.textContent = data.stations
             ? button.getAttribute("data-label-some").replace("__N__", number(data.stations))
             : button.getAttribute("data-label-unknown");
+          var hint = document.getElementById("emergency-connected");
+          if (hint) {
+            hint.textContent = data.stations
+              ? hint.getAttribute("data-label").replace("__K__", number(data.connected))
+                  .replace("__N__", number(data.stations))
+              : "";
+          }
         })
         .catch(function () {});
     }
