@@ -13,6 +13,7 @@ from broadcaster.cli.context import (
     echo_json,
     echo_table,
     pass_app,
+    progress_bar,
     user_options,
 )
 from broadcaster.errors import InvalidInput
@@ -94,6 +95,16 @@ def send_cmd(
     click.echo(
         f"{connected} đài đang kết nối nhận được ngay; các đài khác nhận khi tải danh sách phát."
     )
+    if info.personal:
+        click.echo("Bản đọc chung đã gửi; đang đọc tên riêng của từng xã…")
+        with progress_bar(info.stations, "Đọc tên từng xã") as bar:
+            done = svc.personalise(app.sessions, renderer, info.id, progress=bar.update)
+        click.echo(
+            f"Đã có bản đọc riêng cho {done.done} đài ({done.skipped} đài đã phát bản chung"
+            f"{', ' + str(len(done.failed)) + ' lỗi' if done.failed else ''})."
+        )
+        for problem in done.failed[:10]:
+            click.echo(f"  lỗi: {problem}", err=True)
 
 
 @emergency_group.command("list")

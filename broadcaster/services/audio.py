@@ -58,6 +58,11 @@ def station_context(station: Station) -> dict[str, str]:
     }
 
 
+# How placeholders read where no station is meant: the common reading of an emergency,
+# sent to every station at once before each commune's own is ready.
+NEUTRAL_CONTEXT = {"ten_xa": "địa phương", "ten_tinh": "tỉnh", "ten_dai": "Đài truyền thanh"}
+
+
 def fill(body: str, context: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: context[m.group(1)], body)
 
@@ -110,6 +115,15 @@ def _pick_version(script: Script, latest: bool) -> ScriptVersion:
             "được phát (dùng --latest để nghe thử bản mới nhất)."
         )
     return script.approved_version
+
+
+def common_request(version: ScriptVersion) -> RenderRequest:
+    """A version read for everybody: placeholders read neutrally ("bà con địa phương")."""
+    return RenderRequest(
+        text=f"{version.title}.\n\n{fill(version.body, NEUTRAL_CONTEXT)}",
+        title=version.title,
+        campaign=version.campaign,
+    )
 
 
 def script_request(version: ScriptVersion, station: Station | None) -> tuple[RenderRequest, str]:

@@ -10,7 +10,8 @@ due now, that stays at the top of the station's playlist until it airs or expire
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,9 @@ class EmergencyInfo:
     cancelled_at: datetime | None
     units: tuple[str, ...]
     stations: int
+    # the text names each commune ({ten_xa}…): the common reading went out first, and
+    # :func:`personalise` gives each station its own afterwards
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def send(
     wait for a second reader, so it is stored as a script version approved by the
     sender, and the audit trail says so.
     """
-    from broadcaster.services.audio import record_rendered, script_request
+    from broadcaster.services.audio import common_request, record_rendered, script_request
 
     if not actor.is_system and actor.role not in SENDERS:
         raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được phát tin khẩn cấp.")
@@ -178,15 +182,14 @@ def send(
     session.add(emergency)
     session.flush()
 
-    shared = None
+    # One reading for every station, so that every station can fetch it at once: with
+    # placeholders it reads them neutrally, and each station's own follows (personalise).
+    if placeholders:
+        common = common_request(version)
+    else:
+        common, _ = script_request(version, stations[0])
+    asset = record_rendered(session, renderer, renderer.render(common))
     for station in stations:
-        if placeholders or shared is None:
-            request, _ = script_request(version, station)
-            asset = record_rendered(session, renderer, renderer.render(request))
-            if not placeholders:
-                shared = asset
-        else:
-            asset = shared
         session.add(
             Slot(
                 station_id=station.id,
@@ -222,7 +225,77 @@ def send(
             "script": script.slug,
         },
     )
-    return _info(emergency, units, len(stations))
+    info = _info(emergency, units, len(stations))
+    return replace(info, personal=bool(placeholders))
+
+
+@dataclass(frozen=True)
+class Personalised:
+    done: int  # stations given their own reading
+    skipped: int  # aired, cancelled or gone meanwhile: left with the common reading
+    failed: list[str]  # "station: why"
+
+
+def personalise(
+    factory,
+    renderer: AudioRenderer,
+    emergency_id: int,
+    *,
+    workers: int | None = None,
+    progress=None,
+) -> Personalised:
+    """Give each station of an emergency whose text names the commune its own reading.
+
+    Runs after :func:`send` committed (the stations already have the common reading),
+    in ``workers`` threads; each station's slot takes its own audio in its own short
+    transaction as soon as it is rendered, unless the slot has aired or was cancelled
+    meanwhile. Stations pick it up at their next playlist pull.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import update
+
+    from broadcaster.db import transaction
+    from broadcaster.services.audio import load_station, record_rendered, script_request
+
+    with factory() as session:
+        e = _load(session, emergency_id)
+        version_id, repeat = e.script_version_id, e.repeat
+        slots = session.execute(
+            select(Slot.id, Station.code)
+            .join(Station, Station.id == Slot.station_id)
+            .where(Slot.emergency_id == emergency_id, Slot.status == SlotStatus.PLANNED)
+            .order_by(Station.code)
+        ).all()
+    failed: list[str] = []
+    counts = {"done": 0, "skipped": 0}
+    counting = threading.Lock()
+
+    def one(slot_id: int, code: str) -> None:
+        try:
+            with factory() as session:
+                version = session.get(ScriptVersion, version_id)
+                request, _ = script_request(version, load_station(session, code))
+            result = renderer.render(request)
+            with transaction(factory) as session:
+                asset = record_rendered(session, renderer, result)
+                changed = session.execute(
+                    update(Slot)
+                    .where(Slot.id == slot_id, Slot.status == SlotStatus.PLANNED)
+                    .values(audio_asset_id=asset.id, duration_ms=asset.duration_ms * repeat)
+                ).rowcount
+            with counting:
+                counts["done" if changed else "skipped"] += 1
+        except Exception as exc:  # one commune's reading must not stop the others
+            with counting:
+                failed.append(f"{code}: {exc}")
+        if progress is not None:
+            progress(1)
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        list(pool.map(lambda row: one(*row), slots))
+    return Personalised(counts["done"], counts["skipped"], failed)
 
 
 def _info(e: Emergency, units: list[AdminUnit], stations: int) -> EmergencyInfo:

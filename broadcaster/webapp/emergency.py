@@ -10,10 +10,21 @@ JavaScript a reload link does the same.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,6 +52,8 @@ from broadcaster.webapp.common import (
     settings,
     typed,
 )
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
 
@@ -211,6 +224,8 @@ def new():
         refused(exc)
         return _form(values, {"form": exc.message}, 400)
     session.commit()
+    if info.personal:  # the common reading is out; each commune's own follows
+        _personalise_in_background(renderer, info.id)
     connected = progress.connected_count(session, info.id, None)
     done(
         _(
@@ -221,6 +236,20 @@ def new():
         )
     )
     return redirect(url_for(".detail", emergency_id=info.id))
+
+
+def _personalise_in_background(renderer, emergency_id: int) -> None:
+    factory = current_app.extensions["broadcaster.sessionmaker"]
+
+    def run() -> None:
+        try:
+            result = svc.personalise(factory, renderer, emergency_id)
+            if result.failed:
+                log.warning("emergency %s: %s", emergency_id, "; ".join(result.failed[:5]))
+        except Exception:
+            log.exception("emergency %s: the communes' own readings failed", emergency_id)
+
+    threading.Thread(target=run, daemon=True, name=f"emergency-{emergency_id}").start()
 
 
 @bp.get("/reach.json")

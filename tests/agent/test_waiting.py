@@ -18,7 +18,7 @@ from sqlalchemy import select
 from broadcaster.agent.client import ApiClient
 from broadcaster.agent.players import FileSinkPlayer
 from broadcaster.db import transaction
-from broadcaster.models import AdminUnit, Slot, Station
+from broadcaster.models import AdminUnit, Slot, SlotStatus, Station
 from broadcaster.services import emergency, tokens
 from broadcaster.services.audit import system_actor
 from broadcaster.services.emergency import latest_id
@@ -229,3 +229,52 @@ def test_a_waiting_station_counts_as_connected_now_on_every_page(world):
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         server.stop()
+
+
+def test_a_commune_named_emergency_goes_out_in_a_common_reading_then_each_its_own(world):
+    """{ten_xa} must not hold the fan-out: one common reading is fetchable at once, and
+    each station's own reading replaces it (on slots not aired yet) when rendered."""
+    from broadcaster.models import AudioAsset
+
+    stations = _stations(world, 3)
+    with transaction(world.factory) as s:
+        info = emergency.send(
+            s,
+            system_actor(),
+            world.renderer,
+            title="Lũ",
+            body="Bà con {ten_xa} chú ý: nước sông lên nhanh, di dời ngay.",
+            unit_codes=[unit for _, _, unit in stations],
+        )
+    assert info.personal and info.stations == 3
+
+    def readings() -> dict[str, tuple[int, str | None, str]]:
+        with world.factory() as s:
+            rows = s.execute(
+                select(Station.code, AudioAsset.id, AudioAsset.station_code, AudioAsset.text)
+                .join(Slot, Slot.station_id == Station.id)
+                .join(AudioAsset, AudioAsset.id == Slot.audio_asset_id)
+                .where(Slot.emergency_id == info.id)
+            ).all()
+        return {code: (asset, owner, text) for code, asset, owner, text in rows}
+
+    first = readings()
+    assert len({asset for asset, _, _ in first.values()}) == 1  # one file for all, at once
+    (common,) = {text for _, _, text in first.values()}
+    assert "địa phương" in common and all(owner is None for _, owner, _ in first.values())
+    # one station aired the common reading already: it keeps it
+    aired_code = stations[0][0]
+    with transaction(world.factory) as s:
+        slot = s.scalar(
+            select(Slot)
+            .join(Station, Station.id == Slot.station_id)
+            .where(Slot.emergency_id == info.id, Station.code == aired_code)
+        )
+        slot.status = SlotStatus.AIRED
+    done = emergency.personalise(world.factory, world.renderer, info.id, workers=2)
+    assert (done.done, done.skipped, done.failed) == (2, 0, [])
+    after = readings()
+    assert after[aired_code] == first[aired_code]
+    for code, _, _ in stations[1:]:
+        asset, owner, text = after[code]
+        assert owner == code and "địa phương" not in text and asset != first[code][0]
