@@ -269,19 +269,22 @@ def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
     return value.astimezone(tz).isoformat() if value is not None else None
 
 
+def item_document(i: PlaylistItem, audio_url: str, tz: ZoneInfo) -> dict:
+    """One item as the JSON playlist writes it (``audio_url`` has a ``{sha256}`` field)."""
+    item = dict(vars(i))  # flat fields: asdict's deep copy costs a quarter of a pull
+    for key in ("planned_start", "window_start", "window_end"):
+        item[key] = _iso(getattr(i, key), tz)
+    sha, size = item.pop("audio_sha256"), item.pop("audio_size")
+    item["audio"] = (
+        {"url": audio_url.format(sha256=sha), "sha256": sha, "size": size} if sha else None
+    )
+    return item
+
+
 def to_json(playlist: Playlist, audio_url: str, generated_at: datetime) -> dict:
     """The JSON document (``audio_url`` has a ``{sha256}`` field to fill)."""
     tz = ZoneInfo(playlist.timezone)
-    items = []
-    for i in playlist.items:
-        item = dict(vars(i))  # flat fields: asdict's deep copy costs a quarter of a pull
-        for key in ("planned_start", "window_start", "window_end"):
-            item[key] = _iso(getattr(i, key), tz)
-        sha, size = item.pop("audio_sha256"), item.pop("audio_size")
-        item["audio"] = (
-            {"url": audio_url.format(sha256=sha), "sha256": sha, "size": size} if sha else None
-        )
-        items.append(item)
+    items = [item_document(i, audio_url, tz) for i in playlist.items]
     return {
         "version": FORMAT_VERSION,
         "station": playlist.station_code,
@@ -365,3 +368,66 @@ def audio_path_for(
         .limit(1)
     )
     return audio_root / relative if relative is not None else None
+
+
+@dataclass(frozen=True)
+class StationEmergencies:
+    """What one station is to hear of new emergencies, and where their audio lies."""
+
+    station_code: str
+    items: tuple[PlaylistItem, ...]
+    audio_paths: dict[str, Path]  # file sha256 → the file
+
+
+def emergency_deliveries(
+    session: Session, emergency_ids: Sequence[int], audio_root: Path, now: datetime | None = None
+) -> dict[str, StationEmergencies]:
+    """The live items of these emergencies for every station they reach, in one query.
+
+    The items are the ones :func:`build` lists for each station (same fields), so a
+    server answering many waiting stations at once builds none of their playlists.
+    """
+    now = now or utcnow()
+    if not emergency_ids:
+        return {}
+    rows = session.execute(
+        select(Slot, Station.code, ScriptVersion.title, Emergency.repeat, AudioAsset)
+        .join(Station, Station.id == Slot.station_id)
+        .join(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .join(Emergency, Emergency.id == Slot.emergency_id)
+        .outerjoin(AudioAsset, AudioAsset.id == Slot.audio_asset_id)
+        .where(
+            Slot.emergency_id.in_(list(emergency_ids)),
+            Slot.status == SlotStatus.PLANNED,
+            Slot.window_end > now,
+            Emergency.cancelled_at.is_(None),
+        )
+        .order_by(Station.code, Slot.planned_start, Slot.position, Slot.id)
+    ).all()
+    out: dict[str, StationEmergencies] = {}
+    for slot, code, title, repeat, asset in rows:
+        delivery = out.setdefault(code, StationEmergencies(code, (), {}))
+        sha = asset.file_sha256 if asset is not None else None
+        item = PlaylistItem(
+            slot_id=slot.id,
+            kind="emergency",
+            priority="emergency",
+            priority_label=PRIORITY_LABELS["emergency"],
+            title=title,
+            campaign_id=None,
+            campaign=None,
+            emergency_id=slot.emergency_id,
+            repeat=repeat or 1,
+            planned_start=slot.planned_start,
+            window_start=None,
+            window_end=slot.window_end,
+            duration_ms=slot.duration_ms,
+            status=slot.status.value,
+            audio_sha256=sha,
+            audio_size=asset.size_bytes if asset is not None else None,
+        )
+        paths = dict(delivery.audio_paths)
+        if sha is not None:
+            paths[sha] = audio_root / asset.path
+        out[code] = StationEmergencies(code, (*delivery.items, item), paths)
+    return out

@@ -27,9 +27,12 @@ from a2wsgi import WSGIMiddleware
 
 from broadcaster.webapp.api import DEFER_KEY, RETRY_WAITING_S, WAIT_BEYOND, WAITING_REFUSED
 from broadcaster.webapp.emergency_watch import EmergencyWatch
+from broadcaster.webapp.fanout import EmergencyBook, send_audio, send_json
 from broadcaster.webapp.presence import Presence
 
 _LONG_POLL = re.compile(r"^/api/v1/stations/([^/]+)/emergencies$")
+_AUDIO = re.compile(r"^/api/v1/audio/([0-9a-f]{64})\.mp3$")
+_CONDITIONAL = (b"range", b"if-none-match", b"if-range", b"if-modified-since")
 _WAIT_BEYOND = WAIT_BEYOND.lower().encode("latin1")
 DEFAULT_CAPACITY = 10_000  # waiting stations one process holds (3,321 communes fit)
 
@@ -121,12 +124,19 @@ class StationFront:
         self.room = WaitingRoom(watch, presence, capacity)
         wsgi_app.extensions["broadcaster.waiting_room"] = self.room
         self.inner = WSGIMiddleware(wsgi_app, workers=workers)
+        self.book = EmergencyBook(wsgi_app, self.inner.executor)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.inner(scope, receive, send)
+        audio = _AUDIO.match(scope["path"])
+        if audio is not None and not any(k in _CONDITIONAL for k, _ in scope["headers"]):
+            found = await self.book.audio(scope, audio.group(1))
+            if found is not None:
+                return await send_audio(send, *found)
+            return await self.inner(scope, receive, send)
         match = _LONG_POLL.match(scope["path"])
-        wait = _wait_of(scope) if match else 0
+        wait = _query_int(scope, "wait", 55) if match else 0
         if not wait:
             return await self.inner(scope, receive, send)
         started = time.monotonic()
@@ -137,10 +147,10 @@ class StationFront:
             return await first.replay(send)
         if not self.room.has_room():
             return await _refuse(send)
+        station = match.group(1)
+        self.book.vouch(scope, station)
         remaining = wait - (time.monotonic() - started)
-        waiting = asyncio.ensure_future(
-            self.room.wait_beyond(match.group(1), int(beyond), remaining)
-        )
+        waiting = asyncio.ensure_future(self.room.wait_beyond(station, int(beyond), remaining))
         gone = asyncio.ensure_future(_disconnected(receive))
         done, _ = await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiting, gone):
@@ -148,20 +158,26 @@ class StationFront:
                 task.cancel()
         if gone in done:
             return  # the station hung up: nobody to answer
-        if self.room.watch.latest <= int(beyond):
+        known, latest = int(beyond), self.room.watch.latest
+        if latest <= known:
             # the wait is over and nothing newer exists: the app's answer would be this
-            return await _answer(send, 200, {"latest": int(beyond), "items": []})
+            return await _answer(send, 200, {"latest": known, "items": []})
+        after = _query_int(scope, "after", None)
+        document = await self.book.answer(scope, station, after or 0, known, latest)
+        if document is not None:  # every woken station answered from one load
+            return await send_json(send, document)
         again = {**scope, "query_string": _with_wait(scope, 0)}
         await self.inner(again, _no_body, send)
 
 
-def _wait_of(scope) -> int:
+def _query_int(scope, name: str, high: int | None) -> int:
+    """A non-negative integer query parameter (0 when absent or not one: the app refuses
+    a malformed value with a 400 itself)."""
     for key, value in parse_qsl(scope.get("query_string", b"").decode("latin1")):
-        if key == "wait":
-            try:
-                return max(0, min(int(value), 55))
-            except ValueError:
-                return 0  # the app refuses it with a 400
+        if key == name:
+            if not value.isascii() or not value.isdigit():
+                return 0
+            return min(int(value), high) if high is not None else int(value)
     return 0
 
 

@@ -15,7 +15,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from broadcaster.agent.client import ApiClient
+from broadcaster.agent.client import ApiClient, Refused
 from broadcaster.agent.players import FileSinkPlayer
 from broadcaster.db import transaction
 from broadcaster.models import AdminUnit, Slot, SlotStatus, Station
@@ -278,3 +278,49 @@ def test_a_commune_named_emergency_goes_out_in_a_common_reading_then_each_its_ow
     for code, _, _ in stations[1:]:
         asset, owner, text = after[code]
         assert owner == code and "địa phương" not in text and asset != first[code][0]
+
+
+def test_woken_stations_are_answered_from_one_load_as_the_app_would_answer(world, tmp_path):
+    """The fan-out answers (and the emergency's audio) equal the app's own, and the items
+    are marked picked up."""
+    import hashlib
+
+    server = FrontServer(world.app)
+    with world.factory() as s:
+        known = latest_id(s)
+        unit = s.scalar(
+            select(AdminUnit.code)
+            .join(Station, Station.unit_id == AdminUnit.id)
+            .where(Station.code == world.station)
+        )
+    client = ApiClient(server.url, world.token, world.station)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        waiting = pool.submit(client.emergencies, known, 40)
+        wait_for(lambda: server.front.room.waiting == 1, 30, "the station to wait")
+        sent = _send(world, [unit])
+        fanned = waiting.result(timeout=40)
+        assert sent in server.front.book._loads  # answered from the load, not by the app
+        direct = world.client().get(
+            f"/api/v1/stations/{world.station}/emergencies?after={known}&wait=0",
+            headers=world.auth(),
+        )
+        by_app = direct.get_json()
+        assert fanned["latest"] == by_app["latest"] == sent
+        assert [dict(i, audio={**i["audio"], "url": None}) for i in fanned["items"]] == [
+            dict(i, audio={**i["audio"], "url": None}) for i in by_app["items"]
+        ]
+        (item,) = fanned["items"]
+        assert item["audio"]["url"] == f"{server.url}/api/v1/audio/{item['audio']['sha256']}.mp3"
+        wait_for(lambda: _picked_up(world, sent) == 1, 10, "the item marked picked up")
+        # the emergency's audio, straight from the file for the station just vouched for
+        path = client.download(item["audio"]["sha256"], tmp_path)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == item["audio"]["sha256"]
+        # a token never seen waiting goes to the app, which knows it is not this station's
+        stranger = ApiClient(server.url, world.other_token, world.other)
+        with pytest.raises(Refused) as refused:
+            stranger.download(item["audio"]["sha256"], tmp_path / "other")
+        assert refused.value.status == 404
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
