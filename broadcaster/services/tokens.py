@@ -220,36 +220,12 @@ def authenticate(session: Session, token: str) -> StationAuth | None:
     return auth
 
 
-def use_link(session: Session, secret: str) -> StationAuth | None:
-    """The station a playlist link reaches (None for an unknown or revoked one); counts the use.
-
-    Not cached: a revoked link stops at once, and a player fetches its playlist a few
-    times a day, not every minute.
-    """
-    if not secret.startswith(LINK_PREFIX) or len(secret) > 100:
-        return None
+def _live_link(session: Session, *where) -> StationAuth | None:
     row = session.execute(
         select(StationToken.id, Station.id, Station.code)
         .join(Station, Station.id == StationToken.station_id)
         .where(
-            StationToken.token_sha256 == token_hash(secret),
-            StationToken.revoked_at.is_(None),
-            Station.active.is_(True),
-        )
-    ).first()
-    if row is None:
-        return None
-    count_link_use(session, row[0])
-    return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
-
-
-def link_station(session: Session, token_id: int) -> StationAuth | None:
-    """The station of a live playlist link, by the id its signed audio URLs carry."""
-    row = session.execute(
-        select(StationToken.id, Station.id, Station.code)
-        .join(Station, Station.id == StationToken.station_id)
-        .where(
-            StationToken.id == token_id,
+            *where,
             StationToken.prefix.startswith(LINK_PREFIX),
             StationToken.revoked_at.is_(None),
             Station.active.is_(True),
@@ -258,6 +234,25 @@ def link_station(session: Session, token_id: int) -> StationAuth | None:
     if row is None:
         return None
     return StationAuth(station_id=row[1], station_code=row[2], token_id=row[0])
+
+
+def use_link(session: Session, secret: str) -> StationAuth | None:
+    """The station a playlist link reaches (None for an unknown or revoked one); counts the use.
+
+    Not cached: a revoked link stops at once, and a player fetches its playlist a few
+    times a day, not every minute.
+    """
+    if not secret.startswith(LINK_PREFIX) or len(secret) > 100:
+        return None
+    auth = _live_link(session, StationToken.token_sha256 == token_hash(secret))
+    if auth is not None:
+        count_link_use(session, auth.token_id)
+    return auth
+
+
+def link_station(session: Session, token_id: int) -> StationAuth | None:
+    """The station of a live playlist link, by the id its signed audio URLs carry."""
+    return _live_link(session, StationToken.id == token_id)
 
 
 def count_link_use(session: Session, token_id: int) -> None:

@@ -41,6 +41,16 @@ def _stations(world, n: int) -> list[tuple[str, str, str]]:
         return [(code, tokens.issue(s, system_actor(), code).token, unit) for code, unit in rows]
 
 
+def _unit_of(world) -> str:
+    """The commune code of the world's station."""
+    with world.factory() as s:
+        return s.scalar(
+            select(AdminUnit.code)
+            .join(Station, Station.unit_id == AdminUnit.id)
+            .where(Station.code == world.station)
+        )
+
+
 def _send(world, units: list[str]) -> int:
     with transaction(world.factory) as s:
         return emergency.send(
@@ -116,12 +126,7 @@ def test_the_embedded_server_holds_300_waiting_stations_with_four_threads(world)
         answers = [pool.submit(client().emergencies, known, 40) for _ in range(waiting)]
         wait_for(lambda: server.front.room.waiting == waiting, 60, "300 stations waiting")
         assert server.count("/emergencies") == waiting  # each asked once, none was refused
-        with transaction(world.factory) as s:
-            unit = s.scalar(
-                select(AdminUnit.code)
-                .join(Station, Station.unit_id == AdminUnit.id)
-                .where(Station.code == world.station)
-            )
+        unit = _unit_of(world)
         sent = _send(world, [unit])
         got = [a.result(timeout=60) for a in answers]
         assert all([i["emergency_id"] for i in g["items"]] == [sent] for g in got)
@@ -160,12 +165,7 @@ def test_one_notification_wakes_stations_waiting_on_two_server_processes(world, 
         ]
         time.sleep(3.0)  # both questions are waiting on their servers
         assert not any(a.done() for a in answers)
-        with transaction(world.factory) as s:
-            unit = s.scalar(
-                select(AdminUnit.code)
-                .join(Station, Station.unit_id == AdminUnit.id)
-                .where(Station.code == world.station)
-            )
+        unit = _unit_of(world)
         sent = _send(world, [unit])
         asked = time.monotonic()
         got = [a.result(timeout=40) for a in answers]
@@ -192,12 +192,7 @@ def test_on_postgres_the_waiting_is_woken_by_notification_not_by_polling(world):
         wait_for(lambda: server.front.room.waiting == 1, 30, "the station to wait")
         wait_for(lambda: watch._pushed, 30, "the LISTEN connection")
         wait_for(lambda: watch._thread is None, 10, "the polling thread to stand down")
-        with transaction(world.factory) as s:
-            unit = s.scalar(
-                select(AdminUnit.code)
-                .join(Station, Station.unit_id == AdminUnit.id)
-                .where(Station.code == world.station)
-            )
+        unit = _unit_of(world)
         sent = _send(world, [unit])
         assert [i["emergency_id"] for i in answer.result(timeout=40)["items"]] == [sent]
     finally:
@@ -288,11 +283,7 @@ def test_woken_stations_are_answered_from_one_load_as_the_app_would_answer(world
     server = FrontServer(world.app)
     with world.factory() as s:
         known = latest_id(s)
-        unit = s.scalar(
-            select(AdminUnit.code)
-            .join(Station, Station.unit_id == AdminUnit.id)
-            .where(Station.code == world.station)
-        )
+    unit = _unit_of(world)
     client = ApiClient(server.url, world.token, world.station)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
