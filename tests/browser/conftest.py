@@ -7,7 +7,7 @@ can be had the browser tests skip, loudly; with ``BROADCASTER_REQUIRE_BROWSER=1`
 (``.ci/run`` sets it) a missing browser is a failure instead.
 
 Each test gets its own SQLite database with Hà Tĩnh's stations and one user per
-role (``tests/web/conftest.py``), served by waitress (as ``broadcaster serve``
+role (``tests/web/conftest.py``), served by uvicorn (as ``broadcaster serve``
 runs it) on a free loopback port, and a fresh browser context at 1366×768. Every
 page's console errors — a script error, or a Content-Security-Policy violation —
 fail the test. The browser tests run on SQLite; the same pages are tested on both
@@ -29,7 +29,7 @@ from broadcaster.services.audit import system_actor
 from broadcaster.services.stations import import_stations
 from broadcaster.services.units import import_units
 from broadcaster.webapp import create_app
-from tests.agent.live import ThreadServer
+from tests.agent.live import FrontServer
 from tests.api.world import stop_listening
 from tests.debian import apt_install
 from tests.web.conftest import PASSWORD, add_web_users, web_settings
@@ -107,7 +107,7 @@ def live(tmp_path, sqlite_template) -> Iterator[Live]:
     add_web_users(factory, actor)
     settings = web_settings(url, tmp_path)
     app = create_app(settings)
-    server = ThreadServer(app)  # waitress, as `broadcaster serve` runs it
+    server = FrontServer(app)  # uvicorn and the station front, as `broadcaster serve`
     try:
         yield Live(server.url, app, factory, settings)
     finally:

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
 It builds the demo world (:mod:`tests.browser.demo`) in a temporary SQLite
-database, serves it with waitress and shoots each main page with Debian's
+database, serves it as ``broadcaster serve`` does and shoots each main page with Debian's
 chromium at 1366×768, and the dashboard at phone width.
 """
 
@@ -21,7 +21,7 @@ from broadcaster.services.audit import system_actor
 from broadcaster.services.stations import import_stations
 from broadcaster.services.units import import_units
 from broadcaster.webapp import create_app
-from tests.agent.live import ThreadServer
+from tests.agent.live import FrontServer
 from tests.browser import demo
 from tests.browser.conftest import CHROMIUM_ARGS, SCREENSHOTS, _find_chromium
 from tests.web.conftest import PASSWORD, add_web_users, web_settings
@@ -64,7 +64,7 @@ def main() -> None:
     settings = web_settings(url, folder)
     made = demo.build(factory, settings.tz)
     names = {"slug": made["slugs"][0], "campaign": made["campaigns"][0]}
-    server = ThreadServer(create_app(settings))
+    server = FrontServer(create_app(settings))
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
