@@ -136,19 +136,29 @@ class StationFront:
                 return await send_audio(send, *found)
             return await self.inner(scope, receive, send)
         match = _LONG_POLL.match(scope["path"])
-        wait = _query_int(scope, "wait", 55) if match else 0
+        wait = _query_int(scope, "wait", 55) if match else None
         if not wait:
             return await self.inner(scope, receive, send)
         started = time.monotonic()
-        first = _Captured()
-        await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
-        beyond = first.header(_WAIT_BEYOND)
-        if beyond is None:  # an answer (items, a refusal): send it as it is
-            return await first.replay(send)
+        station = match.group(1)
+        after = _query_int(scope, "after", None)
+        if (
+            after is not None
+            and after >= self.room.watch.latest
+            and self.book.vouched_for(scope, station)
+        ):
+            # asked again by a station the app vouched for lately, knowing everything this
+            # process knows: nothing to answer now, so no need to ask the app first
+            beyond = after
+        else:
+            first = _Captured()
+            await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
+            beyond = first.header(_WAIT_BEYOND)
+            if beyond is None:  # an answer (items, a refusal): send it as it is
+                return await first.replay(send)
+            self.book.vouch(scope, station)
         if not self.room.has_room():
             return await _refuse(send)
-        station = match.group(1)
-        self.book.vouch(scope, station)
         remaining = wait - (time.monotonic() - started)
         waiting = asyncio.ensure_future(self.room.wait_beyond(station, int(beyond), remaining))
         gone = asyncio.ensure_future(_disconnected(receive))
@@ -162,7 +172,6 @@ class StationFront:
         if latest <= known:
             # the wait is over and nothing newer exists: the app's answer would be this
             return await _answer(send, 200, {"latest": known, "items": []})
-        after = _query_int(scope, "after", None)
         document = await self.book.answer(scope, station, after or 0, known, latest)
         if document is not None:  # every woken station answered from one load
             return await send_json(send, document)
@@ -170,13 +179,13 @@ class StationFront:
         await self.inner(again, _no_body, send)
 
 
-def _query_int(scope, name: str, high: int | None) -> int:
-    """A non-negative integer query parameter (0 when absent or not one: the app refuses
-    a malformed value with a 400 itself)."""
+def _query_int(scope, name: str, high: int | None) -> int | None:
+    """A non-negative integer query parameter: 0 when absent, None when malformed (the
+    app answers that with a 400 itself)."""
     for key, value in parse_qsl(scope.get("query_string", b"").decode("latin1")):
         if key == name:
-            if not value.isascii() or not value.isdigit():
-                return 0
+            if not value.isascii() or not value.isdigit() or len(value) > 18:
+                return None
             return min(int(value), high) if high is not None else int(value)
     return 0
 
