@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 from bench._station_world import bench_env, busy_note, machine_busy  # noqa: E402
 from bench.pull import _cpu_seconds, free_port  # noqa: E402
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
-from broadcaster.agent.client import ApiClient  # noqa: E402
+from broadcaster.agent.client import AgentError, ApiClient  # noqa: E402
 from broadcaster.agent.listen import listen  # noqa: E402
 from broadcaster.audio.render import AudioRenderer  # noqa: E402
 from broadcaster.config import load_settings  # noqa: E402
@@ -221,9 +221,13 @@ class Station_:
     def _heard(self, answer: dict, after: int) -> int:
         answered = time.time()
         for item in answer.get("items", []):
-            if item.get("audio_sha256") or item.get("audio"):
-                self.client.download(item["audio"]["sha256"], self.folder)
-            self.heard.put((item["emergency_id"], self.code, answered, time.time()))
+            try:
+                if item.get("audio"):
+                    self.client.download(item["audio"]["sha256"], self.folder)
+            except AgentError as exc:  # as the agent: noted, and the loop goes on
+                self.heard.put((item["emergency_id"], self.code, answered, None, str(exc)))
+                continue
+            self.heard.put((item["emergency_id"], self.code, answered, time.time(), None))
         ids = [i["emergency_id"] for i in answer.get("items", [])]
         return max([after, int(answer.get("latest") or 0), *ids])
 
@@ -253,6 +257,7 @@ class Clients:
         self.stop = context.Event()
         self._heard = context.Queue()
         self.heard: dict[int, dict[str, tuple[float, float]]] = {}
+        self.problems: dict[str, int] = {}  # failed downloads, by what the client said
         pairs = [(code, token) for code, (token, _) in world.items()]
         self.count = len(pairs)
         share = -(-len(pairs) // processes)
@@ -270,7 +275,10 @@ class Clients:
 
     def _drain(self) -> None:
         while True:
-            emergency_id, code, answered, holding = self._heard.get()
+            emergency_id, code, answered, holding, problem = self._heard.get()
+            if problem is not None:
+                self.problems[problem[:120]] = self.problems.get(problem[:120], 0) + 1
+                continue
             self.heard.setdefault(emergency_id, {})[code] = (answered, holding)
 
     def close(self) -> None:
@@ -439,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  send returned → station holds item and audio:   {quantiles(run['delays'])}")
         if run["missing"]:
             print(f"  {run['missing']} station(s) did not get it in time")
+    for problem, count in sorted(clients.problems.items(), key=lambda p: -p[1])[:5]:
+        print(f"  {count} download(s) failed: {problem}")
     worst = max(plain["delays"], default=float("inf"))
     ok = not plain["missing"] and worst <= target
     print(f"\nwithout {{ten_xa}}: every station within {target:g} s: {'PASS' if ok else 'FAIL'}")

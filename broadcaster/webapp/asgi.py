@@ -141,22 +141,12 @@ class StationFront:
             return await self.inner(scope, receive, send)
         started = time.monotonic()
         station = match.group(1)
-        after = _query_int(scope, "after", None)
-        if (
-            after is not None
-            and after >= self.room.watch.latest
-            and self.book.vouched_for(scope, station)
-        ):
-            # asked again by a station the app vouched for lately, knowing everything this
-            # process knows: nothing to answer now, so no need to ask the app first
-            beyond = after
-        else:
-            first = _Captured()
-            await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
-            beyond = first.header(_WAIT_BEYOND)
-            if beyond is None:  # an answer (items, a refusal): send it as it is
-                return await first.replay(send)
-            self.book.vouch(scope, station)
+        first = _Captured()
+        await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
+        beyond = first.header(_WAIT_BEYOND)
+        if beyond is None:  # an answer (items, a refusal): send it as it is
+            return await first.replay(send)
+        self.book.vouch(scope, station)
         if not self.room.has_room():
             return await _refuse(send)
         remaining = wait - (time.monotonic() - started)
@@ -172,6 +162,7 @@ class StationFront:
         if latest <= known:
             # the wait is over and nothing newer exists: the app's answer would be this
             return await _answer(send, 200, {"latest": known, "items": []})
+        after = _query_int(scope, "after", None)
         document = await self.book.answer(scope, station, after or 0, known, latest)
         if document is not None:  # every woken station answered from one load
             return await send_json(send, document)

@@ -30,9 +30,9 @@ from broadcaster.services import playlist
 log = logging.getLogger(__name__)
 
 LOAD_KEPT_S = 60.0  # a loaded emergency answers woken stations this long, then is read again
-# A token the app accepted for a waiting station is trusted by the event loop this long: to
-# wait again without asking the app first, and to fetch the emergency's audio from memory.
-TOKEN_VOUCHED_S = 180.0
+# A token the app accepted for a waiting station may fetch the emergency's audio from memory
+# this long after.
+TOKEN_VOUCHED_S = 120.0
 MAX_NEW = 20  # more new emergencies than this in one wake: ask the app
 MARK_EVERY_S = 0.2  # picked-up marks are written in batches
 MAX_VOUCHED = 50_000  # tokens remembered (a country's stations, several times over)
@@ -96,16 +96,6 @@ class EmergencyBook:
                 ]:
                     del self._vouched[old]
             self._vouched[key] = (station, time.monotonic())
-
-    def vouched_for(self, scope, station: str) -> bool:
-        """Whether the app accepted this request's token for ``station`` lately."""
-        key = token_key(scope)
-        held = self._vouched.get(key) if key else None
-        return (
-            held is not None
-            and held[0] == station
-            and time.monotonic() - held[1] <= TOKEN_VOUCHED_S
-        )
 
     async def answer(self, scope, station: str, after: int, known: int, latest: int):
         """The woken station's answer ``{"latest", "items"}``, or None to ask the app."""

@@ -315,37 +315,3 @@ def test_woken_stations_are_answered_from_one_load_as_the_app_would_answer(world
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         server.stop()
-
-
-def test_a_vouched_station_asking_again_waits_without_troubling_the_app(world):
-    """Idle waiting costs the app one question per station every few minutes, not each time."""
-    paths: list[str] = []
-    inner = world.app.wsgi_app
-
-    def counted(environ, start_response):
-        paths.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    world.app.wsgi_app = counted
-    server = FrontServer(world.app)
-    with world.factory() as s:
-        known = latest_id(s)
-    client = ApiClient(server.url, world.token, world.station)
-    try:
-        for _ in range(3):
-            assert client.emergencies(known, 1) == {"latest": known, "items": []}
-        asked_app = [p for p in paths if p.endswith("/emergencies")]
-        assert len(asked_app) == 1  # the first question only: it vouched for the token
-        # a malformed question is still the app's to refuse
-        with pytest.raises(Refused) as refused:
-            client._request(
-                "GET", f"/stations/{world.station}/emergencies", params={"after": "x", "wait": 5}
-            )
-        assert refused.value.status == 400
-        # another station's token is not this station's voucher
-        other = ApiClient(server.url, world.other_token, world.station)
-        with pytest.raises(Exception, match="403"):
-            other.emergencies(known, 1)
-    finally:
-        server.stop()
-        world.app.wsgi_app = inner
