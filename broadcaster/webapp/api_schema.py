@@ -285,6 +285,101 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/links/{secret}/playlist.{format}": {
+                "get": {
+                    "operationId": "getLinkedPlaylist",
+                    "summary": "Danh sách phát qua liên kết (cho trình phát không gửi được "
+                    "tiêu đề): URL âm thanh đã ký, có hạn",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "secret",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^bsl_[A-Za-z0-9_-]{43}$"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"enum": ["m3u8", "xspf"]},
+                        },
+                        {
+                            "name": "date",
+                            "in": "query",
+                            "description": "từ hôm qua đến 7 ngày tới (mặc định hôm nay)",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "danh sách phát; Cache-Control: private, no-store",
+                            "content": {
+                                "audio/x-mpegurl": {"schema": {"type": "string"}},
+                                "application/xspf+xml": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _json("ErrorOut", "ngày ngoài khoảng cho phép"),
+                        "403": _json("ErrorOut", "liên kết sai hoặc đã bị thu hồi"),
+                        "404": _json("ErrorOut", "dạng không phải m3u8 hay xspf"),
+                        "429": _json("ErrorOut", "sai quá nhiều lần; thử lại sau Retry-After"),
+                    },
+                }
+            },
+            "/api/v1/links/{link}/audio/{sha256}.mp3": {
+                "get": {
+                    "operationId": "getLinkedAudio",
+                    "summary": "Tệp MP3 của một mục trong danh sách phát qua liên kết",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "link",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "sha256",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": SHA256},
+                        },
+                        {
+                            "name": "exp",
+                            "in": "query",
+                            "required": True,
+                            "description": "hạn (giây Unix), tối đa 8,5 ngày tới",
+                            "schema": {"type": "integer"},
+                        },
+                        {
+                            "name": "sig",
+                            "in": "query",
+                            "required": True,
+                            "description": "HMAC-SHA256 (hex) của liên kết, tệp và hạn",
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        },
+                        {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "tệp âm thanh",
+                            "content": {"audio/mpeg": {"schema": _BINARY}},
+                        },
+                        "206": {
+                            "description": "một đoạn của tệp",
+                            "content": {"audio/mpeg": {"schema": _BINARY}},
+                        },
+                        "304": {"description": "không đổi"},
+                        "403": _json(
+                            "ErrorOut",
+                            "chữ ký sai, hết hạn, liên kết bị thu hồi, hay tệp không của đài",
+                        ),
+                        "404": _json("ErrorOut", "không có tệp này"),
+                        "416": {"description": "đoạn yêu cầu nằm ngoài tệp"},
+                        "429": _json("ErrorOut", "sai quá nhiều lần; thử lại sau Retry-After"),
+                    },
+                }
+            },
             "/api/v1/stations/{code}/airings": {
                 "post": {
                     "operationId": "reportAirings",
