@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -122,9 +123,13 @@ def _serve(
         # through the configured proxy hops, not by uvicorn on its own
         proxy_headers=False,
     )
+    # uvicorn stops on Ctrl-C / SIGTERM and then raises the signal again for whoever
+    # handled it before; handled here, a stop is a clean exit (status 0), not a traceback
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
     try:
         uvicorn.Server(config).run()
-    finally:  # uvicorn returns on Ctrl-C / SIGTERM: stop the jobs cleanly too
+    finally:  # stop the jobs cleanly too
         if service is not None:
             service.stop()
 
