@@ -2,7 +2,7 @@
 
 A server's clock is usually UTC, and between 17:00 and 24:00 UTC it is already
 tomorrow in Việt Nam, so no part of the product may take a date from the
-machine (``date.today()``) or a naive ``datetime.now()``. Every "now" and
+machine's own calendar or a time without a zone. Every "now" and
 "today" comes from here; tests set the clock by replacing :func:`utcnow`.
 """
 

@@ -158,6 +158,13 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+_AUDIO_ANSWERS: dict[str, Any] = {  # what both audio routes answer when all is well
+    "200": {"description": "tệp âm thanh", "content": {"audio/mpeg": {"schema": _BINARY}}},
+    "206": {"description": "một đoạn của tệp", "content": {"audio/mpeg": {"schema": _BINARY}}},
+    "304": {"description": "không đổi"},
+}
+
+
 def _json(name: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
 
@@ -271,15 +278,7 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "Range", "in": "header", "schema": {"type": "string"}},
                     ],
                     "responses": {
-                        "200": {
-                            "description": "tệp âm thanh",
-                            "content": {"audio/mpeg": {"schema": _BINARY}},
-                        },
-                        "206": {
-                            "description": "một đoạn của tệp",
-                            "content": {"audio/mpeg": {"schema": _BINARY}},
-                        },
-                        "304": {"description": "không đổi"},
+                        **_AUDIO_ANSWERS,
                         "416": {"description": "đoạn yêu cầu nằm ngoài tệp"},
                         **_errors(401, 404, 429),
                     },
@@ -361,15 +360,7 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "Range", "in": "header", "schema": {"type": "string"}},
                     ],
                     "responses": {
-                        "200": {
-                            "description": "tệp âm thanh",
-                            "content": {"audio/mpeg": {"schema": _BINARY}},
-                        },
-                        "206": {
-                            "description": "một đoạn của tệp",
-                            "content": {"audio/mpeg": {"schema": _BINARY}},
-                        },
-                        "304": {"description": "không đổi"},
+                        **_AUDIO_ANSWERS,
                         "403": _json(
                             "ErrorOut",
                             "chữ ký sai, hết hạn, liên kết bị thu hồi, hay tệp không của đài",
