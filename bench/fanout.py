@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._station_world import bench_env, busy_note, machine_busy  # noqa: E402
-from bench.pull import _cpu_seconds, free_port  # noqa: E402
+from bench.pull import Server, free_port  # noqa: E402
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
 from broadcaster.agent.client import AgentError, ApiClient  # noqa: E402
 from broadcaster.agent.listen import listen  # noqa: E402
@@ -133,18 +133,9 @@ class ServerProcess:
                 time.sleep(0.3)
         raise SystemExit("the server did not answer in 120 s")
 
-    def pids(self) -> list[int]:
-        found = [self.process.pid]
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    found.append(int(stat.parent.name))
-            except (OSError, ValueError, IndexError):
-                continue
-        return found
-
     def cpu(self) -> float:
-        return _cpu_seconds(self.pids())
+        """CPU seconds so far of uvicorn and its worker processes."""
+        return Server(self.process, self.port, self.log).cpu()
 
     def stop(self) -> None:
         self.process.terminate()

@@ -18,7 +18,6 @@ lock round each wake-up; measured in ``bench/fanout.py``.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from urllib.parse import parse_qsl, urlencode
@@ -161,7 +160,7 @@ class StationFront:
         known, latest = int(beyond), self.room.watch.latest
         if latest <= known:
             # the wait is over and nothing newer exists: the app's answer would be this
-            return await _answer(send, 200, {"latest": known, "items": []})
+            return await send_json(send, {"latest": known, "items": []})
         after = _query_int(scope, "after", None)
         document = await self.book.answer(scope, station, after or 0, known, latest)
         if document is not None:  # every woken station answered from one load
@@ -196,20 +195,5 @@ async def _disconnected(receive) -> None:
 
 async def _refuse(send) -> None:
     error = {"code": "too_many_waiting", "message": WAITING_REFUSED, "details": []}
-    await _answer(send, 503, {"error": error}, [(b"retry-after", str(RETRY_WAITING_S).encode())])
-
-
-async def _answer(send, status: int, document: dict, headers: list | None = None) -> None:
-    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    retry = [(b"retry-after", str(RETRY_WAITING_S).encode())]
+    await send_json(send, {"error": error}, 503, retry)

@@ -186,33 +186,22 @@ class EmergencyBook:
         return data, sha
 
 
-async def send_json(send, document: dict) -> None:
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def send_body(send, status: int, content_type: bytes, body: bytes, headers=()) -> None:
+    """One whole ASGI answer."""
+    start = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*start, *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_json(send, document: dict, status: int = 200, headers=()) -> None:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    await send_body(send, status, b"application/json", body, headers)
+
+
 async def send_audio(send, data: bytes, sha: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"audio/mpeg"),
-                (b"content-length", str(len(data)).encode()),
-                (b"etag", f'"{sha}"'.encode()),
-                (b"accept-ranges", b"bytes"),
-                (b"cache-control", b"private, max-age=31536000, immutable"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+    cached = [
+        (b"etag", f'"{sha}"'.encode()),
+        (b"accept-ranges", b"bytes"),
+        (b"cache-control", b"private, max-age=31536000, immutable"),
+    ]
+    await send_body(send, 200, b"audio/mpeg", data, cached)
