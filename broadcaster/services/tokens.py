@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
@@ -36,6 +37,10 @@ KINDS = {"header": PREFIX, "link": LINK_PREFIX}
 # costs no token query. Issuing or revoking in this process forgets at once; a
 # revocation made elsewhere (the CLI, another server process) takes effect within it.
 CACHE_SECONDS = 10.0
+# On PostgreSQL every revocation is announced here (payload: the station's code), so
+# each server process forgets that station's token at once instead of within
+# CACHE_SECONDS; processes that are not listening ask :func:`revoked_since`.
+REVOKED_CHANNEL = "broadcaster_tokens_revoked"
 _MAX_CACHED = 20_000
 _cache: dict[str, tuple[StationAuth, float]] = {}
 _cache_lock = threading.Lock()
@@ -100,6 +105,8 @@ def issue(
     kind = LINK_PREFIX if link else PREFIX
     revoked = 0 if keep_old else _revoke_all(session, station.id, kind)
     forget_cached()
+    if revoked:
+        _announce(session, code)
     token = kind + secrets.token_urlsafe(32)
     prefix = token[: len(kind) + 6]
     session.add(
@@ -156,8 +163,29 @@ def revoke(
         ).rowcount
         if not count:
             raise NotFound(f"Đài {code} không có mã truy cập còn hiệu lực bắt đầu bằng '{prefix}'.")
+    if count:
+        _announce(session, code)
     record(session, actor, "station.token.revoke", "station", code, after={"revoked": count})
     return count
+
+
+def _announce(session: Session, code: str) -> None:
+    """Tell every listening server process (at commit) that ``code`` lost a token."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sql("SELECT pg_notify(:channel, :code)"), {"channel": REVOKED_CHANNEL, "code": code}
+        )
+
+
+def revoked_since(session: Session, since: datetime) -> tuple[datetime, set[str]]:
+    """The stations that had a token revoked after ``since``, and the newest such moment
+    (``since`` when there was none): how a process that hears no notices keeps up."""
+    rows = session.execute(
+        select(Station.code, StationToken.revoked_at)
+        .join(Station, Station.id == StationToken.station_id)
+        .where(StationToken.revoked_at > since)
+    ).all()
+    return max((at for _, at in rows), default=since), {code for code, _ in rows}
 
 
 def list_tokens(session: Session, code: str) -> list[TokenInfo]:

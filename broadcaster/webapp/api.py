@@ -447,6 +447,7 @@ def post_heartbeat(code: str):
 # does itself: they are answered at once with this header naming the newest id, and asked
 # again with wait=0 once something newer exists or the wait is over.
 DEFER_KEY = "broadcaster.defer_wait"
+MAX_WAIT_S = 55  # the longest wait a station may ask for
 WAIT_BEYOND = "X-Broadcaster-Wait-Beyond"
 RETRY_WAITING_S = 30  # a station refused a waiting place asks again this much later
 WAITING_REFUSED = "Máy chủ đang giữ quá nhiều đài chờ tin khẩn cấp; hãy hỏi lại sau."
@@ -470,8 +471,8 @@ def get_emergencies(code: str):
         wait = int(request.args.get("wait", "0"))
     except ValueError:
         raise ApiError(400, "bad_param", "after và wait phải là số nguyên.") from None
-    if not 0 <= wait <= 55:
-        raise ApiError(400, "bad_param", "wait phải từ 0 đến 55 giây.")
+    if not 0 <= wait <= MAX_WAIT_S:
+        raise ApiError(400, "bad_param", f"wait phải từ 0 đến {MAX_WAIT_S} giây.")
     settings = api_settings()
     watch: EmergencyWatch = current_app.extensions["broadcaster.emergency_watch"]
     presence: Presence = current_app.extensions["broadcaster.presence"]

@@ -9,6 +9,14 @@ module parks the station on the event loop until the process's
 or the station's wait is over, and then asks the app again with ``wait=0`` (or,
 when nothing newer came, answers "nothing new" itself, as the app would).
 
+A station asks again the moment its wait ends (every 50 s or so), and after each
+emergency. When the app accepted its token lately and it already knows the
+newest emergency, asking the app again would only re-check the token: the
+station waits again at once (:meth:`EmergencyBook.vouched`, which forgets a
+token as soon as the process hears it was revoked). So at national scale the
+stations' re-asks never queue for the app's threads, and a wake-up is answered
+from the event loop alone.
+
 A waiting station costs a socket and a few objects: no thread, no query. Why not
 more threads: a waitress thread per waiting station means hundreds of threads for
 one province, and every thread beyond the few that answer pulls is memory and a
@@ -20,11 +28,19 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import parse_qsl, urlencode
 
 from a2wsgi import WSGIMiddleware
 
-from broadcaster.webapp.api import DEFER_KEY, RETRY_WAITING_S, WAIT_BEYOND, WAITING_REFUSED
+from broadcaster.webapp.api import (
+    DEFER_KEY,
+    MAX_WAIT_S,
+    RETRY_WAITING_S,
+    WAIT_BEYOND,
+    WAITING_REFUSED,
+)
 from broadcaster.webapp.emergency_watch import EmergencyWatch
 from broadcaster.webapp.fanout import EmergencyBook, send_audio, send_json
 from broadcaster.webapp.presence import Presence
@@ -40,25 +56,42 @@ class WaitingRoom:
     """The stations waiting on this process's event loop."""
 
     def __init__(
-        self, watch: EmergencyWatch, presence: Presence, capacity: int = DEFAULT_CAPACITY
+        self,
+        watch: EmergencyWatch,
+        presence: Presence,
+        capacity: int = DEFAULT_CAPACITY,
+        forget: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.watch = watch
         self.presence = presence
         self.capacity = capacity
         self.waiting = 0
+        self._forget = forget  # told, on the loop, of stations whose tokens were revoked
         self._loop: asyncio.AbstractEventLoop | None = None
         self._moved: asyncio.Event | None = None
 
-    def _bind(self) -> None:
+    def bind(self) -> None:
+        """Attach to the running event loop (once) and to the watch's news."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._moved = asyncio.Event()
             self.watch.subscribe(self._heard_in_thread)
+            self.watch.subscribe_revoked(self._revoked_in_thread)
 
     def _heard_in_thread(self, latest: int) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._heard)
+
+    def _revoked_in_thread(self, codes: set[str]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._revoked, codes)
+
+    def _revoked(self, codes: set[str]) -> None:
+        if self._forget is not None:
+            self._forget(codes)
+        self._heard()  # waiters whose token is no longer trusted stop waiting
 
     def _heard(self) -> None:
         moved, self._moved = self._moved, asyncio.Event()
@@ -67,15 +100,18 @@ class WaitingRoom:
     def has_room(self) -> bool:
         return self.waiting < self.capacity
 
-    async def wait_beyond(self, station: str, known: int, timeout: float) -> None:
-        """Return when an emergency newer than ``known`` exists, or after ``timeout``."""
-        self._bind()
+    async def wait_beyond(
+        self, station: str, known: int, timeout: float, trusted: Callable[[], bool] = bool
+    ) -> None:
+        """Return when an emergency newer than ``known`` exists, after ``timeout``, or
+        when ``trusted()`` turns false (the station's token was revoked)."""
+        self.bind()
         deadline = time.monotonic() + timeout
         self.waiting += 1
         self.presence.arrive(station)
         self.watch.hold()
         try:
-            while self.watch.latest <= known:
+            while self.watch.latest <= known and trusted():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
@@ -120,10 +156,10 @@ class StationFront:
     def __init__(self, wsgi_app, *, workers: int = 8, capacity: int = DEFAULT_CAPACITY) -> None:
         watch = wsgi_app.extensions["broadcaster.emergency_watch"]
         presence = wsgi_app.extensions["broadcaster.presence"]
-        self.room = WaitingRoom(watch, presence, capacity)
-        wsgi_app.extensions["broadcaster.waiting_room"] = self.room
         self.inner = WSGIMiddleware(wsgi_app, workers=workers)
         self.book = EmergencyBook(wsgi_app, self.inner.executor)
+        self.room = WaitingRoom(watch, presence, capacity, forget=self.book.forget)
+        wsgi_app.extensions["broadcaster.waiting_room"] = self.room
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -140,16 +176,22 @@ class StationFront:
             return await self.inner(scope, receive, send)
         started = time.monotonic()
         station = match.group(1)
-        first = _Captured()
-        await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
-        beyond = first.header(_WAIT_BEYOND)
-        if beyond is None:  # an answer (items, a refusal): send it as it is
-            return await first.replay(send)
-        self.book.vouch(scope, station)
+        self.room.bind()
+        known = self._wait_again(scope, station)
+        if known is None:  # the app checks the token and what the station lacks
+            epoch = self.book.epoch
+            first = _Captured()
+            await self.inner({**scope, DEFER_KEY: True}, _no_body, first.send)
+            beyond = first.header(_WAIT_BEYOND)
+            if beyond is None:  # an answer (items, a refusal): send it as it is
+                return await first.replay(send)
+            known = int(beyond)
+            self.book.vouch(scope, station, epoch)
         if not self.room.has_room():
             return await _refuse(send)
         remaining = wait - (time.monotonic() - started)
-        waiting = asyncio.ensure_future(self.room.wait_beyond(station, int(beyond), remaining))
+        trusted = partial(self.book.vouched, scope, station)
+        waiting = asyncio.ensure_future(self.room.wait_beyond(station, known, remaining, trusted))
         gone = asyncio.ensure_future(_disconnected(receive))
         done, _ = await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiting, gone):
@@ -157,7 +199,10 @@ class StationFront:
                 task.cancel()
         if gone in done:
             return  # the station hung up: nobody to answer
-        known, latest = int(beyond), self.room.watch.latest
+        again = {**scope, "query_string": _with_wait(scope, 0)}
+        if not trusted():  # its token was revoked meanwhile: the app answers (a 401)
+            return await self.inner(again, _no_body, send)
+        latest = self.room.watch.latest
         if latest <= known:
             # the wait is over and nothing newer exists: the app's answer would be this
             return await send_json(send, {"latest": known, "items": []})
@@ -165,8 +210,21 @@ class StationFront:
         document = await self.book.answer(scope, station, after or 0, known, latest)
         if document is not None:  # every woken station answered from one load
             return await send_json(send, document)
-        again = {**scope, "query_string": _with_wait(scope, 0)}
         await self.inner(again, _no_body, send)
+
+    def _wait_again(self, scope, station: str) -> int | None:
+        """The id to wait beyond without asking the app, or None to ask it.
+
+        Only for a well-formed question from a token the app accepted for this station
+        lately, from a station that knows the newest emergency already: the app would
+        check the token and defer the wait with that same id.
+        """
+        wait, after = _query_int(scope, "wait", None), _query_int(scope, "after", None)
+        if wait is None or not 0 < wait <= MAX_WAIT_S or after is None:
+            return None
+        if after != self.room.watch.latest or not self.book.vouched(scope, station):
+            return None
+        return after
 
 
 def _query_int(scope, name: str, high: int | None) -> int | None:

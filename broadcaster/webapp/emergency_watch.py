@@ -8,6 +8,11 @@ listener is not connected, and on SQLite, one thread reads the newest id once a
 second, and only while somebody waits — a thousand waiting stations cost one
 query a second, not a thousand.
 
+It also hears of revoked station tokens (``NOTIFY broadcaster_tokens_revoked``
+on PostgreSQL; :func:`~broadcaster.services.tokens.revoked_since` at each look
+otherwise), so that the event loop, which lets a station it vouched for wait
+again without asking the app, forgets a revoked token within a second.
+
 Two kinds of waiter use it: a server thread blocked in :meth:`wait_beyond`
 (WSGI servers such as gunicorn's threads), and the embedded server's event loop
 (:mod:`broadcaster.webapp.asgi`), which subscribes with :meth:`subscribe` and
@@ -20,7 +25,10 @@ import logging
 import threading
 import time as _time
 from collections.abc import Callable
+from datetime import timedelta
 
+from broadcaster.clock import utcnow
+from broadcaster.services import tokens
 from broadcaster.services.emergency import latest_id
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,10 @@ class EmergencyWatch:
         self._waiters = 0  # thread waiters plus held interest (the event loop's waiters)
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[int], None]] = []
+        self._revoked_listeners: list[Callable[[set[str]], None]] = []
+        # revocations older than this were made before this process could vouch for a
+        # token (a minute of slack for another host's clock)
+        self._revoked_seen = utcnow() - timedelta(minutes=1)
         # set when a LISTEN connection delivers emergencies: no polling needed meanwhile
         self._pushed = False
 
@@ -55,6 +67,11 @@ class EmergencyWatch:
         """Call ``listener(latest)`` (from the watch's thread) whenever the newest id moves."""
         with self._cond:
             self._listeners.append(listener)
+
+    def subscribe_revoked(self, listener: Callable[[set[str]], None]) -> None:
+        """Call ``listener(station_codes)`` (from the watch's thread) when tokens are revoked."""
+        with self._cond:
+            self._revoked_listeners.append(listener)
 
     def hold(self) -> None:
         """Somebody outside this class waits: keep looking (see :meth:`release`)."""
@@ -100,6 +117,14 @@ class EmergencyWatch:
         for listener in listeners:
             listener(latest)
 
+    def revoked(self, codes: set[str]) -> None:
+        """These stations lost a token: this process trusts none of its memories of them."""
+        tokens.forget_cached()
+        with self._cond:
+            listeners = list(self._revoked_listeners)
+        for listener in listeners:
+            listener(codes)
+
     def pushed(self, connected: bool) -> None:
         """The LISTEN connection came up (True) or went away (False)."""
         with self._cond:
@@ -108,9 +133,14 @@ class EmergencyWatch:
                 self._ensure_thread()
 
     def look(self) -> None:
-        """Read the newest id from the database now."""
+        """Read the newest id, and the revocations since the last look, from the database."""
         with self._factory() as session:
-            self.heard(latest_id(session))
+            latest = latest_id(session)
+            seen, codes = tokens.revoked_since(session, self._revoked_seen)
+        self._revoked_seen = seen
+        if codes:
+            self.revoked(codes)
+        self.heard(latest)
 
     def _ensure_thread(self) -> None:
         if self._thread is None and not self._pushed:

@@ -9,6 +9,13 @@ app lists), answers each woken station from memory, marks the items picked up
 in batches, and serves those stations the emergency's audio straight from the
 file for a short while after it vouched for their token.
 
+The same memory of vouched tokens lets a station wait again without asking the
+app: a token the app accepted for a station stays vouched for
+:data:`TOKEN_VOUCHED_S`, unless a revocation of that station's tokens is heard
+first (the process's watch hears them by notification on PostgreSQL, by a look
+at the database each second otherwise), and a revocation that lands while the
+app is still answering cancels the vouch that answer would have made.
+
 The Flask app stays the reference: anything not covered here — another
 emergency range, a station the load does not know, a Range request, a token not
 seen waiting — goes to it, and a test checks that both answer alike.
@@ -30,9 +37,10 @@ from broadcaster.services import playlist
 log = logging.getLogger(__name__)
 
 LOAD_KEPT_S = 60.0  # a loaded emergency answers woken stations this long, then is read again
-# A token the app accepted for a waiting station may fetch the emergency's audio from memory
-# this long after.
-TOKEN_VOUCHED_S = 120.0
+# A token the app accepted for a waiting station is trusted this long after (unless its
+# station's tokens are revoked first): to wait again, and to fetch the emergency's audio
+# from memory. The limit only bounds a revocation notice that was lost.
+TOKEN_VOUCHED_S = 600.0
 MAX_NEW = 20  # more new emergencies than this in one wake: ask the app
 MARK_EVERY_S = 0.2  # picked-up marks are written in batches
 MAX_VOUCHED = 50_000  # tokens remembered (a country's stations, several times over)
@@ -61,6 +69,7 @@ class EmergencyBook:
         self._to_mark: list[int] = []
         self._files: dict[Path, bytes] = {}  # the few emergency files being fetched now
         self._marking: asyncio.Task | None = None
+        self.epoch = 0  # revocations heard so far: a vouch begun before one is void
 
     # -- loading -------------------------------------------------------------------------
 
@@ -85,10 +94,11 @@ class EmergencyBook:
 
     # -- answering -----------------------------------------------------------------------
 
-    def vouch(self, scope, station: str) -> None:
-        """The app accepted this request's token for ``station`` (it deferred the wait)."""
+    def vouch(self, scope, station: str, epoch: int) -> None:
+        """The app accepted this request's token for ``station`` (it deferred the wait);
+        ``epoch`` is :attr:`epoch` from before the app was asked."""
         key = token_key(scope)
-        if key is not None:
+        if key is not None and epoch == self.epoch:
             if len(self._vouched) > MAX_VOUCHED:
                 now = time.monotonic()
                 for old in [
@@ -96,6 +106,23 @@ class EmergencyBook:
                 ]:
                     del self._vouched[old]
             self._vouched[key] = (station, time.monotonic())
+
+    def vouched(self, scope, station: str) -> bool:
+        """Whether the app accepted this request's token for ``station`` lately, and no
+        revocation of the station's tokens was heard since."""
+        key = token_key(scope)
+        held = self._vouched.get(key) if key else None
+        return (
+            held is not None
+            and held[0] == station
+            and time.monotonic() - held[1] <= TOKEN_VOUCHED_S
+        )
+
+    def forget(self, codes: set[str]) -> None:
+        """These stations lost a token: vouch for none of their tokens any more."""
+        self.epoch += 1
+        for key in [k for k, (station, _) in self._vouched.items() if station in codes]:
+            del self._vouched[key]
 
     async def answer(self, scope, station: str, after: int, known: int, latest: int):
         """The woken station's answer ``{"latest", "items"}``, or None to ask the app."""
@@ -161,7 +188,7 @@ class EmergencyBook:
         """The file's bytes for a station vouched for lately, or None to ask the app."""
         key = token_key(scope)
         vouched = self._vouched.get(key) if key else None
-        if vouched is None or time.monotonic() - vouched[1] > TOKEN_VOUCHED_S:
+        if vouched is None or not self.vouched(scope, vouched[0]):
             return None
         station = vouched[0]
         path = None

@@ -10,7 +10,9 @@ checking the fingerprint query.
 
 The same connection listens on ``broadcaster_emergencies``: a sent emergency
 notifies its id once, and the process's :class:`EmergencyWatch` wakes every
-station waiting here.
+station waiting here; and on ``broadcaster_tokens_revoked``, which names a
+station that lost a token, so the watch forgets it at once. After a
+reconnection the watch looks at the database for whatever it missed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from broadcaster.services.emergency import NOTIFY_CHANNEL
+from broadcaster.services.tokens import REVOKED_CHANNEL
 
 if TYPE_CHECKING:
     from broadcaster.webapp.emergency_watch import EmergencyWatch
@@ -75,6 +78,7 @@ class SlotNotices:
                 ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {EMERGENCY_CHANNEL}")
+                    conn.execute(f"LISTEN {REVOKED_CHANNEL}")
                     with self._lock:
                         self._epoch += 1
                         self._generations.clear()
@@ -86,6 +90,9 @@ class SlotNotices:
                         for notice in conn.notifies(timeout=1.0):
                             if notice.channel == EMERGENCY_CHANNEL:
                                 self._emergency(notice.payload)
+                            elif notice.channel == REVOKED_CHANNEL:
+                                if self._watch is not None:
+                                    self._watch.revoked({notice.payload})
                             else:
                                 self._bump(notice.payload)
                         conn.execute("SELECT 1")  # notice a dead connection within a second

@@ -15,7 +15,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from broadcaster.agent.client import ApiClient, Refused
+from broadcaster.agent.client import ApiClient, AuthRefused, Refused
 from broadcaster.agent.players import FileSinkPlayer
 from broadcaster.db import transaction
 from broadcaster.models import AdminUnit, Slot, SlotStatus, Station
@@ -314,4 +314,105 @@ def test_woken_stations_are_answered_from_one_load_as_the_app_would_answer(world
         assert refused.value.status == 404
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
+
+
+def _count_app_long_polls(app, monkeypatch) -> list[int]:
+    """How many times the Flask app itself handled a station's emergency long-poll."""
+    calls = [0]
+    endpoint = "api.get_emergencies"
+    view = app.view_functions[endpoint]
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return view(*args, **kwargs)
+
+    monkeypatch.setitem(app.view_functions, endpoint, counted)
+    return calls
+
+
+def test_a_vouched_station_waits_again_without_asking_the_app(world, monkeypatch):
+    """After its wait ends, a station the app accepted lately and that knows the newest
+    emergency waits again on the event loop alone; an emergency still wakes it."""
+    calls = _count_app_long_polls(world.app, monkeypatch)
+    server = FrontServer(world.app)
+    with world.factory() as s:
+        known = latest_id(s)
+    client = ApiClient(server.url, world.token, world.station)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        first = client.emergencies(known, 1)  # the app checks the token and defers
+        assert first == {"latest": known, "items": []}
+        assert calls[0] == 1
+        again = client.emergencies(known, 1)  # the same question: the app is not asked
+        assert again == {"latest": known, "items": []}
+        assert calls[0] == 1
+        waiting = pool.submit(client.emergencies, known, 40)
+        wait_for(lambda: server.front.room.waiting == 1, 30, "the station to wait again")
+        sent = _send(world, [_unit_of(world)])
+        assert [i["emergency_id"] for i in waiting.result(timeout=40)["items"]] == [sent]
+        assert calls[0] == 1  # woken and answered from the one load, not by the app
+        # a question the app would refuse still reaches it, vouched or not
+        with pytest.raises(Refused) as refused:
+            client._request(
+                "GET", f"/stations/{world.station}/emergencies", params={"after": 0, "wait": 99}
+            )
+        assert refused.value.status == 400
+        # another station's path with this token is the app's to refuse
+        with pytest.raises(AuthRefused):
+            client._request(
+                "GET", f"/stations/{world.other}/emergencies", params={"after": sent, "wait": 5}
+            )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
+
+
+def test_a_revoked_token_stops_waiting_and_is_refused_at_once(world):
+    """Revoking a waiting station's token (as the CLI or the admin does, in its own
+    transaction) ends its wait with a 401 within seconds, and its next question too:
+    PostgreSQL tells every process by notification, SQLite's process sees it at its
+    look each second."""
+    server = FrontServer(world.app)
+    with world.factory() as s:
+        known = latest_id(s)
+    client = ApiClient(server.url, world.token, world.station)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        client.emergencies(known, 1)  # vouched for by the app
+        waiting = pool.submit(client.emergencies, known, 40)
+        wait_for(lambda: server.front.room.waiting == 1, 30, "the station to wait")
+        asked = time.monotonic()
+        with transaction(world.factory) as s:
+            tokens.revoke(s, system_actor(), world.station)
+        with pytest.raises(AuthRefused):
+            waiting.result(timeout=40)
+        assert time.monotonic() - asked < 10  # not the end of the 40 s wait
+        assert not server.front.book.vouched(
+            {"headers": [(b"authorization", f"Bearer {world.token}".encode())]}, world.station
+        )
+        with pytest.raises(AuthRefused):
+            client.emergencies(known, 5)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
+
+
+def test_a_revocation_heard_while_the_app_answers_voids_that_answers_vouch(world):
+    """The app read the token before a revocation landed; the vouch its answer would
+    make is void, so the station cannot wait on a revoked token afterwards."""
+    server = FrontServer(world.app)
+    try:
+        book = server.front.book
+        scope = {"headers": [(b"authorization", f"Bearer {world.token}".encode())]}
+        before = book.epoch
+        book.forget({world.other})  # a revocation heard meanwhile (any station's)
+        book.vouch(scope, world.station, before)
+        assert not book.vouched(scope, world.station)
+        book.vouch(scope, world.station, book.epoch)
+        assert book.vouched(scope, world.station)
+        assert not book.vouched(scope, world.other)  # vouched for one station only
+        book.forget({world.station})
+        assert not book.vouched(scope, world.station)
+    finally:
         server.stop()
