@@ -27,7 +27,9 @@ Printed, nothing asserted:
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
 import random
 import shutil
@@ -44,6 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench import _front_trace  # noqa: E402
 from bench._station_world import bench_env, busy_note, machine_busy  # noqa: E402
 from bench.pull import Server, free_port  # noqa: E402
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
@@ -59,6 +62,7 @@ from broadcaster.services.audit import system_actor  # noqa: E402
 CONSTANT_PATH = "/bench/constant-304"
 BASELINE_EVERY_S = 60.0
 APP_FACTORY = "bench.fanout:front_app"
+TRACE_ENV = "FANOUT_TRACE_DIR"  # where each server process writes what it did (_front_trace)
 
 
 # -- the server process ---------------------------------------------------------------------
@@ -67,6 +71,11 @@ APP_FACTORY = "bench.fanout:front_app"
 def front_app():
     """uvicorn's factory: the station front as ``serve`` builds it, plus the constant route."""
     from flask import Response, request
+
+    if os.environ.get(TRACE_ENV):
+        from bench._front_trace import install
+
+        install(os.environ[TRACE_ENV])
 
     from broadcaster.webapp import create_app, freeze_startup_objects
     from broadcaster.webapp.asgi import StationFront
@@ -186,23 +195,34 @@ def select_stations():
 
 
 class Counting(ApiClient):
-    """The agent's client, counting its questions in a counter all client processes share."""
+    """The agent's client, counting its questions.
 
-    def __init__(self, *args, asked, **kwargs) -> None:
+    Each client process counts in its own slot of a shared array, without a lock: a
+    lock shared by thousands of threads in several processes is a convoy (one holder
+    descheduled stalls them all) that would measure itself, not the server."""
+
+    _asked = itertools.count(1)  # this process's questions (thread-safe in CPython)
+
+    def __init__(self, *args, asked, slot: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.asked = asked
+        self.slot = slot
+        self.polled_at = 0.0
 
     def _request(self, method, path, **kwargs):
-        with self.asked.get_lock():
-            self.asked.value += 1
+        self.asked[self.slot] = next(self._asked)  # only this process writes its slot
+        if path.endswith("/emergencies"):
+            self.polled_at = time.time()  # when the question that may carry an emergency left
         return super()._request(method, path, **kwargs)
 
 
 class Station_:
     """One station's emergency thread, as the agent runs it (retries, floors, jitter)."""
 
-    def __init__(self, url: str, code: str, token: str, folder: Path, asked, heard) -> None:
-        self.client = Counting(url, token, code, asked=asked)
+    def __init__(
+        self, url: str, code: str, token: str, folder: Path, asked, slot: int, heard
+    ) -> None:
+        self.client = Counting(url, token, code, asked=asked, slot=slot)
         self.code = code
         self.folder = folder
         self.heard = heard  # (emergency id, station, answered at, holding the audio at)
@@ -210,7 +230,7 @@ class Station_:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _heard(self, answer: dict, after: int) -> int:
-        answered = time.time()
+        answered, asked = time.time(), self.client.polled_at
         for item in answer.get("items", []):
             try:
                 if item.get("audio"):
@@ -218,7 +238,8 @@ class Station_:
             except AgentError as exc:  # as the agent: noted, and the loop goes on
                 self.heard.put((item["emergency_id"], self.code, answered, None, str(exc)))
                 continue
-            self.heard.put((item["emergency_id"], self.code, answered, time.time(), None))
+            held = time.time()
+            self.heard.put((item["emergency_id"], self.code, (asked, answered), held, None))
         ids = [i["emergency_id"] for i in answer.get("items", [])]
         return max([after, int(answer.get("latest") or 0), *ids])
 
@@ -226,11 +247,29 @@ class Station_:
         listen(self.client, self._heard, self.stop, wait=50, ceiling=60.0)
 
 
-def _client_process(url: str, stations: list, folder: str, asked, heard, stop) -> None:
+class _Told:
+    """What this process's stations heard, sent to the bench on this process's own pipe
+    (a queue shared by every process has one lock for all writers: another convoy)."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.lock = threading.Lock()
+
+    def put(self, record: tuple) -> None:
+        with self.lock:
+            self.connection.send(record)
+
+
+def _client_process(
+    url: str, stations: list, folder: str, asked, slot: int, pipe, stop, nice: int
+) -> None:
     """Some of the simulated stations, in a process of their own (one GIL each)."""
+    os.nice(nice)
+    heard = _Told(pipe)
     threading.stack_size(512 * 1024)
     sims = [
-        Station_(url, code, token, Path(folder) / code, asked, heard) for code, token in stations
+        Station_(url, code, token, Path(folder) / code, asked, slot, heard)
+        for code, token in stations
     ]
     for sim in sims:
         sim.thread.start()
@@ -242,35 +281,54 @@ def _client_process(url: str, stations: list, folder: str, asked, heard, stop) -
 class Clients:
     """N simulated stations spread over a few processes; what they heard, by emergency."""
 
-    def __init__(self, url: str, world: dict, folder: Path, processes: int) -> None:
+    def __init__(self, url: str, world: dict, folder: Path, processes: int, nice: int) -> None:
         context = multiprocessing.get_context("fork")
-        self.asked = context.Value("q", 0)
+        pairs = [(code, token) for code, (token, _) in world.items()]
+        share = -(-len(pairs) // processes)
+        starts = range(0, len(pairs), share)
+        self.asked = context.Array("q", len(starts), lock=False)  # a slot per process
         self.stop = context.Event()
-        self._heard = context.Queue()
+        pipes = [context.Pipe(duplex=False) for _ in starts]
+        self._readers = [reader for reader, _ in pipes]
         self.heard: dict[int, dict[str, tuple[float, float]]] = {}
         self.problems: dict[str, int] = {}  # failed downloads, by what the client said
-        pairs = [(code, token) for code, (token, _) in world.items()]
         self.count = len(pairs)
-        share = -(-len(pairs) // processes)
         self.processes = [
             context.Process(
                 target=_client_process,
-                args=(url, pairs[i : i + share], str(folder), self.asked, self._heard, self.stop),
+                args=(
+                    url,
+                    pairs[i : i + share],
+                    str(folder),
+                    self.asked,
+                    slot,
+                    pipes[slot][1],
+                    self.stop,
+                    nice,
+                ),
                 daemon=True,
             )
-            for i in range(0, len(pairs), share)
+            for slot, i in enumerate(starts)
         ]
         for process in self.processes:
             process.start()
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
-        while True:
-            emergency_id, code, answered, holding, problem = self._heard.get()
-            if problem is not None:
-                self.problems[problem[:120]] = self.problems.get(problem[:120], 0) + 1
-                continue
-            self.heard.setdefault(emergency_id, {})[code] = (answered, holding)
+        readers = list(self._readers)
+        while readers:
+            for reader in multiprocessing.connection.wait(readers):
+                try:
+                    record = reader.recv()
+                except EOFError:
+                    readers.remove(reader)
+                    continue
+                emergency_id, code, answered, holding, problem = record
+                if problem is not None:
+                    self.problems[problem[:120]] = self.problems.get(problem[:120], 0) + 1
+                    continue
+                asked, answered = answered
+                self.heard.setdefault(emergency_id, {})[code] = (asked, answered, holding)
 
     def close(self) -> None:
         self.stop.set()
@@ -323,7 +381,9 @@ def quantiles(values: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} s  p99 {p99:.2f} s  max {ordered[-1]:.2f} s"
 
 
-def send_and_time(factory, renderer, clients: Clients, units_, body: str, timeout: float) -> dict:
+def send_and_time(
+    factory, renderer, clients: Clients, units_, body: str, timeout: float, traced: Path
+) -> dict:
     started = time.time()
     with transaction(factory) as s:
         sent = emergency.send(
@@ -334,6 +394,17 @@ def send_and_time(factory, renderer, clients: Clients, units_, body: str, timeou
     while time.time() < deadline and len(clients.heard.get(sent.id, {})) < clients.count:
         time.sleep(0.05)
     got = dict(clients.heard.get(sent.id, {}))
+    time.sleep(1.0)  # every server process has written down what it did
+    workers = _front_trace.read(traced)
+    heard = [w["heard"].get(str(sent.id)) for w in workers]
+    server = {
+        "heard": max((h - returned for h in heard if h), default=None),
+        "answered": sum(w["answered"] for w in workers),
+        "last_answer": max(w["last_answer"] for w in workers) - returned if workers else None,
+        "audio": sum(w["audio"] for w in workers),
+        "last_audio": max(w["last_audio"] for w in workers) - returned if workers else None,
+        "stall": max((w["stall"] for w in workers), default=None),
+    }
     personal_s = None
     if sent.personal:  # each commune's own reading, after the common one went out
         begun = time.time()
@@ -341,10 +412,15 @@ def send_and_time(factory, renderer, clients: Clients, units_, body: str, timeou
         personal_s = time.time() - begun
     return {
         "send_s": returned - started,
-        "answered": [a - returned for a, _ in got.values()],
-        "delays": [h - returned for _, h in got.values()],
+        "answered": [a - returned for _, a, _ in got.values()],
+        "delays": [h - returned for _, _, h in got.values()],
+        # answered on a question asked before the send (a waiter woken) or after it (asked
+        # again after a wait ended, answered by the app)
+        "woken": [a - returned for q, a, _ in got.values() if q < started],
+        "reasked": [a - returned for q, a, _ in got.values() if q >= started],
         "missing": clients.count - len(got),
         "personal_s": personal_s,
+        "server": server,
     }
 
 
@@ -363,6 +439,14 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="processes the simulated stations run in (default: one per 400 stations, up to 8)",
     )
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=10,
+        help="niceness of the simulated stations' processes (default 10: thousands of "
+        "simulated machines' threads on the server's own two cores would otherwise starve "
+        "it of the CPU that real, remote stations leave it; their work still counts)",
+    )
     args = parser.parse_args(argv)
     threading.stack_size(512 * 1024)  # thousands of waiting threads in this process
     busy = machine_busy()
@@ -378,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
             fresh, backend = sqlite_databases(workdir), "SQLite"
         engine = stack.enter_context(fresh("fanout"))
         url = engine.url.render_as_string(hide_password=False)
-        env = bench_env(url, workdir)
+        traced = workdir / "trace"
+        traced.mkdir()
+        env = {**bench_env(url, workdir), TRACE_ENV: str(traced)}
         settings = load_settings(env=env, cwd=workdir)
         print(f"bench/fanout.py: {args.stations:,} stations, {backend}, "
               f"{args.workers} server process(es); {busy_note(busy)}")  # fmt: skip
@@ -394,14 +480,20 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tempfile.mkdtemp(prefix="fanout-agents-", dir=shm if shm.is_dir() else None))
         stack.callback(shutil.rmtree, folder, True)
         processes = args.client_processes or max(1, min(8, args.stations // 400))
-        clients = Clients(server.url, world, folder, processes)
+        clients = Clients(server.url, world, folder, processes, args.client_nice)
         stack.callback(clients.close)
         time.sleep(5.0 + args.stations / 500)  # every station has asked once and waits
-        waiting_cpu, waiting_rps = idle(server, lambda: clients.asked.value, args.idle_seconds)
+        waiting_cpu, waiting_rps = idle(server, lambda: sum(clients.asked), args.idle_seconds)
 
         communes = sorted({unit for _, unit in world.values()})
         plain = send_and_time(
-            factory, renderer, clients, communes, "Bão số 9 sắp đổ bộ, bà con vào nơi an toàn.", 60
+            factory,
+            renderer,
+            clients,
+            communes,
+            "Bão số 9 sắp đổ bộ, bà con vào nơi an toàn.",
+            60,
+            traced,
         )
         named = None
         if not args.no_named:
@@ -412,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                 communes,
                 "Bà con {ten_xa} chú ý: nước sông lên nhanh, di dời ngay.",
                 max(120.0, args.stations * 0.5),
+                traced,
             )
         clients.close()
 
@@ -436,8 +529,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nemergency {label}: send call {run['send_s']:.2f} s")
         print(f"  send returned → station has the item:           {quantiles(run['answered'])}")
         print(f"  send returned → station holds item and audio:   {quantiles(run['delays'])}")
+        print(
+            f"  of which woken while waiting ({len(run['woken']):,}):"
+            f"        {quantiles(run['woken'])}"
+        )
+        print(f"  of which asked after the send ({len(run['reasked']):,}):"
+              f"       {quantiles(run['reasked'])}")  # fmt: skip
         if run["missing"]:
             print(f"  {run['missing']} station(s) did not get it in time")
+        server = run["server"]
+        if server["answered"]:
+            print(
+                f"  inside the server: notice heard +{server['heard']:.2f} s; "
+                f"{server['answered']:,} woken stations answered "
+                f"by +{server['last_answer']:.2f} s; "
+                f"{server['audio']:,} audio copies served from memory by "
+                f"+{server['last_audio']:.2f} s; longest event-loop stall {server['stall']:.2f} s"
+            )
     for problem, count in sorted(clients.problems.items(), key=lambda p: -p[1])[:5]:
         print(f"  {count} download(s) failed: {problem}")
     worst = max(plain["delays"], default=float("inf"))
