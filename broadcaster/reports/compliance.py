@@ -22,7 +22,20 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Float, Interval, and_, case, func, literal, or_, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Interval,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from broadcaster.config import DEFAULT_TIMEZONE
@@ -62,7 +75,7 @@ _SUMMED = (
     "unplaced",
     "aired_agent",
     "aired_manual",
-    "seconds",
+    "milliseconds",
 )
 COUNTS = COUNT_FIELDS
 
@@ -81,34 +94,52 @@ class Rules:
         }
 
 
-def _within(session: Session, moment, start, end, early: timedelta, grace: timedelta):
-    """``start - early <= moment <= end + grace`` in SQL, for timestamp columns.
+def _micros(value):
+    """SQLite: a stored UTC timestamp as integer microseconds since the epoch.
 
-    SQLite keeps timestamps as text in one fixed format: a plain text comparison
-    settles the common case (aired inside the window) and julianday() is asked
-    only for airings outside it. PostgreSQL does interval arithmetic natively.
+    SQLite keeps timestamps as text, ``YYYY-MM-DD HH:MM:SS.ffffff``: the whole
+    seconds from ``strftime('%s')`` of the text up to the seconds (given the
+    fraction too, SQLite rounds it to milliseconds, and .9999995 s becomes the
+    next second) and the microseconds from the text itself, so the arithmetic is
+    exact (``julianday()`` differences are floating point, and put a third of the
+    quarter-hour window ends on the wrong side of the grace).
+    """
+    whole = cast(func.strftime("%s", func.substr(value, 1, 19)), Integer)
+    return whole * 1_000_000 + cast(func.substr(value, 21, 6), Integer)
+
+
+def _within(session: Session, moment, start, end, early: timedelta, grace: timedelta):
+    """``start - early <= moment <= end + grace`` in SQL, for timestamp columns, exactly.
+
+    SQLite: a plain text comparison (one fixed format) settles the common case
+    (aired inside the window), and integer microseconds the airings outside it.
+    PostgreSQL does interval arithmetic natively.
     """
     if session.get_bind().dialect.name == "sqlite":
-        days = 86400.0
+        micro = timedelta(microseconds=1)
         return and_(
-            or_(
-                moment >= start,
-                func.julianday(moment) - func.julianday(start) >= -early.total_seconds() / days,
-            ),
-            or_(
-                moment <= end,
-                func.julianday(moment) - func.julianday(end) <= grace.total_seconds() / days,
-            ),
+            or_(moment >= start, _micros(moment) - _micros(start) >= -(early // micro)),
+            or_(moment <= end, _micros(moment) - _micros(end) <= grace // micro),
         )
     return and_(
         moment >= start - literal(early, Interval()), moment <= end + literal(grace, Interval())
     )
 
 
-def _seconds(session: Session, start, end):
+def _milliseconds(session: Session, start, end):
+    """Whole milliseconds from ``start`` to ``end``, an integer on both backends."""
     if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return func.date_part("epoch", end - start)  # double precision; extract() gives numeric
+        micros = _micros(end) - _micros(start)
+    else:
+        micros = func.floor(func.extract("epoch", end - start) * 1_000_000)
+    return cast(func.round(micros / 1000.0), BigInteger)
+
+
+def minutes(milliseconds):
+    """Minutes to one decimal, halves rounded up: the one rounding rule of
+    ``minutes_aired``, applied once, to the exact sum (a number or a numpy array)."""
+    tenths = (np.asarray(milliseconds, np.int64) + 3_000) // 6_000
+    return tenths / 10.0
 
 
 def _weeks(period: Period) -> list[tuple[str, date, date]]:
@@ -187,8 +218,8 @@ def _slot_outcomes(
             ).label("open"),
             func.coalesce(func.max(outcome), NOTHING).label("best"),
             func.sum(
-                case((played, _seconds(session, A.started_at, A.ended_at)), else_=0.0).cast(Float)
-            ).label("seconds"),
+                case((played, _milliseconds(session, A.started_at, A.ended_at)), else_=0)
+            ).label("milliseconds"),
         )
         .select_from(Slot)
         .outerjoin(A, A.slot_id == Slot.id)
@@ -225,7 +256,7 @@ def _slot_outcomes(
             count(s.c.slot_status == SlotStatus.UNPLACED).label("unplaced"),
             count(best.in_([OUTSIDE + 1, ON_TIME + 1])).label("aired_agent"),
             count(best.in_([OUTSIDE, ON_TIME])).label("aired_manual"),
-            func.sum(s.c.seconds).label("seconds"),
+            cast(func.sum(s.c.milliseconds), BigInteger).label("milliseconds"),
         )
         # a cancelled slot is not required, unless something aired in it anyway
         .where(or_(s.c.slot_status != SlotStatus.CANCELLED, best != NOTHING))
@@ -246,7 +277,7 @@ def _pct(part: np.ndarray, whole: np.ndarray) -> list[float | None]:
 
 def _counts_rows(sums: dict[str, np.ndarray]) -> list[dict]:
     """The report's Counts for every row of summed columns (``sums`` holds ``_SUMMED``)."""
-    v = {name: np.rint(sums[name]).astype(np.int64) for name in _SUMMED if name != "seconds"}
+    v = {name: np.rint(sums[name]).astype(np.int64) for name in _SUMMED if name != "milliseconds"}
     due = v["required"] - v["pending"]
     aired = v["on_time"] + v["late"]
     columns = {
@@ -261,7 +292,7 @@ def _counts_rows(sums: dict[str, np.ndarray]) -> list[dict]:
         "unplaced": v["unplaced"],
         "aired_agent": v["aired_agent"],
         "aired_manual": v["aired_manual"],
-        "minutes_aired": np.round(sums["seconds"] / 60.0, 1),
+        "minutes_aired": minutes(np.rint(sums["milliseconds"])),
     }
     lists = [column.tolist() for column in columns.values()]
     lists += [_pct(aired, due), _pct(v["on_time"], due)]
