@@ -527,7 +527,11 @@ def http_error(exc: HTTPException):
         405: "Phương thức không được hỗ trợ cho đường dẫn này.",
         413: f"Thân yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KiB); gửi ít báo cáo hơn mỗi lần.",
     }
-    return _error(exc.code or 400, f"http_{exc.code}", messages.get(exc.code, exc.description))
+    # keep what the refusal's own headers say (a 405's Allow, which RFC 9110 requires)
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return _error(
+        exc.code or 400, f"http_{exc.code}", messages.get(exc.code, exc.description), None, headers
+    )
 
 
 def init_app(app: Flask, factory) -> None:

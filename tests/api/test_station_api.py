@@ -142,7 +142,13 @@ def test_playlist_of_another_day_and_bad_parameters(world):
     r = c.get(f"{url}?format=pls", headers=world.auth())
     assert r.status_code == 400 and "m3u8" in r.get_json()["error"]["message"]
     assert c.get(f"/api/v1/stations/{world.station}/nope", headers=world.auth()).status_code == 404
-    assert c.delete(url, headers=world.auth()).status_code == 405
+    refused = c.delete(url, headers=world.auth())
+    assert refused.status_code == 405  # RFC 9110: a 405 says which methods the route takes
+    assert set(refused.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert "DELETE" not in refused.headers["Allow"]
+    assert refused.get_json()["error"]["code"] == "http_405"
+    posted = c.get(f"/api/v1/stations/{world.station}/airings", headers=world.auth())
+    assert posted.status_code == 405 and "POST" in posted.headers["Allow"]
 
 
 def test_audio_downloads_with_ranges_only_for_the_station(world):
