@@ -434,7 +434,8 @@ def test_a_playlist_link_is_issued_shown_once_counted_and_revoked_from_the_page(
     path = m3u8.removeprefix("http://localhost")
     assert api.get(path).status_code == 200 and api.get(path).status_code == 200
     listed = text(client.get(f"/stations/{OWN_STATION}"))
-    row = re.search(r'<tr data-prefix="(bsl_[\w-]+)" data-kind="link"[^>]*>(.*?)</tr>', listed, re.S)
+    link_row = r'<tr data-prefix="(bsl_[\w-]+)" data-kind="link"[^>]*>(.*?)</tr>'
+    row = re.search(link_row, listed, re.S)
     assert row is not None and m3u8 not in listed  # listed by its prefix only
     assert '<td data-label="Số lần dùng">2</td>' in row.group(2)
     revoked = web.post(client, f"/stations/{OWN_STATION}/token/revoke", {"prefix": row.group(1)})
