@@ -101,7 +101,7 @@ class WaitingRoom:
         return self.waiting < self.capacity
 
     async def wait_beyond(
-        self, station: str, known: int, timeout: float, trusted: Callable[[], bool] = bool
+        self, station: str, known: int, timeout: float, trusted: Callable[[], bool]
     ) -> None:
         """Return when an emergency newer than ``known`` exists, after ``timeout``, or
         when ``trusted()`` turns false (the station's token was revoked)."""
