@@ -172,7 +172,11 @@ BAD_INPUT = [
     ),
     ({"ends_on": "2028-06-01"}, InvalidInput, "tối đa khoảng hai năm"),
     ({"ends_on": ""}, InvalidInput, r"Thiếu ngày kết thúc \(--to\)"),
-    ({"ends_on": "31-03-2026"}, InvalidInput, r"Ngày kết thúc \(--to\): ngày '31-03-2026' sai"),
+    (
+        {"ends_on": "31-03-2026"},
+        InvalidInput,
+        r"Ngày kết thúc \(--to\): ngày '31-03-2026' không hợp lệ",
+    ),
     ({"ends_on": "30/02/2026"}, InvalidInput, "không tồn tại"),
     (
         {"starts_on": "2025-12-01", "ends_on": "2026-01-02"},

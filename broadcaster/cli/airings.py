@@ -15,6 +15,7 @@ from broadcaster.cli.context import (
     progress_bar,
     user_options,
 )
+from broadcaster.days import check_moment, parse_day
 from broadcaster.errors import InvalidInput
 from broadcaster.models import AiringStatus, Station
 from broadcaster.services import airings, chain
@@ -35,7 +36,7 @@ def _at(app: AppContext, value: str | None, slot_day: date) -> datetime | None:
     try:
         if len(value) <= 5:
             return datetime.combine(slot_day, time.fromisoformat(value), tzinfo=tz)
-        return datetime.fromisoformat(value).replace(tzinfo=tz)
+        return check_moment(datetime.fromisoformat(value).replace(tzinfo=tz), "Giờ")
     except ValueError:
         raise InvalidInput(
             f"Giờ '{value}' không hợp lệ: dùng HH:MM hoặc 'YYYY-MM-DD HH:MM' (giờ địa phương)."
@@ -100,8 +101,8 @@ def confirm_cmd(
 
 @airings_group.command("list")
 @click.option("--station", help="Mã đài.")
-@click.option("--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), help="Từ ngày.")
-@click.option("--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), help="Đến ngày.")
+@click.option("--from", "day_from", help="Từ ngày (YYYY-MM-DD hoặc DD/MM/YYYY).")
+@click.option("--to", "day_to", help="Đến ngày (YYYY-MM-DD hoặc DD/MM/YYYY).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
 @pass_app
@@ -113,8 +114,8 @@ def list_cmd(app: AppContext, station, day_from, day_to, limit: int, as_json: bo
         rows = airings.list_airings(
             session,
             station_code=station,
-            day_from=day_from.date() if day_from else None,
-            day_to=day_to.date() if day_to else None,
+            day_from=parse_day(day_from, "Từ ngày (--from)") if day_from else None,
+            day_to=parse_day(day_to, "Đến ngày (--to)") if day_to else None,
             tz=app.settings.tz,
             limit=limit,
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import click
 from sqlalchemy import func, select
 
 from broadcaster.cli.context import AppContext, echo_json, echo_table, pass_app, progress_bar
-from broadcaster.errors import InvalidInput
+from broadcaster.days import parse_day
 from broadcaster.models import Station
 from broadcaster.planning import plan
 from broadcaster.services.slots import station_day
@@ -59,12 +59,7 @@ def plan_cmd(app: AppContext, days: int) -> None:
 def _parse_day(value: str | None, app: AppContext) -> date:
     if not value:
         return app.settings.today()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise InvalidInput(f"Ngày '{value}' không hợp lệ; dùng YYYY-MM-DD hoặc DD/MM/YYYY.")
+    return parse_day(value, "Ngày (--date)")
 
 
 @click.group("slots")

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from broadcaster import days
+from broadcaster.days import FIRST_DAY, LAST_DAY
 from broadcaster.errors import InvalidInput
 
 DEFAULT_CUTOFF_DAY = 15
@@ -82,8 +84,8 @@ def resolve(kind: str, of: str, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     if not match:
         raise InvalidInput(f"Kỳ '{of}' không đúng dạng cho {kind}: dùng {example}.")
     year = int(match.group(1))
-    if not 2000 <= year <= 2100:
-        raise InvalidInput(f"Năm {year} nằm ngoài khoảng 2000–2100.")
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise InvalidInput(f"Năm {year} nằm ngoài khoảng {FIRST_DAY.year}–{LAST_DAY.year}.")
     n = int(match.group(2)) if kind != "year" else 1
     if kind == "month":
         if not 1 <= n <= 12:
@@ -104,6 +106,7 @@ def resolve(kind: str, of: str, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
 
 def custom(start: date, end: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     """Any range of whole days, both ends included."""
+    start, end = days.parse_day(start, "Ngày bắt đầu"), days.parse_day(end, "Ngày kết thúc")
     if end < start:
         raise InvalidInput(
             f"Ngày kết thúc {end:%d/%m/%Y} trước ngày bắt đầu {start:%d/%m/%Y}: đổi lại hai ngày."
@@ -117,10 +120,8 @@ def custom(start: date, end: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Peri
 
 
 def parse_day(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
-        raise InvalidInput(f"{what} '{value}' không hợp lệ: dùng YYYY-MM-DD.") from None
+    """A typed day (YYYY-MM-DD or DD/MM/YYYY) in the product's range of years."""
+    return days.parse_day(value, what)
 
 
 def closed(kind: str, today: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> list[Period]:

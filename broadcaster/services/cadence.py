@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 
+from broadcaster.days import parse_day
 from broadcaster.errors import InvalidInput
 from broadcaster.models import Priority
 from broadcaster.vntext import fold, nfc, strip_marks
@@ -68,8 +69,6 @@ _PREFERRED = {
     "bat ky": "any",
     "ca ngay": "any",
 }
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DATE_VN = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 _TIME_AT_END = re.compile(r"(\d{1,2})(?::(\d{2})|h(\d{2})?)$")
 
 
@@ -214,24 +213,9 @@ def describe_weekdays(days: Sequence[int]) -> str:
 
 
 def parse_date(value: str | date, field: str) -> date:
-    """``YYYY-MM-DD`` or ``DD/MM/YYYY`` (Vietnamese order; ``.`` works as ``/``)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = (value or "").strip()
-    if m := _DATE_ISO.match(text):
-        y, mo, d = (int(g) for g in m.groups())
-    elif m := _DATE_VN.match(text):
-        d, mo, y = (int(g) for g in m.groups())
-    else:
-        raise InvalidInput(
-            f"{field}: ngày '{text}' sai định dạng; dùng NĂM-THÁNG-NGÀY hoặc NGÀY/THÁNG/NĂM."
-        )
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        raise InvalidInput(f"{field}: ngày '{text}' không tồn tại.") from None
+    """``YYYY-MM-DD`` or ``DD/MM/YYYY`` (Vietnamese order; ``.`` works as ``/``), in the
+    product's range of years (:mod:`broadcaster.days`)."""
+    return parse_day(value, field)
 
 
 def parse_name(value: str) -> str:

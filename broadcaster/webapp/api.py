@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from broadcaster.clock import local_today
+from broadcaster.days import DayError, read_day
 from broadcaster.db import transaction, utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AiringStatus
@@ -233,14 +234,20 @@ def _day(tz) -> date:
     if raw is None or raw == "":
         return today
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = read_day(raw, vietnamese=False)
+    except DayError as error:
+        if error.reason == "range":  # a real day, far beyond the playlist's reach
+            raise ApiError(400, "bad_date", _too_far(raw[:40])) from None
         raise ApiError(
             400, "bad_date", f"Tham số date '{raw[:40]}' phải có dạng YYYY-MM-DD."
         ) from None
     if abs((day - today).days) > MAX_DAYS_AWAY:
-        raise ApiError(400, "bad_date", f"Ngày {raw} quá xa hôm nay (tối đa {MAX_DAYS_AWAY} ngày).")
+        raise ApiError(400, "bad_date", _too_far(raw))
     return day
+
+
+def _too_far(raw: str) -> str:
+    return f"Ngày {raw} quá xa hôm nay (tối đa {MAX_DAYS_AWAY} ngày)."
 
 
 FORMATS = {

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from flask import Response, request, send_file
 
 from broadcaster.clock import local_today
+from broadcaster.days import DayError, read_day
 from broadcaster.db import utcnow
 from broadcaster.services import playlist, signed_audio, tokens
 from broadcaster.webapp.api import (
@@ -46,8 +47,8 @@ def _day(tz) -> date:
     if not raw:
         return today
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = read_day(raw, vietnamese=False)
+    except DayError:
         raise ApiError(400, "bad_date", "Tham số date phải có dạng YYYY-MM-DD.") from None
     if not today - timedelta(days=DAYS_BEHIND) <= day <= today + timedelta(days=DAYS_AHEAD):
         raise ApiError(

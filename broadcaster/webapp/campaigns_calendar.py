@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
+from broadcaster.days import FIRST_DAY, LAST_DAY
 from broadcaster.planning.calendar import monday_of, week_label
 from broadcaster.services.slots import SlotInfo
 
@@ -35,7 +36,7 @@ def parse_week(text: str | None, today: date) -> date | None:
     if not text:
         return monday_of(today)
     m = _WEEK.fullmatch(text.upper()) if len(text) <= 10 else None
-    if not m or not 2000 <= int(m[1]) <= 2100:
+    if not m or not FIRST_DAY.year <= int(m[1]) <= LAST_DAY.year:
         return None
     try:
         return date.fromisocalendar(int(m[1]), int(m[2]), 1)

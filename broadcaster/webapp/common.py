@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.config import Settings
+from broadcaster.days import FIRST_DAY, LAST_DAY, DayError, read_day
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Station
 from broadcaster.services.audit import Actor
@@ -79,14 +80,27 @@ def field(
 
 
 def optional_day(value: str, name: str, errors: dict[str, str]) -> date | None:
-    """A YYYY-MM-DD field that may be empty; a malformed one is an error of ``name``."""
+    """A YYYY-MM-DD field that may be empty; a malformed or out-of-range one is an error
+    of ``name``."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=value)
+        return read_day(value, vietnamese=False)
+    except DayError as error:
+        errors[name] = day_message(error)
         return None
+
+
+def day_message(error: DayError) -> str:
+    """The form error for a date field that :func:`broadcaster.days.read_day` refused."""
+    if error.reason == "range":
+        return _(
+            "Ngày '%(v)s' nằm ngoài khoảng cho phép (%(first)s đến %(last)s).",
+            v=typed(error.text, 40),
+            first=f"{FIRST_DAY:%d/%m/%Y}",
+            last=f"{LAST_DAY:%d/%m/%Y}",
+        )
+    return _("Ngày '%(v)s' không hợp lệ: dùng YYYY-MM-DD.", v=typed(error.text, 40))
 
 
 def typed(value: str | None, limit: int = 200) -> str:

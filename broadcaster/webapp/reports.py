@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from broadcaster.days import DayError, read_day
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, ComplianceReport, Role
 from broadcaster.reports import compliance as counting
@@ -43,7 +44,7 @@ from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.services import airings, audit
 from broadcaster.services.campaign_reads import campaign_choices, campaign_visible
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import FormErrors, is_digits, station_in_scope
+from broadcaster.webapp.common import FormErrors, day_message, is_digits, station_in_scope
 from broadcaster.webapp.common import db as _db
 from broadcaster.webapp.common import settings as _settings
 from broadcaster.webapp.reports_labels import KIND_LABELS, STATUS_VI, period_label
@@ -202,8 +203,10 @@ def _day(value: str | None, field: str) -> date:
     if not value:
         raise FormErrors({field: _("Nhập từ ngày.") if field == "from" else _("Nhập đến ngày.")})
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
+        return read_day(value, vietnamese=False)
+    except DayError as error:
+        if error.reason == "range":
+            raise FormErrors({field: day_message(error)}) from None
         if field == "from":
             message = _("Từ ngày '%(value)s' không hợp lệ: dùng YYYY-MM-DD.", value=value)
         else:

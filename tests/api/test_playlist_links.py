@@ -180,7 +180,7 @@ def test_malformed_links_and_repeated_guesses_are_refused_then_rate_limited(worl
 def test_a_far_date_is_refused_with_a_message(world):
     secret = _link(world)
     c = world.client()
-    for day in ("2026-02-30", "9999-12-31", "yesterday"):
+    for day in ("2026-02-30", "9999-12-31", "0001-01-01", "20261206", "yesterday"):
         r = c.get(f"/api/v1/links/{secret}/playlist.m3u8?date={day}")
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_date"
 

@@ -133,7 +133,8 @@ def test_playlist_of_another_day_and_bad_parameters(world):
     url = f"/api/v1/stations/{world.station}/playlist"
     tomorrow = (utcnow() + timedelta(days=3)).date().isoformat()
     assert c.get(f"{url}?date={tomorrow}", headers=world.auth()).get_json()["items"] == []
-    for bad in ("2026-13-01", "hôm nay", "2026-11-23T00:00", "9999-01-01"):
+    bad_days = ("2026-13-01", "hôm nay", "2026-11-23T00:00", "9999-01-01", "9999-12-31")
+    for bad in (*bad_days, "0001-01-01", "20261206", "2026-W49-1", "2026-1-5"):
         r = c.get(url, query_string={"date": bad}, headers=world.auth())
         assert r.status_code == 400, bad
         assert (

@@ -185,7 +185,9 @@ def test_store_list_show_verify(cli, scene, tmp_path):
     [
         (["--from", "2026-11-10", "--to", "2026-11-01"], "trước ngày bắt đầu"),
         (["--from", "2016-01-01", "--to", "2026-01-01"], "dài quá 3 năm"),
-        (["--from", "2026-02-30", "--to", "2026-03-01"], "không hợp lệ: dùng YYYY-MM-DD"),
+        (["--from", "2026-02-30", "--to", "2026-03-01"], "không tồn tại ngày này"),
+        (["--from", "26-11-01", "--to", "2026-11-02"], "không hợp lệ: dùng YYYY-MM-DD"),
+        (["--from", "2026-11-01", "--to", "9999-12-31"], "nằm ngoài khoảng cho phép"),
         (["--from", "2026-11-01"], "Cần kỳ báo cáo"),
         (["--period", "month"], "--period cần --of"),
         (["--period", "month", "--of", "2026-13"], "Tháng 13 không có"),

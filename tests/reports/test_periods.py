@@ -47,7 +47,7 @@ def test_consecutive_months_tile_the_year():
         ("month", "2026-13", 15, "Tháng 13"),
         ("month", "11/2026", 15, "YYYY-MM"),
         ("quarter", "2026-Q5", 15, "YYYY-Qn"),
-        ("year", "1999", 15, "2000–2100"),
+        ("year", "1999", 15, "2000–2099"),
         ("month", "2026-11", 29, "từ 1 đến 28"),
         ("week", "2026-11", 15, "không có"),
     ],
