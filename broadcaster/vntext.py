@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from broadcaster.errors import InvalidInput
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -35,3 +37,25 @@ def mid_sentence_name(name: str, kind: str) -> str:
     if kind and name.lower().startswith(kind.lower()):
         return kind.lower() + name[len(kind) :]
     return name
+
+
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they
+# make a title display reversed or reordered, and Vietnamese never needs them.
+BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def bidi_controls(text: str) -> list[str]:
+    """The bidirectional control characters in ``text``, as ``U+202E`` names, in order."""
+    return [f"U+{ord(ch):04X}" for ch in text if ch in BIDI_CONTROLS]
+
+
+def refuse_bidi(text: str, field: str) -> str:
+    """``text`` itself, or :class:`~broadcaster.errors.InvalidInput` naming ``field`` when it
+    holds a bidirectional control character."""
+    found = bidi_controls(text)
+    if found:
+        raise InvalidInput(
+            f"{field} có ký tự điều khiển hướng chữ ({', '.join(sorted(set(found)))}), "
+            "có thể làm chữ hiển thị đảo ngược: hãy xóa ký tự đó."
+        )
+    return text

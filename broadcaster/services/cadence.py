@@ -22,7 +22,7 @@ from datetime import date, time
 from broadcaster.days import parse_day
 from broadcaster.errors import InvalidInput
 from broadcaster.models import Priority
-from broadcaster.vntext import fold, nfc, strip_marks
+from broadcaster.vntext import fold, nfc, refuse_bidi, strip_marks
 
 WEEKDAY_LABELS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4, 5)  # thứ 2 – thứ 7
@@ -224,6 +224,7 @@ def parse_name(value: str) -> str:
         raise InvalidInput("Tên chiến dịch (--name) không được để trống.")
     if len(name) > 300:
         raise InvalidInput("Tên chiến dịch (--name) dài quá 300 ký tự.")
+    refuse_bidi(name, "Tên chiến dịch (--name)")
     return name
 
 

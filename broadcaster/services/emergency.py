@@ -37,7 +37,7 @@ from broadcaster.models import (
 )
 from broadcaster.planning.calendar import week_label
 from broadcaster.services.audit import Actor, record
-from broadcaster.vntext import nfc
+from broadcaster.vntext import nfc, refuse_bidi
 
 if TYPE_CHECKING:  # rendering pulls in numpy and scipy: only when an emergency is sent
     from broadcaster.audio.render import AudioRenderer
@@ -118,6 +118,8 @@ def send(
     title, body = nfc(title).strip(), nfc(body).strip()
     if not title or not body:
         raise InvalidInput("Tin khẩn cấp cần có tiêu đề và nội dung.")
+    refuse_bidi(title, "Tiêu đề tin khẩn cấp")
+    refuse_bidi(body, "Nội dung tin khẩn cấp")
     if len(title) > MAX_TITLE or len(body) > MAX_BODY:
         raise InvalidInput(
             f"Tin khẩn cấp quá dài (tiêu đề ≤ {MAX_TITLE}, nội dung ≤ {MAX_BODY} ký tự)."

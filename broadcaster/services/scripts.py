@@ -23,7 +23,7 @@ from broadcaster.library import ScriptText, read_library
 from broadcaster.models import AdminUnit, Role, Script, ScriptVersion, VersionStatus
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
-from broadcaster.vntext import nfc
+from broadcaster.vntext import nfc, refuse_bidi
 
 ARCHIVED = "archived"
 WRITERS = (Role.EDITOR, Role.APPROVER, Role.ADMIN)
@@ -166,6 +166,8 @@ def save_text(
     Returns what happened (``created``, ``versioned``, ``unchanged``,
     ``skipped``) and the script.
     """
+    refuse_bidi(text.title, f"Tiêu đề tin bài '{text.slug}'")
+    refuse_bidi(text.body, f"Nội dung tin bài '{text.slug}'")
     script = session.scalar(
         select(Script).options(*_load_options()).where(Script.slug == text.slug)
     )

@@ -19,7 +19,7 @@ from broadcaster.errors import Conflict, InvalidInput, NotFound
 from broadcaster.models import AdminUnit, Station, StationWindow
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import COMMUNE_LEVEL, get_unit
-from broadcaster.vntext import mid_sentence_name, nfc
+from broadcaster.vntext import mid_sentence_name, nfc, refuse_bidi
 
 DEFAULT_WINDOWS = "05:30-06:30,17:00-18:00"
 _WINDOW = re.compile(r"^\s*(\d{1,2})[:hH](\d{2})\s*[-–]\s*(\d{1,2})[:hH](\d{2})\s*$")
@@ -199,6 +199,7 @@ def add_station(
     name = nfc(name.strip()) if name else station_name_for(target)
     if not name:
         raise InvalidInput("Tên đài không được để trống.")
+    refuse_bidi(name, "Tên đài")
     station = Station(code=code, name=name, unit=target, active=True)
     station.windows = [
         StationWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in parse_windows(windows)

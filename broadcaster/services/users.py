@@ -21,7 +21,7 @@ from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from broadcaster.models import AdminUnit, Role, User
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
-from broadcaster.vntext import nfc
+from broadcaster.vntext import nfc, refuse_bidi
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -111,7 +111,7 @@ def add_user(
         raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
     user = User(
         username=username,
-        full_name=nfc(full_name.strip()),
+        full_name=refuse_bidi(nfc(full_name.strip()), "Họ tên"),
         password_hash=hash_password(password),
         role=role,
         scope_unit=scope_unit,
@@ -236,7 +236,7 @@ def update_user(
         )
     if actor.user_id == user.id and not active:
         raise Conflict("Bạn không thể tự khóa tài khoản của chính mình.")
-    user.full_name = nfc(full_name.strip())
+    user.full_name = refuse_bidi(nfc(full_name.strip()), "Họ tên")
     user.role = role
     user.scope_unit = scope_unit
     user.active = active

@@ -26,6 +26,7 @@ from broadcaster.days import FIRST_DAY, LAST_DAY, DayError, read_day
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Station
 from broadcaster.services.audit import Actor
+from broadcaster.vntext import bidi_controls
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -70,6 +71,8 @@ def field(
         problem = _("Quá dài: tối đa %(n)s ký tự.", n=max_length)
     elif any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in raw):
         problem = _("Có ký tự điều khiển không hợp lệ.")
+    elif bidi := bidi_controls(raw):
+        problem = bidi_problem(bidi)
     if problem:
         if errors is None:
             raise FormErrors({name: problem})
@@ -77,6 +80,14 @@ def field(
         return ""
     value = unicodedata.normalize("NFC", raw.replace("\r\n", "\n"))
     return value.strip()
+
+
+def bidi_problem(found: list[str]) -> str:
+    return _(
+        "Có ký tự điều khiển hướng chữ (%(chars)s), có thể làm chữ hiển thị đảo ngược: "
+        "hãy xóa ký tự đó.",
+        chars=", ".join(sorted(set(found))),
+    )
 
 
 def optional_day(value: str, name: str, errors: dict[str, str]) -> date | None:

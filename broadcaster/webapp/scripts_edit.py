@@ -31,8 +31,17 @@ from broadcaster.services.script_text import (
     compose,
     derived_slug,
 )
+from broadcaster.vntext import bidi_controls
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import UNIT_CODE, actor, db, done, field, settings
+from broadcaster.webapp.common import (
+    UNIT_CODE,
+    actor,
+    bidi_problem,
+    db,
+    done,
+    field,
+    settings,
+)
 from broadcaster.webapp.scripts import WRITERS, bp, visible_script
 
 FIELDS = ("title", "body", "tags", "campaign", "slug", "unit")
@@ -227,6 +236,8 @@ def spoken():
         return jsonify(error=_("Quá dài: tối đa %(n)s ký tự.", n=MAX_SPOKEN)), 400
     if any((ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 for ch in raw):
         return jsonify(error=_("Có ký tự điều khiển không hợp lệ.")), 400
+    if bidi := bidi_controls(raw):
+        return jsonify(error=bidi_problem(bidi)), 400
     try:
         result = spoken_form(settings().audio, raw)
     except BroadcasterError as exc:
