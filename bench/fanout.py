@@ -5,10 +5,14 @@
 
 The server is the product's station front (``broadcaster.webapp.asgi``, what
 ``broadcaster serve`` runs) under uvicorn, in its own process, plus one extra
-route answering a constant 304: the baseline. Each simulated station runs the
-agent's own long-poll loop (``broadcaster.agent.listen.listen`` with
-``ApiClient``: retries, Retry-After, floors and jitter included) in a thread of
-this process, and downloads the emergency's audio as the agent does.
+route answering a constant 304: the baseline. The simulated stations run in a
+few processes beside it, each station asking, pacing (the agent's own
+``broadcaster.agent.listen.Pacing``: retries, Retry-After, floors and jitter)
+and downloading the emergency's audio as the agent does: by default as asyncio
+stations (``bench/_async_station.py``), or with ``--clients threads`` as the
+agent's own ``ApiClient`` and ``listen`` loop in a thread each — which at
+3,321 stations spends as much CPU as the server on these same two cores, and
+so measures itself. The CPU both sides used during each send is printed.
 
 Printed, nothing asserted:
 
@@ -47,8 +51,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import _front_trace  # noqa: E402
+from bench._async_station import run_stations  # noqa: E402
 from bench._station_world import bench_env, busy_note, machine_busy  # noqa: E402
-from bench.pull import Server, free_port  # noqa: E402
+from bench.pull import Server, _cpu_seconds, free_port  # noqa: E402
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
 from broadcaster.agent.client import AgentError, ApiClient  # noqa: E402
 from broadcaster.agent.listen import listen  # noqa: E402
@@ -261,11 +266,35 @@ class _Told:
 
 
 def _client_process(
-    url: str, stations: list, folder: str, asked, slot: int, pipe, stop, nice: int
+    url: str,
+    stations: list,
+    folder: str,
+    asked,
+    slot: int,
+    pipe,
+    stop,
+    nice: int,
+    switch_interval: float,
+    kind: str,
 ) -> None:
     """Some of the simulated stations, in a process of their own (one GIL each)."""
     os.nice(nice)
     heard = _Told(pipe)
+    if kind == "asyncio":
+        counter = itertools.count(1)
+
+        def count() -> None:
+            asked[slot] = next(counter)  # only this process writes its slot
+
+        run_stations(url, stations, Path(folder), heard.put, count, stop)
+        return
+    # Hundreds of stations share this process (a real agent is one station per process).
+    # When an emergency wakes them all at once, every thread waiting for the GIL wakes
+    # each switch interval to ask for it: at 5 ms (the default) and ~400 threads that
+    # churn cost ~22 ms of CPU per station and made the stations, not the server, the
+    # slow side. The threads give the GIL up at every socket call anyway, so a long
+    # interval changes nothing they do, only how often waiting threads knock.
+    sys.setswitchinterval(switch_interval)
     threading.stack_size(512 * 1024)
     sims = [
         Station_(url, code, token, Path(folder) / code, asked, slot, heard)
@@ -281,7 +310,16 @@ def _client_process(
 class Clients:
     """N simulated stations spread over a few processes; what they heard, by emergency."""
 
-    def __init__(self, url: str, world: dict, folder: Path, processes: int, nice: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        world: dict,
+        folder: Path,
+        processes: int,
+        nice: int,
+        switch_interval: float,
+        kind: str,
+    ) -> None:
         context = multiprocessing.get_context("fork")
         pairs = [(code, token) for code, (token, _) in world.items()]
         share = -(-len(pairs) // processes)
@@ -305,6 +343,8 @@ class Clients:
                     pipes[slot][1],
                     self.stop,
                     nice,
+                    switch_interval,
+                    kind,
                 ),
                 daemon=True,
             )
@@ -329,6 +369,10 @@ class Clients:
                     continue
                 asked, answered = answered
                 self.heard.setdefault(emergency_id, {})[code] = (asked, answered, holding)
+
+    def cpu(self) -> float:
+        """CPU seconds so far of the simulated stations' processes."""
+        return _cpu_seconds([p.pid for p in self.processes])
 
     def close(self) -> None:
         self.stop.set()
@@ -382,7 +426,14 @@ def quantiles(values: list[float]) -> str:
 
 
 def send_and_time(
-    factory, renderer, clients: Clients, units_, body: str, timeout: float, traced: Path
+    factory,
+    renderer,
+    server_process: ServerProcess,
+    clients: Clients,
+    units_,
+    body: str,
+    timeout: float,
+    traced: Path,
 ) -> dict:
     started = time.time()
     with transaction(factory) as s:
@@ -390,9 +441,12 @@ def send_and_time(
             s, system_actor(), renderer, title="Bão khẩn cấp", body=body, unit_codes=units_
         )
     returned = time.time()  # committed: stations may hear of it from now on
+    cpu0 = (server_process.cpu(), clients.cpu())
     deadline = returned + timeout
     while time.time() < deadline and len(clients.heard.get(sent.id, {})) < clients.count:
         time.sleep(0.05)
+    cpu1 = (server_process.cpu(), clients.cpu())
+    spent = time.time() - returned
     got = dict(clients.heard.get(sent.id, {}))
     time.sleep(1.0)  # every server process has written down what it did
     workers = _front_trace.read(traced)
@@ -404,6 +458,11 @@ def send_and_time(
         "audio": sum(w["audio"] for w in workers),
         "last_audio": max(w["last_audio"] for w in workers) - returned if workers else None,
         "stall": max((w["stall"] for w in workers), default=None),
+        # CPU seconds used until the last station held it (or the time ran out): the
+        # server's processes, and the simulated stations' (which share the same cores)
+        "cpu": cpu1[0] - cpu0[0],
+        "client_cpu": cpu1[1] - cpu0[1],
+        "spent": spent,
     }
     personal_s = None
     if sent.personal:  # each commune's own reading, after the common one went out
@@ -437,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         "--client-processes",
         type=int,
         default=0,
-        help="processes the simulated stations run in (default: one per 400 stations, up to 8)",
+        help="processes the simulated stations run in (default: one per 400 stations, up to "
+        "one per core for asyncio stations and 8 for threads)",
     )
     parser.add_argument(
         "--client-nice",
@@ -445,6 +505,22 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="niceness of the simulated stations' processes (default 0; at 10 they took "
         "their answers far later at 3,321 stations, so the server gained nothing measurable)",
+    )
+    parser.add_argument(
+        "--clients",
+        choices=("asyncio", "threads"),
+        default="asyncio",
+        help="the simulated stations: asyncio stations that ask and pace as the agent does "
+        "(bench/_async_station.py, default), or the agent's own requests client in a thread "
+        "each (heavier: at 3,321 stations it takes as much CPU as the server)",
+    )
+    parser.add_argument(
+        "--client-switch-interval",
+        type=float,
+        default=1.0,
+        help="sys.setswitchinterval in the simulated stations' processes (default 1 s; "
+        "Python's 0.005 makes ~400 threads per process fight over the GIL: see "
+        "_client_process)",
     )
     args = parser.parse_args(argv)
     threading.stack_size(512 * 1024)  # thousands of waiting threads in this process
@@ -478,9 +554,28 @@ def main(argv: list[str] | None = None) -> int:
         shm = Path("/dev/shm")
         folder = Path(tempfile.mkdtemp(prefix="fanout-agents-", dir=shm if shm.is_dir() else None))
         stack.callback(shutil.rmtree, folder, True)
-        processes = args.client_processes or max(1, min(8, args.stations // 400))
-        clients = Clients(server.url, world, folder, processes, args.client_nice)
+        if args.client_processes:
+            processes = args.client_processes
+        elif args.clients == "asyncio":  # one event loop per core, at most
+            processes = max(1, min(os.cpu_count() or 1, args.stations // 400))
+        else:
+            processes = max(1, min(8, args.stations // 400))
+        clients = Clients(
+            server.url,
+            world,
+            folder,
+            processes,
+            args.client_nice,
+            args.client_switch_interval,
+            args.clients,
+        )
         stack.callback(clients.close)
+        how = (
+            "asyncio"
+            if args.clients == "asyncio"
+            else (f"threads, switch interval {args.client_switch_interval:g} s")
+        )
+        print(f"simulated stations: {processes} process(es), {how}, nice {args.client_nice}")
         time.sleep(5.0 + args.stations / 500)  # every station has asked once and waits
         waiting_cpu, waiting_rps = idle(server, lambda: sum(clients.asked), args.idle_seconds)
 
@@ -488,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = send_and_time(
             factory,
             renderer,
+            server,
             clients,
             communes,
             "Bão số 9 sắp đổ bộ, bà con vào nơi an toàn.",
@@ -499,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
             named = send_and_time(
                 factory,
                 renderer,
+                server,
                 clients,
                 communes,
                 "Bà con {ten_xa} chú ý: nước sông lên nhanh, di dời ngay.",
@@ -545,6 +642,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{server['audio']:,} audio copies served from memory by "
                 f"+{server['last_audio']:.2f} s; longest event-loop stall {server['stall']:.2f} s"
             )
+        print(
+            f"  CPU over those {server['spent']:.1f} s ({os.cpu_count()} cores): server "
+            f"{server['cpu']:.1f} s, simulated stations {server['client_cpu']:.1f} s "
+            f"({server['client_cpu'] / clients.count * 1000:.1f} ms each)"
+        )
     for problem, count in sorted(clients.problems.items(), key=lambda p: -p[1])[:5]:
         print(f"  {count} download(s) failed: {problem}")
     worst = max(plain["delays"], default=float("inf"))

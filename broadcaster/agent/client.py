@@ -14,6 +14,7 @@ is a file that is whole.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import random
@@ -77,13 +78,15 @@ class PlaylistAnswer:
     etag: str | None
 
 
-def _error_body(response: requests.Response) -> tuple[str, str, list]:
+def _error_body(status: int, reason: str, body: str) -> tuple[str, str, list]:
+    """The API's ``{"error": {code, message, details}}``, or what stands in for it when the
+    body is something else (a proxy's page): its first line."""
     try:
-        error = response.json()["error"]
+        error = json.loads(body)["error"]
         return str(error["code"]), str(error["message"]), list(error.get("details") or [])
     except (ValueError, KeyError, TypeError):
-        text = response.text.strip().splitlines()
-        return f"http_{response.status_code}", (text[0][:200] if text else response.reason), []
+        text = body.strip().splitlines()
+        return f"http_{status}", (text[0][:200] if text else reason), []
 
 
 def jittered(seconds: float) -> float:
@@ -91,11 +94,28 @@ def jittered(seconds: float) -> float:
     return seconds * (1.0 + random.uniform(0.0, JITTER))
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(value: str | None) -> float | None:
     try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
         return None
+
+
+def refusal(status: int, retry_after: str | None, body: str, reason: str = "") -> Exception | None:
+    """What an answer with this status means to a station: None (it is an answer),
+    :class:`AuthRefused` (401/403), :class:`Unavailable` (429, 5xx: try again later,
+    after ``Retry-After`` if given) or :class:`Refused` (another 4xx). Any HTTP client
+    (the agent's, or the bench's asyncio stations) decides with this."""
+    if status < 400:
+        return None
+    code, message, details = _error_body(status, reason, body)
+    if status in (401, 403):
+        return AuthRefused(f"Máy chủ từ chối mã truy cập (HTTP {status}): {message}")
+    if status == 429 or status >= 500:
+        return Unavailable(
+            f"máy chủ bận hoặc lỗi (HTTP {status}): {message}", _retry_after(retry_after)
+        )
+    return Refused(status, code, message, details)
 
 
 class ApiClient:
@@ -140,17 +160,16 @@ class ApiClient:
         return response
 
     def _check(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
+        if response.status_code < 400:
             return
-        code, message, details = _error_body(response)
-        if status in (401, 403):
-            raise AuthRefused(f"Máy chủ từ chối mã truy cập (HTTP {status}): {message}")
-        if status == 429 or status >= 500:
-            raise Unavailable(
-                f"máy chủ bận hoặc lỗi (HTTP {status}): {message}", _retry_after(response)
-            )
-        raise Refused(status, code, message, details)
+        problem = refusal(
+            response.status_code,
+            response.headers.get("Retry-After"),
+            response.text,
+            response.reason or "",
+        )
+        if problem is not None:
+            raise problem
 
     # -- the station's calls -------------------------------------------------------------
 

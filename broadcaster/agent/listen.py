@@ -21,12 +21,34 @@ log = logging.getLogger(__name__)
 
 RETRY_FLOOR_S = 1.0  # no retry comes sooner than this, whatever the settings
 POLL_FLOOR_S = 5.0  # never ask again sooner than this after an empty answer
+RETRIED = (Unavailable, Refused, AuthRefused)  # the loop pauses and asks again after these
 
 
 def backoff(failures: int, ceiling: float, retry_after: float | None = None) -> float:
     """The pause after the ``failures``-th failure in a row: 5 s doubling up to ``ceiling``."""
     wait = max(RETRY_FLOOR_S, min(ceiling, 5.0 * 2 ** min(failures - 1, 6)))
     return jittered(max(wait, retry_after or 0.0))
+
+
+class Pacing:
+    """When the long-poll asks again, without doing any I/O: the agent's loop below and
+    the asyncio stations of ``bench/fanout.py`` both follow it, so they pace alike."""
+
+    def __init__(self, ceiling: float = 60.0) -> None:
+        self.ceiling = ceiling
+        self.failures = 0
+
+    def failed(self, exc: Exception) -> float:
+        """The pause after a refused or failed question (``exc`` may carry Retry-After)."""
+        self.failures += 1
+        return backoff(self.failures, self.ceiling, getattr(exc, "retry_after", None))
+
+    def answered(self, answer: dict, asked: float, now: float) -> float:
+        """The pause after an answer to a question asked at ``asked`` (monotonic seconds):
+        none, unless it came back empty sooner than :data:`POLL_FLOOR_S`."""
+        self.failures = 0
+        early = POLL_FLOOR_S - (now - asked)
+        return jittered(early) if not answer.get("items") and early > 0 else 0.0
 
 
 def listen(
@@ -39,22 +61,20 @@ def listen(
 ) -> None:
     """Long-poll until ``stopping`` is set; ``heard(answer, after)`` returns the next
     ``after`` (None: stop now)."""
-    after, failures = 0, 0
+    after, pacing = 0, Pacing(ceiling)
     while not stopping.is_set():
         asked = time.monotonic()
         try:
             answer = client.emergencies(after, wait)
-        except (Unavailable, Refused, AuthRefused) as exc:
-            failures += 1
-            pause = backoff(failures, ceiling, getattr(exc, "retry_after", None))
+        except RETRIED as exc:
+            pause = pacing.failed(exc)
             log.debug("Chờ tin khẩn cấp lỗi (%s); thử lại sau %.0f giây.", exc, pause)
             stopping.wait(pause)
             continue
-        failures = 0
         following = heard(answer, after)
         if following is None:
             return
         after = following
-        early = POLL_FLOOR_S - (time.monotonic() - asked)
-        if not answer.get("items") and early > 0:
-            stopping.wait(jittered(early))
+        pause = pacing.answered(answer, asked, time.monotonic())
+        if pause:
+            stopping.wait(pause)
