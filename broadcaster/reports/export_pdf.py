@@ -65,17 +65,26 @@ def _pdf_line(pdf: FPDF, text: str, size: float = 9, bold: bool = False) -> None
     pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
 
 
-def _pdf_table(pdf: FPDF, headers: list[str], rows: Iterable[list[str]], widths, left):
+def _pdf_table(
+    pdf: FPDF, headers: list[str], rows: Iterable[list[str]], widths, left, *, together=False
+):
     """A table whose first ``left`` columns are text (or per-column alignments), numbers
-    right-aligned; headings repeat on every page."""
+    right-aligned; headings repeat on every page. A short table (``together``) starts on
+    the next page rather than split."""
     pdf.set_font(PDF_FONT, size=7.5)
+    if together:
+        rows = list(rows)
+        height = _table_height(pdf, len(rows) + 1)
+        if pdf.will_page_break(height) and height < pdf.eph:
+            pdf.add_page()
+            pdf.set_font(PDF_FONT, size=7.5)
     align = left if isinstance(left, list) else ["LEFT"] * left + ["RIGHT"] * (len(headers) - left)
     with pdf.table(
         col_widths=widths,
         text_align=align,
         headings_style=_HEADING,
         line_height=pdf.font_size * 1.5,
-        padding=(0.6, 1),
+        padding=_PADDING,
         repeat_headings=1,
         width=pdf.epw,
     ) as table:
@@ -85,12 +94,27 @@ def _pdf_table(pdf: FPDF, headers: list[str], rows: Iterable[list[str]], widths,
     pdf.ln(2)
 
 
+def _table_height(pdf: FPDF, rows: int) -> float:
+    """The height of ``rows`` one-line rows at the table font, with a line to spare."""
+    return (rows + 1) * (pdf.font_size * 1.5 + 2 * _PADDING[0])
+
+
 def _pdf_counts(row: dict, first: list[str]) -> list[str]:
     return [*first, *(_pdf_num(row.get(key)) for key in (*_PDF_COUNTS, *_PDF_PCTS))]
 
 
+_PADDING = (0.6, 1)  # mm above and below, left and right of a table cell's text
 _COUNT_HEADERS = [COUNT_LABELS[key] for key in (*_PDF_COUNTS, *_PDF_PCTS)]
 _COUNT_WIDTHS = [13] * len(_PDF_COUNTS) + [15, 15]
+
+
+def period_line(period: dict) -> str:
+    """The period as the header says it: its name, then its days and cut-off day — except
+    a range of days, whose name already is its days (and has no cut-off day)."""
+    days = f"từ {vn_date(period.get('from'))} đến {vn_date(period.get('to'))}"
+    if period.get("kind") == "custom":
+        return days[0].upper() + days[1:]
+    return f"{period.get('label')} ({days}; ngày chốt số liệu: {period.get('cutoff_day')})"
 
 
 def _pdf_header(pdf: FPDF, report: dict) -> None:
@@ -103,13 +127,7 @@ def _pdf_header(pdf: FPDF, report: dict) -> None:
     if campaign:
         _pdf_line(pdf, f"Chiến dịch: {campaign.get('name')}", 10, bold=True)
     pdf.ln(2)
-    _pdf_line(
-        pdf,
-        f"Kỳ báo cáo: {period.get('label')} "
-        f"(từ {vn_date(period.get('from'))} đến {vn_date(period.get('to'))}; "
-        f"ngày chốt số liệu: {period.get('cutoff_day')})",
-        10,
-    )
+    _pdf_line(pdf, f"Kỳ báo cáo: {period_line(period)}", 10)
     when = vn_datetime(report.get("generated_at"), report)
     zone = report.get("timezone") or VN_ZONE
     zone = "giờ Việt Nam" if zone == VN_ZONE else f"giờ {zone}"
@@ -143,10 +161,13 @@ def _pdf_totals(pdf: FPDF, report: dict) -> None:
     _pdf_table(pdf, headers, rows, (3, 1.2, 3, 1.2), align)
 
 
-def _pdf_chart(pdf: FPDF, png: bytes) -> None:
-    """A chart (it carries its own title) across the page width."""
+def _pdf_chart(pdf: FPDF, png: bytes, keep_with: float = 0.0) -> None:
+    """A chart (it carries its own title) across the page width, on the same page as the
+    next ``keep_with`` millimetres when both fit on one."""
     width, height = struct.unpack(">II", png[16:24])  # from the PNG's IHDR chunk
-    if pdf.will_page_break(pdf.epw * height / width + 4):
+    needed = pdf.epw * height / width + 6
+    together = needed + keep_with < pdf.eph  # both fit on one page
+    if pdf.will_page_break(needed + keep_with if together else needed):
         pdf.add_page()
     pdf.ln(4)
     pdf.image(io.BytesIO(png), w=pdf.epw)
@@ -190,10 +211,13 @@ def _pdf_levels(pdf: FPDF, report: dict) -> None:
 
 
 def _pdf_behind(pdf: FPDF, report: dict) -> None:
-    _pdf_chart(pdf, charts.behind_png(report))
+    """The chart of the stations most behind, and their table under it on the same page."""
     behind = report.get("behind") or []
+    pdf.set_font(PDF_FONT, size=7.5)
+    table = _table_height(pdf, len(behind) + 1) if behind else 0.0
+    _pdf_chart(pdf, charts.behind_png(report), keep_with=table)
     if behind:
-        rows = (
+        rows = [
             [
                 row.get("station_code") or "",
                 row.get("station_name") or "",
@@ -202,9 +226,9 @@ def _pdf_behind(pdf: FPDF, report: dict) -> None:
                 _pdf_num(row.get("compliance_pct")),
             ]
             for row in behind
-        )
+        ]
         headers = ["Mã đài", "Đài", "Xã/phường", "Không phát đủ", COUNT_LABELS["compliance_pct"]]
-        _pdf_table(pdf, headers, rows, [20, 55, 55, 28, 28], 3)
+        _pdf_table(pdf, headers, rows, [20, 55, 55, 28, 28], 3, together=True)
 
 
 def _pdf_emergencies_offline(pdf: FPDF, report: dict) -> None:

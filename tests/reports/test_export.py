@@ -478,6 +478,38 @@ def test_pdf_caps_communes_and_repeats_the_table_header(report):
     assert all("Xã/phường" in page for page in commune_pages)
 
 
+@pytest.mark.parametrize("lines", range(16, 64, 4))
+def test_the_behind_table_stays_on_one_page_under_its_header(report, lines):
+    """Pushed down the page line by line, the ten stations most behind never split from
+    their header (nor the header from them)."""
+    row = report["behind"][0]
+    report["behind"] = [
+        {**row, "station_code": f"HT-{i:02d}", "station_name": f"Đài số {i}"} for i in range(10)
+    ]
+    report["title"] = "\n".join(["Báo cáo"] * (1 + lines))  # 8 mm a line
+    pages = [nfc(p.extract_text()) for p in PdfReader(io.BytesIO(to_pdf(report))).pages]
+    holding = [n for n, page in enumerate(pages) if "HT-0" in page]
+    assert len(holding) == 1, holding
+    page = pages[holding[0]]
+    assert page.index("Không phát đủ") < page.index("HT-00")
+    assert all(f"HT-{i:02d}" in page for i in range(10))
+
+
+def test_a_range_of_days_is_named_once_in_the_pdf_header(report):
+    report["period"] = {
+        "kind": "custom",
+        "key": "2026-11-09..2026-11-29",
+        "label": "Từ 09/11/2026 đến 29/11/2026",
+        "from": "2026-11-09",
+        "to": "2026-11-29",
+        "cutoff_day": 15,
+    }
+    text = pdf_text(to_pdf(report))
+    assert "Kỳ báo cáo: Từ 09/11/2026 đến 29/11/2026 Số liệu lập lúc" in text
+    assert "(từ 09/11/2026 đến 29/11/2026" not in text  # once was: "Từ … (từ … đến …; …)"
+    assert "ngày chốt số liệu" not in text  # a range of days has no cut-off day
+
+
 # --- empty report and charts -----------------------------------------------------------
 
 

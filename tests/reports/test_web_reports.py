@@ -113,6 +113,12 @@ def test_drill_down_province_commune_station_airings(auditor, scene):
     assert page.status_code == 200, html
     assert "Tỉnh Hà Tĩnh" in html or "Hà Tĩnh" in html
     assert "Theo xã" in html and scene.unit_name in html
+    # a range of days is named once, in the heading (no second "Từ … đến …", no cut-off)
+    first, last = scene.m0.strftime("%d/%m/%Y"), (scene.m0 + timedelta(20)).strftime("%d/%m/%Y")
+    start = html.index('<header class="report-head">')
+    head = html[start : html.index("</header>", start)]
+    assert head.count(first) == 1 and f"Từ {first} đến {last}</h2>" in head
+    assert "ngày chốt" not in head and '<p class="meta">số liệu lúc' in " ".join(head.split())
     # the commune's row links one level down
     link = re.search(rf'href="([^"]*unit={scene.unit}[^"]*)"', html).group(1).replace("&amp;", "&")
     commune = auditor.get(link).get_data(as_text=True)
