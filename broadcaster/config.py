@@ -47,6 +47,9 @@ _KEYS = {
     "public_url": "BROADCASTER_PUBLIC_URL",
     "report_cutoff_day": "BROADCASTER_REPORT_CUTOFF_DAY",
     "report_day": "BROADCASTER_REPORT_DAY",
+    "session_idle_minutes": "BROADCASTER_SESSION_IDLE_MINUTES",
+    "trusted_proxies": "BROADCASTER_TRUSTED_PROXIES",
+    "session_max_hours": "BROADCASTER_SESSION_MAX_HOURS",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -95,6 +98,13 @@ class Settings:
     report_cutoff_day: int = 15
     # The day of the month the scheduler stores the periodic reports (due before the 25th).
     report_day: int = 20
+    # An admin session ends after this long without a request, and this long after signing
+    # in whatever happens (then the user signs in again).
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    # Reverse proxies in front of the server (nginx: 1) whose X-Forwarded-For, -Proto,
+    # -Host and -Port are believed; 0 believes none (the server faces the network).
+    trusted_proxies: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -222,6 +232,9 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         public_url=public_url or None,
         report_cutoff_day=_whole(pick, "report_cutoff_day", 15, 1, 28),
         report_day=_whole(pick, "report_day", 20, 1, 24),
+        session_idle_minutes=_whole(pick, "session_idle_minutes", 120, 5, 24 * 60),
+        session_max_hours=_whole(pick, "session_max_hours", 12, 1, 24 * 7),
+        trusted_proxies=_whole(pick, "trusted_proxies", 0, 0, 5),
     )
 
 

@@ -161,6 +161,27 @@ class User(Base):
     scope_unit: Mapped[AdminUnit | None] = relationship()
 
 
+class WebSession(Base):
+    """A signed-in admin session, held on the server so that it can end.
+
+    The browser's signed cookie carries a random key whose SHA-256 is ``key_sha256``; a
+    session is valid while it has no ``ended_at`` and is neither idle nor too old.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # signed_out | password | locked | idle | expired
+    end_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Script(Base):
     """An announcement script (tin bài / kịch bản) and its review history.
 

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Role, User
+from broadcaster.services import web_sessions
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
 from broadcaster.vntext import nfc, refuse_bidi
@@ -147,6 +148,7 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
         _require_manager(actor, user)
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    web_sessions.end_all(session, user.id, "password")  # every session, this one included
     record(session, actor, "user.passwd", "user", user.id, note=f"đổi mật khẩu cho {username}")
 
 
@@ -240,6 +242,8 @@ def update_user(
     user.role = role
     user.scope_unit = scope_unit
     user.active = active
+    if not active:
+        web_sessions.end_all(session, user.id, "locked")
     session.flush()
     after = _snapshot(user)
     if after != before:

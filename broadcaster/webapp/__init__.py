@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import broadcaster
 from broadcaster.config import Settings, load_settings
@@ -96,6 +97,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         static_folder=str(root / "static"),
     )
     app.config.update(SECRET_KEY=settings.secret_key, BROADCASTER_SETTINGS=settings)
+    if settings.trusted_proxies:
+        # the client's address, scheme and host as the trusted proxies saw them: what the
+        # sign-in throttle, the station rate limits, sessions and heartbeats record
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     engine = make_engine(settings.database_url)
     if run_migrations:
         migrate(engine)

@@ -3,8 +3,14 @@
 Every admin page needs a signed-in user; what the user may see is their role
 and their scope (a subtree of units), checked on the server for every request.
 Forms carry a CSRF token (Flask-WTF); the station API, authenticated by bearer
-tokens and never by cookies, is exempt. Failed sign-ins are counted per address:
-after ``LOGIN_LIMIT`` a minute the address waits.
+tokens and never by cookies, is exempt. Failed sign-ins are counted per account and
+address, per address and per account (:func:`_attempt` says what each one holds back).
+
+A session is held on the server (:mod:`broadcaster.services.web_sessions`): the
+signed cookie carries a random key, and the session ends when the user signs out,
+after ``session_idle_minutes`` without a request, ``session_max_hours`` after
+signing in, and when the password changes or the account is locked — a copy of the
+cookie is worth nothing after any of these.
 """
 
 from __future__ import annotations
@@ -12,34 +18,55 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
+from datetime import timedelta
 
 from flask import (
     Blueprint,
     Flask,
     abort,
     current_app,
+    flash,
+    g,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_url,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItemPerMinute
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from broadcaster.db import transaction
 from broadcaster.errors import PermissionDenied
 from broadcaster.models import Role, User
-from broadcaster.services import users
+from broadcaster.services import users, web_sessions
 from broadcaster.services.audit import Actor
 from broadcaster.webapp.paths import safe_path
 
-LOGIN_LIMIT = RateLimitItemPerMinute(10)
+# Failed sign-ins, counted three ways (see _attempt)
+PAIR_LIMIT = RateLimitItemPerMinute(5)  # one account from one address: the person's own
+ADDRESS_LIMIT = RateLimitItemPerMinute(10)  # any accounts from one address
+ACCOUNT_LIMIT = RateLimitItemPerMinute(10)  # one account from any addresses
+DEVICE_COOKIE = "bkd"  # signed list of the accounts that signed in on this browser
+DEVICE_DAYS = 90
+MAX_DEVICE_ACCOUNTS = 10
+SESSION_KEY = "_bsk"  # the server-side session's key, inside Flask's signed cookie
 ROLE_LABELS = {
     Role.ADMIN: _l("Quản trị"),
     Role.EDITOR: _l("Biên tập (VH-XH)"),
@@ -48,6 +75,7 @@ ROLE_LABELS = {
     Role.AUDITOR: _l("Kiểm tra"),
 }
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -112,7 +140,48 @@ def _load(session_id: str) -> WebUser | None:
         return None
     if not hmac.compare_digest(tag, password_tag(user.password_hash)):
         return None  # the password changed since this session signed in
+    problem = _session_problem(user.id)
+    if problem is not None:
+        g.session_ended = problem  # said on the sign-in page
+        return None
     return _web_user(user)
+
+
+def _limits() -> web_sessions.Limits:
+    settings = current_app.config["BROADCASTER_SETTINGS"]
+    return web_sessions.Limits(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_max_hours),
+    )
+
+
+def _sessions():
+    return current_app.extensions["broadcaster.sessionmaker"]
+
+
+def _session_problem(user_id: int) -> str | None:
+    with transaction(_sessions()) as s:
+        return web_sessions.check(s, session.get(SESSION_KEY), user_id, _limits())
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    settings = current_app.config["BROADCASTER_SETTINGS"]
+    ended = g.pop("session_ended", None)
+    if ended == "idle":
+        message = _l(
+            "Phiên làm việc đã kết thúc vì không thao tác trong %(n)s phút; hãy đăng nhập lại.",
+            n=settings.session_idle_minutes,
+        )
+    elif ended == "expired":
+        message = _l(
+            "Phiên làm việc đã quá %(n)s giờ kể từ khi đăng nhập; hãy đăng nhập lại.",
+            n=settings.session_max_hours,
+        )
+    else:
+        message = login_manager.login_message
+    flash(message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, request.url))
 
 
 class LoginForm(FlaskForm):
@@ -133,34 +202,152 @@ class LoginForm(FlaskForm):
 def login():
     form = LoginForm()
     error, status = None, 200
-    limiter = current_app.extensions["broadcaster.ratelimit"]
-    key = ("login", request.remote_addr or "?")
     if form.validate_on_submit():
-        if not limiter.test(LOGIN_LIMIT, *key):
-            error = _l("Đăng nhập sai quá nhiều lần từ máy này; hãy chờ một phút rồi thử lại.")
-            status = 429
-        else:
-            db = current_app.extensions["broadcaster.db"]()
-            username, password = form.username.data.strip(), form.password.data
-            try:
-                if "\x00" in username + password:  # never a real name; the database refuses NUL
-                    raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
-                actor = users.authenticate(db, username, password)
-            except PermissionDenied as exc:
-                limiter.hit(LOGIN_LIMIT, *key)
-                error, status = exc.message, 401
-            else:
-                login_user(load_web_user(actor.user_id))
-                return redirect(safe_path(request.args.get("next"), url_for("dashboard.index")))
+        error, status, actor = _attempt(form.username.data.strip(), form.password.data)
+        if actor is not None:
+            _end_session("signed_out")  # a session this browser had is over
+            session.clear()
+            open_session(actor.user_id)
+            answer = redirect(safe_path(request.args.get("next"), url_for("dashboard.index")))
+            _remember_device(answer, actor.user_id)
+            return answer
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form, error=error), status
 
 
+def open_session(user_id: int) -> None:
+    """Sign this browser in as ``user_id`` with a new server-side session."""
+    with transaction(_sessions()) as s:
+        key = web_sessions.start(
+            s,
+            user_id,
+            address=request.remote_addr or "",
+            user_agent=request.user_agent.string or "",
+        )
+    session[SESSION_KEY] = key
+    session.permanent = True  # the cookie lasts the session's absolute limit
+    login_user(load_web_user(user_id))
+
+
+def _attempt(username: str, password: str) -> tuple[str | None, int, Actor | None]:
+    """One sign-in attempt under the throttles: (error, status, the actor when it worked).
+
+    Failures are counted three ways (:data:`PAIR_LIMIT`, :data:`ADDRESS_LIMIT`,
+    :data:`ACCOUNT_LIMIT`). Only a person's own failures — this account from this
+    address — stop an attempt before the password is checked. Many failures from the
+    address (an office behind one NAT, or everyone behind a proxy not set up as trusted)
+    never refuse a right password: wrong ones get 429 instead of 401, and a sign-in
+    through it is logged. Many failures on the account from anywhere stop attempts from
+    browsers that never signed in to it, while a browser it signed in from before (the
+    official's own) goes on being checked.
+    """
+    limiter = current_app.extensions["broadcaster.ratelimit"]
+    address = request.remote_addr or "?"
+    account = username.casefold()[:64]
+    pair = ("login-pair", account, address)
+    if not limiter.test(PAIR_LIMIT, *pair):
+        return _l("Đăng nhập sai quá nhiều lần; hãy chờ một phút rồi thử lại."), 429, None
+    busy_address = not limiter.test(ADDRESS_LIMIT, "login-address", address)
+    busy_account = not limiter.test(ACCOUNT_LIMIT, "login-account", account)
+    db = current_app.extensions["broadcaster.db"]()
+    known = _known_device(db, account)
+    if busy_account and not known:
+        log.warning(
+            "sign-in to %r from %s held back: many failures on the account", account, address
+        )
+        message = _l(
+            "Tài khoản này vừa bị đăng nhập sai nhiều lần; hãy chờ một phút rồi thử lại "
+            "(máy đã từng đăng nhập tài khoản này thì không phải chờ)."
+        )
+        return message, 429, None
+    try:
+        if "\x00" in username + password:  # never a real name; the database refuses NUL
+            raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
+        actor = users.authenticate(db, username, password)
+    except PermissionDenied as exc:
+        for limit, key in (
+            (PAIR_LIMIT, pair),
+            (ADDRESS_LIMIT, ("login-address", address)),
+            (ACCOUNT_LIMIT, ("login-account", account)),
+        ):
+            limiter.hit(limit, *key)
+        if busy_address:
+            log.warning(
+                "failed sign-in to %r from %s, an address with many failures", account, address
+            )
+            return (
+                _l("Đăng nhập sai quá nhiều lần từ máy này; hãy chờ một phút rồi thử lại."),
+                429,
+                None,
+            )
+        return exc.message, 401, None
+    if busy_address or busy_account:
+        log.warning(
+            "sign-in to %r from %s despite many failures (%s)",
+            account,
+            address,
+            "address" if busy_address else "account",
+        )
+    return None, 302, actor
+
+
+# -- a browser that signed in before ----------------------------------------------------
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def _known_device(db, account: str) -> bool:
+    """Whether this browser signed in to ``account`` before (its signed cookie says so)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 2000:
+        return False
+    try:
+        ids = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return False
+    if not isinstance(ids, list):
+        return False
+    user_id = db.scalar(select(User.id).where(func.lower(User.username) == account))
+    return user_id is not None and user_id in ids
+
+
+def _remember_device(answer, user_id: int) -> None:
+    ids: list[int] = []
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if raw and len(raw) <= 2000:
+        try:
+            held = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+            ids = [i for i in held if isinstance(i, int)] if isinstance(held, list) else []
+        except BadSignature:
+            ids = []
+    ids = [user_id, *[i for i in ids if i != user_id]][:MAX_DEVICE_ACCOUNTS]
+    settings = current_app.config["BROADCASTER_SETTINGS"]
+    answer.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps(ids),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(settings.public_url and settings.public_url.startswith("https://")),
+    )
+
+
 @bp.post("/logout")
 def logout():
+    _end_session("signed_out")
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
+
+
+def _end_session(reason: str) -> None:
+    key = session.get(SESSION_KEY)
+    if key:
+        with transaction(_sessions()) as s:
+            web_sessions.end(s, key, reason)
 
 
 def signed_in(*roles: Role):
@@ -190,6 +377,7 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=8 * 3600,  # a working day on one page
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
     )
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Hãy đăng nhập để xem trang này.")

@@ -14,13 +14,12 @@ import re
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from broadcaster.errors import BroadcasterError, Conflict, NotFound, PermissionDenied
 from broadcaster.models import Role
 from broadcaster.services import users
 from broadcaster.services.units import get_unit
-from broadcaster.webapp.auth import ROLE_LABELS, load_web_user, signed_in
+from broadcaster.webapp.auth import ROLE_LABELS, open_session, signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
     Page,
@@ -270,8 +269,8 @@ def password(name: str):
         values = {"full_name": user.full_name, "role": user.role.value, "active": user.active}
         return _edit_form(user, values, {}, password_errors={"password": exc.message})
     db().commit()
-    if user.id == actor().user_id:  # one's own new password: this session carries on
-        login_user(load_web_user(user.id))
+    if user.id == actor().user_id:  # one's own new password: this browser carries on
+        open_session(user.id)  # in a new session (the new password ended every other)
     if generated:
         return _secret_page(user, new_password, reset=True)
     done(_("Đã đặt mật khẩu mới cho %(name)s.", name=user.username))
