@@ -35,3 +35,11 @@ class Conflict(BroadcasterError):
 
 class InvalidInput(BroadcasterError):
     """A value, file or field is malformed."""
+
+
+class TooMany(BroadcasterError):
+    """The acting user did this too often just now; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

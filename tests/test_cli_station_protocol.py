@@ -122,6 +122,21 @@ def test_emergency_refusals(cli, factory, ha_tinh):
         assert s.scalar(select(func.count()).select_from(Emergency)) == 0
 
 
+def test_emergency_sent_twice_asks_for_again(cli, factory, ha_tinh):
+    _people(factory, scope=None)
+    send = [
+        "emergency", "send", "--title", "Lũ", "--text", "Nước lên nhanh.", "--unit", "42",
+        "--user", "duyet", "--password", "password1",
+    ]  # fmt: skip
+    assert cli(*send).exit_code == 0
+    twice = cli(*send)
+    assert twice.exit_code == 2
+    assert "phút trước" in twice.output and "(thêm --again)" in twice.output
+    assert cli(*send, "--again").exit_code == 0
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Emergency)) == 2
+
+
 def test_a_playlist_link_is_issued_listed_and_revoked_from_the_cli(cli, factory, ha_tinh):
     code = _first_station(factory)
     issued = cli("stations", "token", "issue", code, "--link")

@@ -50,6 +50,11 @@ def emergency_group() -> None:
     show_default=True,
     help="Sau bao nhiêu phút thì thôi phát nếu đài chưa phát được.",
 )
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Gửi dù cùng tin vừa được gửi tới các đơn vị này (trong 10 phút).",
+)
 @user_options(required=True)
 @pass_app
 def send_cmd(
@@ -60,6 +65,7 @@ def send_cmd(
     units: tuple[str, ...],
     repeat: int,
     expires: int,
+    again: bool,
     username: str | None,
     password: str | None,
 ) -> None:
@@ -76,16 +82,20 @@ def send_cmd(
     renderer = AudioRenderer(app.settings.audio_dir, app.settings.audio)
     with app.session() as session:
         actor = acting(session, username, password, required=True)
-        info = svc.send(
-            session,
-            actor,
-            renderer,
-            title=title,
-            body=body or "",
-            unit_codes=list(units),
-            repeat=repeat,
-            expires_in=timedelta(minutes=expires),
-        )
+        try:
+            info = svc.send(
+                session,
+                actor,
+                renderer,
+                title=title,
+                body=body or "",
+                unit_codes=list(units),
+                repeat=repeat,
+                expires_in=timedelta(minutes=expires),
+                again=again,
+            )
+        except svc.RepeatedSend as exc:
+            raise svc.RepeatedSend(f"{exc.message} (thêm --again)", exc.earlier_id) from None
     with app.session() as session:
         connected = progress.connected_count(session, info.id, None)
     click.echo(

@@ -20,7 +20,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.db import utcnow
-from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooMany
 from broadcaster.library import MAX_TITLE, ScriptText, used_placeholders
 from broadcaster.models import (
     AdminUnit,
@@ -47,6 +47,20 @@ MAX_REPEAT = 5
 DEFAULT_EXPIRY = timedelta(hours=2)
 MAX_EXPIRY = timedelta(hours=24)
 MAX_BODY = 5000
+# The brake: the same text to overlapping units again within this window needs the
+# sender's confirmation; no one sends more than SENDS_PER_MINUTE in a minute.
+REPEAT_WINDOW = timedelta(minutes=10)
+SENDS_PER_MINUTE = 3
+
+
+class RepeatedSend(Conflict):
+    """The same text went to some of these units a moment ago: send again only if meant."""
+
+    def __init__(self, message: str, earlier_id: int) -> None:
+        super().__init__(message)
+        self.earlier_id = earlier_id
+
+
 # PostgreSQL: a sent emergency's id is notified here once, at commit, and every server
 # process listening wakes the stations waiting on it (webapp/slot_notices.py).
 NOTIFY_CHANNEL = "broadcaster_emergencies"
@@ -93,6 +107,62 @@ def _units(session: Session, actor: Actor, codes: list[str]) -> list[AdminUnit]:
     return units
 
 
+def _brake(
+    session: Session,
+    actor: Actor,
+    title: str,
+    body: str,
+    units: list[AdminUnit],
+    now: datetime,
+    *,
+    confirmed: bool,
+) -> None:
+    """Refuse a burst of sends (:class:`TooMany`) and ask before the same text goes again
+    to overlapping units (:class:`RepeatedSend`, unless ``confirmed``). A person's brake:
+    the system actor (scripts, tests, the bench) has no one to ask."""
+    if actor.is_system:
+        return
+    recent = session.scalars(
+        select(Emergency.created_at)
+        .where(
+            Emergency.created_by_id == actor.user_id,
+            Emergency.created_at > now - timedelta(minutes=1),
+        )
+        .order_by(Emergency.created_at)
+    ).all()
+    if len(recent) >= SENDS_PER_MINUTE:
+        wait = max(1, int((recent[0] + timedelta(minutes=1) - now).total_seconds()) + 1)
+        raise TooMany(
+            f"Bạn đã gửi {len(recent)} tin khẩn cấp trong một phút qua (tối đa "
+            f"{SENDS_PER_MINUTE}); hãy chờ {wait} giây rồi gửi tiếp.",
+            wait,
+        )
+    if confirmed:
+        return
+    earlier = session.execute(
+        select(Emergency.id, Emergency.created_at, ScriptVersion.body, AdminUnit.path)
+        .join(ScriptVersion, ScriptVersion.id == Emergency.script_version_id)
+        .join(EmergencyTarget, EmergencyTarget.emergency_id == Emergency.id)
+        .join(AdminUnit, AdminUnit.id == EmergencyTarget.unit_id)
+        .where(
+            Emergency.created_at > now - REPEAT_WINDOW,
+            Emergency.cancelled_at.is_(None),
+            Emergency.title == title,
+        )
+        .order_by(Emergency.id.desc())
+    ).all()
+    for emergency_id, at, earlier_body, path in earlier:
+        if earlier_body != body:
+            continue
+        if any(path.startswith(u.path) or u.path.startswith(path) for u in units):
+            minutes = max(1, round((now - at).total_seconds() / 60))
+            raise RepeatedSend(
+                f"Tin khẩn cấp số {emergency_id} cùng tiêu đề và nội dung đã được gửi tới "
+                f"các đơn vị này {minutes} phút trước. Nếu cần phát lại, hãy xác nhận gửi lại.",
+                emergency_id,
+            )
+
+
 def send(
     session: Session,
     actor: Actor,
@@ -104,6 +174,7 @@ def send(
     repeat: int = 1,
     expires_in: timedelta = DEFAULT_EXPIRY,
     now: datetime | None = None,
+    again: bool = False,
 ) -> EmergencyInfo:
     """Send an emergency item now to every active station under ``unit_codes``.
 
@@ -130,6 +201,8 @@ def send(
         raise InvalidInput("Thời hạn tin khẩn cấp phải từ 5 phút đến 24 giờ.")
     placeholders = used_placeholders(body, "nội dung")
     units = _units(session, actor, unit_codes)
+    now = now or utcnow()
+    _brake(session, actor, title, body, units, now, confirmed=again)
     stations = session.scalars(
         select(Station)
         .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
@@ -139,7 +212,6 @@ def send(
     ).all()
     if not stations:
         raise InvalidInput("Các đơn vị đã chọn không có đài nào đang hoạt động.")
-    now = now or utcnow()
 
     stamp = now.strftime("%Y%m%d-%H%M")
     text = ScriptText(

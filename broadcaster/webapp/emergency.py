@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from broadcaster.errors import BroadcasterError, InvalidInput, NotFound
+from broadcaster.errors import BroadcasterError, InvalidInput, NotFound, TooMany
 from broadcaster.library import MAX_TITLE
 from broadcaster.models import Role
 from broadcaster.services import emergency as svc
@@ -215,7 +215,15 @@ def new():
             unit_codes=codes,
             repeat=repeat,
             expires_in=timedelta(minutes=expires),
+            again=form.get("again") == "1",
         )
+    except svc.RepeatedSend as exc:  # the same text a moment ago: only if meant
+        session.rollback()
+        return _form(values, {"again": exc.message}, 409)
+    except TooMany as exc:
+        session.rollback()
+        page, _status = _form(values, {"form": exc.message}, 429)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     except InvalidInput as exc:  # what is left to refuse is the text (placeholders)
         session.rollback()
         return _form(values, {"body": exc.message}, 400)

@@ -183,7 +183,7 @@ def test_send_watch_pick_up_air_and_cancel(web):
 
 def test_operators_see_only_what_reaches_their_station(web):
     mine = _send(web, units=OWN_STATION)
-    both = _send(web, units="42")
+    both = _send(web, units="42", title="Bão số 6 đổ bộ")  # another text: no confirmation
     daixa, daikhac = web.client("daixa"), web.client("daikhac")
     listed = text(daixa.get("/emergency/"))
     assert f'data-emergency="{mine}"' in listed and f'data-emergency="{both}"' in listed
@@ -306,3 +306,36 @@ def test_an_approver_cannot_cancel_an_item_sent_beyond_their_scope(web):
     assert web.post(web.client("duyet"), f"/emergency/{emergency_id}/cancel").status_code == 403
     with transaction(web.factory) as s:
         assert s.get(Emergency, emergency_id).cancelled_at is None
+
+
+def test_the_same_text_again_to_overlapping_units_asks_for_confirmation(web):
+    first = _send(web, units=OWN_STATION)
+    client = web.client("duyet")
+    again = web.post(client, "/emergency/new", {**FORM, "units": "42"})  # 42 holds 18073
+    page = text(again)
+    assert again.status_code == 409, page
+    assert 'id="again-error"' in page and f"số {first}" in page
+    assert 'name="again"' in page and FORM["body"] in page  # what was typed is kept
+    assert _count(web, Emergency) == 1
+    # another commune does not overlap: no question
+    assert web.post(client, "/emergency/new", {**FORM, "units": OTHER_STATION}).status_code == 302
+    confirmed = web.post(client, "/emergency/new", {**FORM, "units": "42", "again": "1"})
+    assert confirmed.status_code == 302
+    assert _count(web, Emergency) == 3
+
+
+def test_a_burst_of_sends_is_refused_with_a_clear_message(web):
+    client = web.client("duyet")
+    for n in range(3):
+        answer = web.post(client, "/emergency/new", {**FORM, "title": f"Bão số {n + 1}"})
+        assert answer.status_code == 302, text(answer)
+    refused = web.post(client, "/emergency/new", {**FORM, "title": "Bão số 4"})
+    assert refused.status_code == 429
+    assert "tối đa 3" in text(refused) and "giây rồi gửi tiếp" in text(refused)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert _count(web, Emergency) == 3
+    # another sender is not held back by this one
+    assert (
+        web.post(web.client("quantri"), "/emergency/new", {**FORM, "title": "Bão"}).status_code
+        == 302
+    )
