@@ -115,3 +115,22 @@ def test_render_approved_is_idempotent(cli, approved):
     assert first["failed"] == []
     again = json.loads(cli("tts", "render", "--approved", "--json").stdout)
     assert again["done"] == [] and sorted(again["cached"]) == sorted(first["done"])
+
+
+def test_render_approved_also_gives_the_next_48_hours_of_slots_their_audio(cli, approved):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    until = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(30)).date()
+    added = cli(
+        "campaigns", "add", "--name", "Tiếp dân", "--script", "chung", "--unit", "18073",
+        "--to", until.isoformat(), "--times-per-week", "7", "--user", "hung",
+        "--password", PASSWORD,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    first = json.loads(cli("tts", "render", "--approved", "--json").stdout)
+    assert first["slots_attached"] >= 1 and first["slots_failed"] == []
+    listed = cli("slots", "list", "--station", "18073")
+    assert "chưa có" not in listed.stdout  # today's slots are ready to play
+    again = cli("tts", "render", "--approved")
+    assert "Lượt phát trong 48 giờ tới: không lượt nào còn thiếu âm thanh." in again.stdout

@@ -178,8 +178,10 @@ class _piece_bar:
 @click.option("--json", "as_json", is_flag=True, help="In tóm tắt dạng JSON.")
 @pass_app
 def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) -> None:
-    """Tạo âm thanh cho mọi tin đã duyệt (từng đài nếu tin có chỗ điền)."""
-    from broadcaster.services.audio import approved_jobs, render_approved
+    """Tạo âm thanh cho mọi tin đã duyệt (từng đài nếu tin có chỗ điền), rồi gắn âm thanh
+    cho mọi lượt phát trong 48 giờ tới còn thiếu."""
+    from broadcaster.services.audio import approved_jobs, pending_slots, render_approved
+    from broadcaster.services.audio import render_pending as attach
 
     renderer = _renderer(app)
     with app.session() as session:
@@ -188,12 +190,20 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
             summary = render_approved(
                 session, renderer, engine=engine, voice=voice, progress=lambda _o: bar.update(1)
             )
+        session.commit()
+        waiting = len(pending_slots(session))
+    with progress_bar(waiting, "Gắn âm thanh cho lượt phát") as bar:
+        slots = attach(
+            app.sessions, renderer, engine=engine, voice=voice, progress=lambda *_: bar.update(1)
+        )
     if as_json:
         echo_json(
             {
                 "done": [o.label for o in summary.done],
                 "cached": [o.label for o in summary.cached],
                 "failed": [{"item": o.label, "reason": o.error} for o in summary.failed],
+                "slots_attached": slots.attached,
+                "slots_failed": [{"slot": i, "reason": r} for i, r in slots.failed],
             }
         )
     else:
@@ -203,7 +213,10 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
         )
         for o in summary.failed:
             click.echo(f"  lỗi {o.label}: {o.error}")
-    if summary.failed:
+        click.echo(f"Lượt phát trong 48 giờ tới: {slots.say()}.")
+        for slot_id, reason in slots.failed[:20]:
+            click.echo(f"  lỗi lượt {slot_id}: {reason}")
+    if summary.failed or slots.failed:
         sys.exit(1)
 
 

@@ -17,17 +17,17 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_engine, make_sessionmaker, transaction, utcnow
 from broadcaster.models import JobRun, Slot, SlotStatus
+from broadcaster.services.playlist import RENDER_AHEAD  # noqa: F401 (the render job's horizon)
 
 log = logging.getLogger(__name__)
 
 ARGS_VERSION = 1
 MISSED_GRACE = timedelta(minutes=15)  # a window's airings may be reported a little late
-RENDER_AHEAD = timedelta(hours=48)
 
 _factories: dict[str, object] = {}
 
@@ -103,27 +103,10 @@ def render_job(v: int = ARGS_VERSION) -> None:
 
     def work(settings: Settings) -> str:
         from broadcaster.audio.render import AudioRenderer
-        from broadcaster.services.audio import render_slot
+        from broadcaster.services.audio import render_pending
 
         renderer = AudioRenderer(settings.audio_dir, settings.audio)
-        done = failed = 0
-        with _factory(settings)() as s:
-            pending = s.scalars(
-                select(Slot.id).where(
-                    Slot.status == SlotStatus.PLANNED,
-                    Slot.audio_asset_id.is_(None),
-                    Slot.planned_start < utcnow() + RENDER_AHEAD,
-                )
-            ).all()
-        for slot_id in pending:
-            try:
-                with transaction(_factory(settings)) as s:
-                    render_slot(s, renderer, slot_id)
-                done += 1
-            except Exception:  # one bad slot must not stop the others; retried next run
-                failed += 1
-                log.exception("rendering slot %s failed", slot_id)
-        return f"{done} đã có âm thanh, {failed} lỗi"
+        return render_pending(_factory(settings), renderer).say()
 
     _recorded("render", work, v)
 

@@ -8,6 +8,7 @@ distinct rendering.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,14 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from broadcaster import clock
 from broadcaster.audio.render import AudioRenderer, RenderRequest, RenderResult
 from broadcaster.audio.store import AssetRecord
 from broadcaster.errors import BroadcasterError, Conflict, InvalidInput, NotFound
 from broadcaster.files import file_digest
 from broadcaster.models import AdminUnit, AudioAsset, Script, ScriptVersion, Station
+from broadcaster.services.playlist import RENDER_AHEAD
 from broadcaster.services.scripts import load_script
 from broadcaster.vntext import mid_sentence_name
 
+log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\{(ten_xa|ten_tinh|ten_dai)\}")
 
 
@@ -222,7 +226,14 @@ def render_approved(
     return summary
 
 
-def render_slot(session: Session, renderer: AudioRenderer, slot_id: int) -> RenderResult:
+def render_slot(
+    session: Session,
+    renderer: AudioRenderer,
+    slot_id: int,
+    *,
+    engine: str | None = None,
+    voice: str | None = None,
+) -> RenderResult:
     """Render a slot's audio (its script version, for its station) and attach it to the slot."""
     from broadcaster.models import Slot
 
@@ -240,8 +251,70 @@ def render_slot(session: Session, renderer: AudioRenderer, slot_id: int) -> Rend
         .where(Station.id == slot.station_id)
     )
     request, _ = script_request(version, station)
-    result = renderer.render(request)
+    result = renderer.render(request, engine=engine, voice=voice)
     asset = record_rendered(session, renderer, result)
     slot.audio_asset_id = asset.id
     slot.duration_ms = asset.duration_ms
     return result
+
+
+@dataclass
+class SlotsRendered:
+    """What :func:`render_pending` did: slots given audio, and those that failed (why)."""
+
+    attached: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (slot id, reason)
+
+    def say(self) -> str:
+        if not self.attached and not self.failed:
+            return "không lượt nào còn thiếu âm thanh"
+        text = f"{self.attached} lượt vừa được gắn âm thanh"
+        if self.failed:
+            first = self.failed[0][1]
+            text += f", {len(self.failed)} lượt lỗi (vd: {first})"
+        return text
+
+
+def pending_slots(session: Session, campaign_id: int | None = None) -> list[int]:
+    """Planned slots airing within :data:`RENDER_AHEAD` that have no audio yet."""
+    from broadcaster.models import Slot, SlotStatus
+
+    stmt = select(Slot.id).where(
+        Slot.status == SlotStatus.PLANNED,
+        Slot.audio_asset_id.is_(None),
+        Slot.planned_start < clock.utcnow() + RENDER_AHEAD,
+    )
+    if campaign_id is not None:
+        stmt = stmt.where(Slot.campaign_id == campaign_id)
+    return list(session.scalars(stmt.order_by(Slot.planned_start)))
+
+
+def render_pending(
+    factory,
+    renderer: AudioRenderer,
+    *,
+    campaign_id: int | None = None,
+    engine: str | None = None,
+    voice: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SlotsRendered:
+    """Give every pending slot (of one campaign, or all) its audio, each in its own
+    transaction: one failure never stops the others, and is said with its reason."""
+    from broadcaster.db import transaction
+
+    with factory() as s:
+        pending = pending_slots(s, campaign_id)
+    summary = SlotsRendered()
+    for n, slot_id in enumerate(pending, 1):
+        try:
+            with transaction(factory) as s:
+                render_slot(s, renderer, slot_id, engine=engine, voice=voice)
+            summary.attached += 1
+        except BroadcasterError as exc:
+            summary.failed.append((slot_id, exc.message))
+        except Exception as exc:  # retried at the next run; the others go on
+            log.exception("rendering slot %s failed", slot_id)
+            summary.failed.append((slot_id, type(exc).__name__))
+        if progress:
+            progress(n, len(pending))
+    return summary

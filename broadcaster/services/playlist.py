@@ -38,6 +38,7 @@ from broadcaster.models import (
 )
 
 FORMAT_VERSION = 1
+RENDER_AHEAD = timedelta(hours=48)  # a slot this close to airing gets its audio made
 SHOWN = (SlotStatus.PLANNED, SlotStatus.AIRED, SlotStatus.MISSED)
 PRIORITY_LABELS = {"emergency": "khẩn cấp", "priority": "ưu tiên", "normal": "thông thường"}
 XSPF_NS = "http://xspf.org/ns/0/"
@@ -278,7 +279,21 @@ def item_document(i: PlaylistItem, audio_url: str, tz: ZoneInfo) -> dict:
     item["audio"] = (
         {"url": audio_url.format(sha256=sha), "sha256": sha, "size": size} if sha else None
     )
+    item["audio_state"], item["audio_note"] = _audio_state(i, sha)
     return item
+
+
+def _audio_state(i: PlaylistItem, sha: str | None) -> tuple[str, str | None]:
+    """Whether the item's audio is ready, and if not, why not (for the station's operator)."""
+    if sha:
+        return "ready", None
+    if i.planned_start is not None and i.planned_start - utcnow() > RENDER_AHEAD:
+        return "scheduled", AUDIO_LATER
+    return "rendering", AUDIO_SOON
+
+
+AUDIO_LATER = "Âm thanh được tạo trong vòng 48 giờ trước giờ phát."
+AUDIO_SOON = "Âm thanh đang được tạo; tải lại danh sách phát sau ít phút."
 
 
 def to_json(playlist: Playlist, audio_url: str, generated_at: datetime) -> dict:

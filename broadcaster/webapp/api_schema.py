@@ -87,6 +87,9 @@ class PlaylistItemOut(BaseModel):
     duration_ms: int
     status: Literal["planned", "aired", "missed"]
     audio: Audio | None
+    # why ``audio`` is null: made within 48 h of airing ("scheduled"), or being made now
+    audio_state: Literal["ready", "rendering", "scheduled"]
+    audio_note: str | None
 
 
 class PlaylistOut(BaseModel):

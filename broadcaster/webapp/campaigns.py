@@ -12,13 +12,26 @@ visible when one of its targets lies inside the user's scope or holds it.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+import logging
+import threading
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import CampaignStatus, Role
 from broadcaster.services import campaigns as svc
+from broadcaster.services.audio import render_pending
 from broadcaster.services.campaign_reads import (
     approved_scripts,
     campaign_stations,
@@ -57,6 +70,7 @@ from broadcaster.webapp.common import (
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 READERS = (Role.ADMIN, Role.APPROVER, Role.EDITOR, Role.AUDITOR)
+log = logging.getLogger(__name__)
 MANAGERS = (Role.ADMIN, Role.APPROVER)
 CAMPAIGN_STATUS = {
     CampaignStatus.ACTIVE: _l("đang chạy"),
@@ -158,6 +172,7 @@ def new():
         form.errors[field_of(exc, form.values["mode"])] = exc.message
         return _form_page(form, None, 400)
     session.commit()
+    _render_in_background(info.id)
     done(_("Đã tạo chiến dịch “%(name)s” và lập lịch phát.", name=info.name))
     return redirect(url_for("campaigns.show", campaign_id=info.id))
 
@@ -190,6 +205,7 @@ def edit(campaign_id: int):
         form.errors[field_of(exc, form.values["mode"])] = exc.message
         return _form_page(form, info, 400)
     session.commit()
+    _render_in_background(campaign_id)
     done(_("Đã sửa chiến dịch “%(name)s” và lập lịch lại.", name=updated.name))
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
@@ -221,8 +237,63 @@ def transition(campaign_id: int, action: str):
         session.rollback()
         abort(409, description=exc.message)
     session.commit()
+    if action == "resume":
+        _render_in_background(campaign_id)
     done(message % {"name": info.name})
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+@bp.post("/<int:campaign_id>/render")
+@signed_in(*MANAGERS)
+def render_now(campaign_id: int):
+    """Make the audio of this campaign's slots in the next 48 hours now, and say what
+    happened (the scheduler's render job does the same every few minutes)."""
+    _info, paths = _visible(campaign_id)
+    if not _manages(paths):
+        abort(403)
+    result = render_pending(_sessions(), _renderer(), campaign_id=campaign_id)
+    if result.failed:
+        refused_text = _(
+            "Đã tạo âm thanh cho %(n)s lượt phát; %(k)s lượt lỗi, ví dụ: %(why)s",
+            n=result.attached,
+            k=len(result.failed),
+            why=result.failed[0][1],
+        )
+        flash(refused_text, "error")
+    elif result.attached:
+        done(_("Đã tạo âm thanh cho %(n)s lượt phát trong 48 giờ tới.", n=result.attached))
+    else:
+        done(_("Mọi lượt phát trong 48 giờ tới đã có âm thanh."))
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+def _sessions():
+    return current_app.extensions["broadcaster.sessionmaker"]
+
+
+def _renderer():
+    from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when needed
+
+    return AudioRenderer(settings().audio_dir, settings().audio)
+
+
+def _render_in_background(campaign_id: int) -> None:
+    """A new, edited or resumed campaign's audio, made now rather than at the scheduler's
+    next render run (``RENDER_AFTER_SAVE`` False turns it off; the tests join it)."""
+    if not current_app.config.get("RENDER_AFTER_SAVE", True):
+        return
+    factory, renderer = _sessions(), _renderer()
+
+    def run() -> None:
+        try:
+            result = render_pending(factory, renderer, campaign_id=campaign_id)
+            log.info("campaign %s: %s", campaign_id, result.say())
+        except Exception:
+            log.exception("campaign %s: making its audio failed", campaign_id)
+
+    thread = threading.Thread(target=run, daemon=True, name=f"render-campaign-{campaign_id}")
+    current_app.extensions.setdefault("broadcaster.render_threads", []).append(thread)
+    thread.start()
 
 
 @bp.get("/<int:campaign_id>")

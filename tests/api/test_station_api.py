@@ -128,6 +128,23 @@ def test_playlist_lists_slots_in_order_with_audio_and_etag(world):
     assert changed.status_code == 200 and len(changed.get_json()["items"]) == 3
 
 
+def test_an_item_without_audio_says_why(world):
+    c = world.client()
+    url = f"/api/v1/stations/{world.station}/playlist"
+    soon, later = utcnow() + timedelta(minutes=30), utcnow() + timedelta(days=3)
+    world.add_slots(world.station, [soon], audio=False)
+    items = c.get(url, headers=world.auth()).get_json()["items"]
+    waiting = [i for i in items if i["audio"] is None]
+    assert [i["audio_state"] for i in waiting] == ["rendering"]
+    assert "tải lại danh sách phát sau ít phút" in waiting[0]["audio_note"]
+    assert all(i["audio_state"] == "ready" and i["audio_note"] is None for i in items if i["audio"])
+    world.add_slots(world.station, [later], audio=False)
+    day = later.astimezone(world.settings.tz).date().isoformat()
+    ahead = c.get(f"{url}?date={day}", headers=world.auth()).get_json()["items"]
+    assert [i["audio_state"] for i in ahead] == ["scheduled"]
+    assert "48 giờ trước giờ phát" in ahead[0]["audio_note"]
+
+
 def test_playlist_of_another_day_and_bad_parameters(world):
     c = world.client()
     url = f"/api/v1/stations/{world.station}/playlist"

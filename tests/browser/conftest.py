@@ -107,6 +107,7 @@ def live(tmp_path, sqlite_template) -> Iterator[Live]:
     add_web_users(factory, actor)
     settings = web_settings(url, tmp_path)
     app = create_app(settings)
+    app.config["RENDER_AFTER_SAVE"] = False  # no thread writing behind the next test's back
     server = FrontServer(app)  # uvicorn and the station front, as `broadcaster serve`
     try:
         yield Live(server.url, app, factory, settings)

@@ -111,6 +111,8 @@ def web(db_url, tmp_path, factory, actor, ha_tinh) -> Iterator[Web]:
     settings = web_settings(db_url, tmp_path)
     app = create_app(settings)
     app.config["TESTING"] = True
+    # a saved campaign's audio is made in a thread; tests that want it join it
+    app.config["RENDER_AFTER_SAVE"] = False
     yield Web(app, settings, factory)
     stop_listening(app)
 

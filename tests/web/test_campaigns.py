@@ -389,3 +389,35 @@ def test_calendar_refuses_a_station_outside_the_campaign_or_the_scope(web):
     page = text(client.get(f"/campaigns/{campaign_id}"))
     assert 'data-station="18073"' in page and 'data-station="18100"' not in page
     assert client.get(f"/campaigns/{campaign_id}?station=18100").status_code == 404
+
+
+def test_a_saved_campaign_has_its_audio_made_at_once_in_the_background(web):
+    approve(web)
+    web.app.config["RENDER_AFTER_SAVE"] = True
+    campaign_id = create(web)
+    for thread in web.app.extensions.get("broadcaster.render_threads", []):
+        thread.join(120)
+    soon = [s for s in slots_of(web, campaign_id) if _within_48_hours(s)]
+    assert soon, "the plan put nothing in the next 48 hours"
+    assert all(s.audio_asset_id is not None for s in soon)
+    later = [s for s in slots_of(web, campaign_id) if not _within_48_hours(s)]
+    assert all(s.audio_asset_id is None for s in later)  # the scheduler's, nearer the time
+
+
+def test_render_now_says_what_it_did(web):
+    approve(web)
+    campaign_id = create(web)
+    soon = [s for s in slots_of(web, campaign_id) if _within_48_hours(s)]
+    client = web.client("duyet")
+    first = web.post(client, f"/campaigns/{campaign_id}/render", follow_redirects=True)
+    assert first.status_code == 200
+    assert f"Đã tạo âm thanh cho {len(soon)} lượt phát trong 48 giờ tới." in text(first)
+    again = web.post(client, f"/campaigns/{campaign_id}/render", follow_redirects=True)
+    assert "Mọi lượt phát trong 48 giờ tới đã có âm thanh." in text(again)
+    assert web.post(web.client("kiemtra"), f"/campaigns/{campaign_id}/render").status_code == 403
+
+
+def _within_48_hours(slot) -> bool:
+    from broadcaster.clock import utcnow
+
+    return slot.planned_start < utcnow() + timedelta(hours=48)
