@@ -98,11 +98,3 @@ def end_all(session: Session, user_id: int, reason: str) -> int:
         .values(ended_at=clock.utcnow(), end_reason=reason)
     )
     return done.rowcount or 0
-
-
-def open_count(session: Session, user_id: int) -> int:
-    """Sessions of ``user_id`` not ended (some may be idle past the limit, not yet seen)."""
-    rows = session.scalars(
-        select(WebSession.id).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
-    )
-    return len(rows.all())

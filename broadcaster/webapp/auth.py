@@ -251,7 +251,8 @@ def _attempt(username: str, password: str) -> tuple[str | None, int, Actor | Non
     busy_address = not limiter.test(ADDRESS_LIMIT, "login-address", address)
     busy_account = not limiter.test(ACCOUNT_LIMIT, "login-account", account)
     db = current_app.extensions["broadcaster.db"]()
-    known = _known_device(db, account)
+    malformed = "\x00" in username + password  # never a real name; the database refuses NUL
+    known = not malformed and _known_device(db, account)
     if busy_account and not known:
         log.warning(
             "sign-in to %r from %s held back: many failures on the account", account, address
@@ -262,7 +263,7 @@ def _attempt(username: str, password: str) -> tuple[str | None, int, Actor | Non
         )
         return message, 429, None
     try:
-        if "\x00" in username + password:  # never a real name; the database refuses NUL
+        if malformed:
             raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
         actor = users.authenticate(db, username, password)
     except PermissionDenied as exc:

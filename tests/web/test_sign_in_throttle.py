@@ -61,3 +61,10 @@ def test_a_forged_device_cookie_is_ignored(web):
     forged = web.app.test_client()
     forged.set_cookie("bkd", "WzFd.forged.signature")
     assert _sign_in(web, "duyet", PASSWORD, "192.0.2.201", client=forged).status_code == 429
+
+
+def test_a_nul_in_the_name_is_a_wrong_sign_in_not_an_error(web):
+    own = web.app.test_client()  # a browser with a remembered account: its cookie is read
+    assert _sign_in(web, "duyet", PASSWORD, OFFICE, client=own).status_code == 302
+    for name in ("duyet\x00", "\x00"):
+        assert _sign_in(web, name, "sai", OFFICE, client=own).status_code == 401
