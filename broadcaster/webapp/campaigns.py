@@ -292,7 +292,11 @@ def _render_in_background(campaign_id: int) -> None:
             log.exception("campaign %s: making its audio failed", campaign_id)
 
     thread = threading.Thread(target=run, daemon=True, name=f"render-campaign-{campaign_id}")
-    current_app.extensions.setdefault("broadcaster.render_threads", []).append(thread)
+    running = current_app.extensions.get("broadcaster.render_threads", [])
+    current_app.extensions["broadcaster.render_threads"] = [
+        *(t for t in running if t.is_alive()),  # the finished ones are let go
+        thread,
+    ]
     thread.start()
 
 
