@@ -23,9 +23,10 @@ from broadcaster.errors import InvalidInput
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})")  # full-date: what APIs and <input type=date> send
-_VIETNAMESE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+# ASCII digits only: \d alone also takes "٢٠٢٦" and "２０２６", which int() then reads
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)  # RFC 3339 full-date (APIs, forms)
+_VIETNAMESE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", re.ASCII)
 
 
 class DayError(ValueError):

@@ -45,6 +45,8 @@ def test_the_forms_people_type_are_read(text, expected):
         ("20261206", "format"),  # ISO's basic form: date.fromisoformat took it
         ("2026-W49-1", "format"),  # and this
         ("hôm qua", "format"),
+        ("٢٠٢٦-١٢-٠٦", "format"),  # Arabic-Indic digits
+        ("２０２６-１２-０６", "format"),  # full-width digits
         ("", "format"),
         ("2026-12-06" + "0" * 5000, "format"),
     ],
