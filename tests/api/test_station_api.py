@@ -133,7 +133,8 @@ def test_an_item_without_audio_says_why(world):
     url = f"/api/v1/stations/{world.station}/playlist"
     soon, later = utcnow() + timedelta(minutes=30), utcnow() + timedelta(days=3)
     world.add_slots(world.station, [soon], audio=False)
-    items = c.get(url, headers=world.auth()).get_json()["items"]
+    today = soon.astimezone(world.settings.tz).date().isoformat()  # 23:45 + 30 min: tomorrow
+    items = c.get(f"{url}?date={today}", headers=world.auth()).get_json()["items"]
     waiting = [i for i in items if i["audio"] is None]
     assert [i["audio_state"] for i in waiting] == ["rendering"]
     assert "tải lại danh sách phát sau ít phút" in waiting[0]["audio_note"]
