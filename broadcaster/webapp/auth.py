@@ -300,39 +300,36 @@ def _device_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
 
 
-def _known_device(db, account: str) -> bool:
-    """Whether this browser signed in to ``account`` before (its signed cookie says so)."""
+def _device_ids() -> list[int]:
+    """The accounts (user ids) this browser's signed cookie says it signed in to."""
     raw = request.cookies.get(DEVICE_COOKIE)
     if not raw or len(raw) > 2000:
-        return False
+        return []
     try:
-        ids = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+        held = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
     except BadSignature:
-        return False
-    if not isinstance(ids, list):
+        return []
+    return [i for i in held if isinstance(i, int)] if isinstance(held, list) else []
+
+
+def _known_device(db, account: str) -> bool:
+    """Whether this browser signed in to ``account`` before."""
+    ids = _device_ids()
+    if not ids:
         return False
     user_id = db.scalar(select(User.id).where(func.lower(User.username) == account))
     return user_id is not None and user_id in ids
 
 
 def _remember_device(answer, user_id: int) -> None:
-    ids: list[int] = []
-    raw = request.cookies.get(DEVICE_COOKIE)
-    if raw and len(raw) <= 2000:
-        try:
-            held = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
-            ids = [i for i in held if isinstance(i, int)] if isinstance(held, list) else []
-        except BadSignature:
-            ids = []
-    ids = [user_id, *[i for i in ids if i != user_id]][:MAX_DEVICE_ACCOUNTS]
-    settings = current_app.config["BROADCASTER_SETTINGS"]
+    ids = [user_id, *[i for i in _device_ids() if i != user_id]][:MAX_DEVICE_ACCOUNTS]
     answer.set_cookie(
         DEVICE_COOKIE,
         _device_serializer().dumps(ids),
         max_age=DEVICE_DAYS * 86400,
         httponly=True,
         samesite="Lax",
-        secure=bool(settings.public_url and settings.public_url.startswith("https://")),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
 
 

@@ -49,17 +49,22 @@ OTHER_STATION = "18100"  # daikhac's
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
+def web_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The settings of a test server, as environment variables."""
+    return {
+        "BROADCASTER_DATABASE_URL": db_url,
+        "BROADCASTER_SECRET_KEY": "test",
+        "BROADCASTER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "BROADCASTER_AUDIO_DIR": str(tmp_path / "audio"),
+        # never the internet: the offline voice
+        "BROADCASTER_TTS_ENGINE": "espeak",
+        "BROADCASTER_GTTS_URL": "http://127.0.0.1:9/",
+    }
+
+
 def web_settings(db_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        env={
-            "BROADCASTER_DATABASE_URL": db_url,
-            "BROADCASTER_SECRET_KEY": "test",
-            "BROADCASTER_INSTANCE_DIR": str(tmp_path / "instance"),
-            "BROADCASTER_AUDIO_DIR": str(tmp_path / "audio"),
-            # never the internet: the offline voice
-            "BROADCASTER_TTS_ENGINE": "espeak",
-            "BROADCASTER_GTTS_URL": "http://127.0.0.1:9/",
-        },
+        env=web_env(db_url, tmp_path),
         cwd=tmp_path,
     )
 

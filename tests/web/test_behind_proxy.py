@@ -23,7 +23,7 @@ from sqlalchemy import select
 from broadcaster.models import WebSession
 from tests.agent.live import ProcessServer, free_port, wait_for
 from tests.debian import require_program
-from tests.web.conftest import PASSWORD, add_web_users, csrf_of
+from tests.web.conftest import PASSWORD, add_web_users, csrf_of, web_env
 
 REQUIRE = "BROADCASTER_REQUIRE_PROXY"
 
@@ -160,11 +160,7 @@ def test_the_throttle_behind_nginx_counts_real_addresses_across_two_processes(
 ):
     add_web_users(factory, actor)
     env = {
-        "BROADCASTER_DATABASE_URL": db_url,
-        "BROADCASTER_SECRET_KEY": "proxy-test",
-        "BROADCASTER_INSTANCE_DIR": str(tmp_path / "instance"),
-        "BROADCASTER_AUDIO_DIR": str(tmp_path / "audio"),
-        "BROADCASTER_TTS_ENGINE": "espeak",
+        **web_env(db_url, tmp_path),
         "BROADCASTER_RATELIMIT_STORAGE": redis_url,
         "BROADCASTER_TRUSTED_PROXIES": "1",
     }
