@@ -99,3 +99,13 @@ def test_commands_refuse_far_dates_with_a_message(cli, ha_tinh, text):
         assert result.exit_code == 2, (command, result.output)
         assert "Traceback" not in result.output, command
         assert "nằm ngoài khoảng cho phép" in result.output, (command, result.output)
+
+
+def test_a_typed_moment_is_held_to_the_same_range():
+    from datetime import UTC
+
+    inside = datetime(2026, 12, 6, 6, 30, tzinfo=UTC)
+    assert days.check_moment(inside, "Giờ") is inside
+    for far in (datetime(9999, 12, 31, 10, 0, tzinfo=UTC), datetime(1, 1, 1, 0, 0, tzinfo=UTC)):
+        with pytest.raises(InvalidInput, match=r"Giờ: thời điểm .* nằm ngoài khoảng cho phép"):
+            days.check_moment(far, "Giờ")
