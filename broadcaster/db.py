@@ -104,12 +104,18 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration (idempotent)."""
+def migrate(engine: Engine, secret_key: str | None = None) -> None:
+    """Bring the schema up to the newest migration (idempotent).
+
+    ``secret_key`` is the instance's: a migration that signs (the stored reports'
+    chain) uses it, and reads the configured one when it is not given.
+    """
     from alembic import command
 
+    cfg = _alembic_config(engine)
+    cfg.attributes["secret_key"] = secret_key
     try:
-        command.upgrade(_alembic_config(engine), "head")
+        command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise BroadcasterError(
             f"Không kết nối hoặc không ghi được cơ sở dữ liệu "

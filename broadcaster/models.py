@@ -630,7 +630,10 @@ class ComplianceReport(Base):
     """
 
     __tablename__ = "compliance_reports"
-    __table_args__ = (Index("ix_compliance_reports_scope", "unit_code", "period_from"),)
+    __table_args__ = (
+        Index("ix_compliance_reports_scope", "unit_code", "period_from"),
+        Index("uq_compliance_reports_chain_seq", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period_kind: Mapped[str] = mapped_column(String(16))
@@ -648,6 +651,23 @@ class ComplianceReport(Base):
     heads_sha256: Mapped[str] = mapped_column(String(64))
     body_sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    # its place in the stored reports' chain (reports/seal.py); set at insert, never after
+    chain_seq: Mapped[int | None] = mapped_column(Integer)
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    chain_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReportChainHead(Base):
+    """The stored reports' chain head (one row), signed with a key kept outside the database."""
+
+    __tablename__ = "report_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    chain_sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
 
 
 # APScheduler's job store table, created by our migrations so the schema has one

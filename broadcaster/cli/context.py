@@ -39,7 +39,7 @@ class AppContext:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
-            migrate(self._engine)
+            migrate(self._engine, self.settings.secret_key)
         return self._engine
 
     @property

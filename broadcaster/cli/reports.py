@@ -172,7 +172,7 @@ def compliance_cmd(
             data = _writer(fmt)(report)
             bar.update(1)
         if keep:
-            info = store.store(session, report, generated_by=actor.label)
+            info = store.store(session, report, key=_seal_key(app), generated_by=actor.label)
             record(
                 session,
                 actor,
@@ -246,11 +246,20 @@ def verify_cmd(app: AppContext, report_id: int) -> None:
     with app.session() as session:
         info, body = store.get(session, report_id)
         with progress_bar(max(len(body["stamp"]["heads"]), 1), "Kiểm chuỗi băm") as bar:
-            result = store.verify(session, report_id, progress=bar.update)
+            result = store.verify(session, report_id, key=_seal_key(app), progress=bar.update)
+    chain = result.chain
+    head = f"{chain.head_seq} · {chain.head_sha256[:16]}…" if chain.head_sha256 else "chưa có"
+    click.echo(
+        f"Chuỗi báo cáo đã lưu: {chain.reports} báo cáo, đầu chuỗi đã ký {head} "
+        "(ghi lại đầu chuỗi này ở nơi khác để sau này phát hiện được báo cáo mới nhất bị xóa)."
+    )
+    for note in result.notes:
+        click.echo(f"Ghi chú: {note}")
     if result.ok:
         click.echo(
-            f"Báo cáo số {report_id} toàn vẹn: nội dung khớp mã băm, nhật ký của "
-            f"{result.stations} đài không đổi kể từ {app.local(info.generated_at)}, "
+            f"Báo cáo số {report_id} toàn vẹn: nội dung khớp mã băm và đúng vị trí "
+            f"{result.chain_seq} trong chuỗi đã ký, nhật ký của {result.stations} đài không đổi "
+            f"kể từ {app.local(info.generated_at)}, số liệu các cấp khớp nhau, "
             "đếm lại cho cùng số liệu."
         )
         return
@@ -274,6 +283,7 @@ def periodic_cmd(app: AppContext, today: str | None) -> None:
         tz=app.settings.tz,
         cutoff_day=app.settings.report_cutoff_day,
         report_day=app.settings.report_day,
+        key=_seal_key(app),
         progress=lambda key: click.echo(key, err=True),
     )
     if not result.periods:
@@ -285,6 +295,12 @@ def periodic_cmd(app: AppContext, today: str | None) -> None:
     )
     if result.failed:
         raise SystemExit(1)
+
+
+def _seal_key(app: AppContext):
+    from broadcaster.reports.seal import SealKey
+
+    return SealKey.from_secret(app.settings.secret_key)
 
 
 def register(main: click.Group) -> None:

@@ -86,6 +86,15 @@ class Rules:
     early: timedelta = EARLY
     offline_after: timedelta = OFFLINE_AFTER
 
+    @classmethod
+    def of(cls, stored: dict) -> Rules:
+        """The rules a report's ``rules`` section describes."""
+        return cls(
+            timedelta(minutes=stored["grace_minutes"]),
+            timedelta(minutes=stored["early_minutes"]),
+            timedelta(minutes=stored["offline_after_minutes"]),
+        )
+
     def as_dict(self) -> dict:
         return {
             "grace_minutes": int(self.grace.total_seconds() // 60),
@@ -270,6 +279,14 @@ def _slot_outcomes(
     return counted.group_by(s.c.station_id, s.c.campaign_id, s.c.week)
 
 
+def most_behind(stations: list[dict]) -> list[dict]:
+    """The stations with the most airings not made (missed, partial, failed), worst first."""
+    return sorted(
+        (s for s in stations if s["missed"] + s["partial"] + s["failed"] > 0),
+        key=lambda s: (-(s["missed"] + s["partial"] + s["failed"]), s["code"]),
+    )[:BEHIND_TOP]
+
+
 def _pct(part: np.ndarray, whole: np.ndarray) -> list[float | None]:
     ratio = np.round(100.0 * part / np.maximum(whole, 1), 1)
     return [None if w == 0 else r for r, w in zip(ratio.tolist(), whole.tolist(), strict=True)]
@@ -360,12 +377,17 @@ def compute(
     tz: ZoneInfo | None = None,
     rules: Rules = Rules(),
     progress: Callable[[str], None] | None = None,
+    roster: dict[str, tuple[str, str, str]] | None = None,
 ) -> dict:
     """The compliance report of ``unit_code``'s subtree (None: the country) for ``period``.
 
     ``as_of`` is the moment the report describes (default now): airings received
     after it are left out and slots whose window was still open are ``pending``,
     so the same ``as_of`` gives the same figures later.
+
+    ``roster`` (a stored report's recount) names the stations to count instead of
+    the scope's current ones, each with the commune code, commune name and province
+    code it was listed under: a station moved or added since does not change it.
     """
     tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
     as_of = as_of or utcnow()
@@ -388,7 +410,10 @@ def compute(
         AdminUnit.path,
     ).join(AdminUnit, AdminUnit.id == Station.unit_id)
     station_ids = None
-    if unit is not None:
+    if roster is not None and unit is not None:  # a country's roster is filtered below
+        station_q = station_q.where(Station.code.in_(list(roster)))
+        station_ids = select(Station.id).where(Station.code.in_(list(roster)))
+    elif unit is not None:
         station_q = station_q.where(AdminUnit.path.startswith(unit.path))
         station_ids = (
             select(Station.id)
@@ -396,6 +421,13 @@ def compute(
             .where(AdminUnit.path.startswith(unit.path))
         )
     stations = session.execute(station_q.order_by(Station.code)).all()
+    if roster is not None:
+        stations = [
+            # placed as listed then; the path only has to start with the province
+            (*row[:4], *roster[row[1]][:2], "/" + roster[row[1]][2])
+            for row in stations
+            if row[1] in roster
+        ]
     provinces = dict(
         session.execute(select(AdminUnit.code, AdminUnit.name).where(AdminUnit.level == 1)).all()
     )
@@ -537,10 +569,7 @@ def compute(
             "được bỏ; lập báo cáo cho từng tỉnh hoặc xã để xem."
         )
 
-    behind = sorted(
-        (s for s in station_list if s["missed"] + s["partial"] + s["failed"] > 0),
-        key=lambda s: (-(s["missed"] + s["partial"] + s["failed"]), s["code"]),
-    )[:BEHIND_TOP]
+    behind = most_behind(station_list)
 
     step("Tin khẩn cấp, đài mất kết nối, dấu chuỗi băm")
     totals = {**by_station.total(), "stations": len(stations)}

@@ -22,6 +22,7 @@ from broadcaster.db import transaction
 from broadcaster.models import AdminUnit, ComplianceReport, Station
 from broadcaster.reports import store
 from broadcaster.reports.periods import Period, closed
+from broadcaster.reports.seal import SealKey
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def run(
     tz: ZoneInfo,
     cutoff_day: int,
     report_day: int,
+    key: SealKey,
     progress: Callable[[str], None] | None = None,
 ) -> PeriodicRun:
     stored = already = failed = 0
@@ -100,8 +102,8 @@ def run(
                 )
             )
         for unit in units:
-            key = store.schedule_key(period, unit)
-            if key in done:
+            schedule = store.schedule_key(period, unit)
+            if schedule in done:
                 already += 1
                 continue
             try:
@@ -110,6 +112,7 @@ def run(
                         s,
                         period,
                         unit_code=unit,
+                        key=key,
                         generated_by=GENERATED_BY,
                         tz=tz,
                         scheduled=True,
@@ -117,7 +120,7 @@ def run(
                 stored += 1
             except Exception:  # one unit's failure must not stop the others; retried tomorrow
                 failed += 1
-                log.exception("periodic report %s failed", key)
+                log.exception("periodic report %s failed", schedule)
             if progress:
-                progress(key)
+                progress(schedule)
     return PeriodicRun(stored, already, failed, tuple(f"{p.kind} {p.key}" for p in periods))

@@ -1,10 +1,13 @@
 """Stored compliance reports: generated once, kept unchanged, provable later.
 
-A stored report keeps its JSON byte for byte, the digest of those bytes and
-the airing chains' heads of its scope at generation time. :func:`verify`
-proves three things: the body is the one stored (digest), the airing rows up
-to each stamped head are unchanged (hash chain), and recounting the log as it
-stood at generation time gives the same airing figures.
+A stored report keeps its JSON byte for byte, the digest of those bytes, its
+place in the stored reports' chain whose head is signed outside the database
+(reports/seal.py), and the airing chains' heads of its scope at generation time.
+:func:`verify` proves that the body is the one stored and that no stored report
+was rewritten or removed (digest, chain, signed head), that the airing rows up
+to each stamped head are unchanged (airing chains), that the body's figures
+agree with each other at every level, and that recounting the log as it stood
+at generation time gives the same airing figures in every section.
 """
 
 from __future__ import annotations
@@ -22,13 +25,11 @@ from sqlalchemy.orm import Session
 from broadcaster.db import utcnow
 from broadcaster.errors import NotFound
 from broadcaster.models import ComplianceReport
-from broadcaster.reports import compliance, sections
+from broadcaster.reports import checks, compliance, seal, sections
 from broadcaster.reports.export import to_json
 from broadcaster.reports.periods import Period, custom, resolve
+from broadcaster.reports.seal import SealKey
 from broadcaster.services.chain import verify_prefix
-
-# What the airing log alone decides: these must recount the same at verification.
-_FROM_LOG = ("on_time", "late", "partial", "failed", "aired_agent", "aired_manual", "minutes_aired")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ class StoredInfo:
 class Verification:
     report_id: int
     stations: int = 0
+    chain_seq: int | None = None  # the report's place in the stored reports' chain
+    chain: seal.ChainCheck | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not proof of tampering: the plan moved
 
     @property
     def ok(self) -> bool:
@@ -77,19 +81,12 @@ def _info(r: ComplianceReport) -> StoredInfo:
     )
 
 
-def store(
-    session: Session,
-    report: dict,
-    *,
-    generated_by: str,
-    schedule_key: str | None = None,
-) -> StoredInfo:
-    """Keep a computed report, unchanged from now on."""
-    body = to_json(report)
+def _columns(report: dict) -> dict:
+    """The row's columns that repeat the body (for lists and lookups)."""
     period = report["period"]
     unit = report["scope"]["unit"]
     campaign = report["scope"]["campaign"]
-    row = ComplianceReport(
+    return dict(
         period_kind=period["kind"],
         period_key=period["key"],
         period_from=date.fromisoformat(period["from"]),
@@ -98,17 +95,29 @@ def store(
         unit_code=unit["code"] if unit else None,
         campaign_id=campaign["id"] if campaign else None,
         generated_at=datetime.fromisoformat(report["as_of"]),
-        generated_by=generated_by[:120],
-        schedule_key=schedule_key,
         stations=report["totals"]["stations"],
         compliance_pct=report["totals"]["compliance_pct"],
         heads_sha256=report["stamp"]["heads_sha256"],
+    )
+
+
+def store(
+    session: Session,
+    report: dict,
+    *,
+    key: SealKey,
+    generated_by: str,
+    schedule_key: str | None = None,
+) -> StoredInfo:
+    """Keep a computed report, unchanged from now on, at the next place in the chain."""
+    body = to_json(report)
+    columns = _columns(report) | dict(
+        generated_by=generated_by[:120],
+        schedule_key=schedule_key,
         body_sha256=hashlib.sha256(body).hexdigest(),
         body=body.decode("utf-8"),
     )
-    session.add(row)
-    session.flush()
-    return _info(row)
+    return _info(seal.append(session, columns, key))
 
 
 def _load(session: Session, report_id: int) -> ComplianceReport:
@@ -142,28 +151,47 @@ def period_of(stored: dict) -> Period:
 
 
 def verify(
-    session: Session, report_id: int, *, progress: Callable[[int], None] | None = None
+    session: Session,
+    report_id: int,
+    *,
+    key: SealKey,
+    progress: Callable[[int], None] | None = None,
 ) -> Verification:
-    """Prove a stored report: its bytes, the chain behind it, and a recount at its time."""
+    """Prove a stored report: its bytes and place in the signed chain, the airing log
+    behind it, its figures' agreement, and a recount at its time."""
     row = _load(session, report_id)
-    result = Verification(report_id)
+    result = Verification(report_id, chain_seq=row.chain_seq)
+    result.chain = seal.check(session, key)  # every stored report's place, and the signed head
+    own = _verify_body(session, row, result, progress)
+    result.problems = result.chain.problems + own
+    return result
+
+
+def _verify_body(
+    session: Session, row: ComplianceReport, result: Verification, progress
+) -> list[str]:
+    """This report's own proof: bytes, columns, airing log, agreement, recount."""
+    problems: list[str] = []
     if hashlib.sha256(row.body.encode("utf-8")).hexdigest() != row.body_sha256:
-        result.problems.append("nội dung báo cáo không khớp mã băm đã lưu (báo cáo bị sửa)")
-        return result
+        problems.append("nội dung báo cáo không khớp mã băm đã lưu (báo cáo bị sửa)")
+        return problems
     body = json.loads(row.body)
+    if changed := [k for k, v in _columns(body).items() if getattr(row, k) != v]:
+        problems.append("các cột của báo cáo khác nội dung của nó: " + ", ".join(changed))
     heads = body["stamp"]["heads"]
-    if sections.heads_digest(heads) != row.heads_sha256:
-        result.problems.append("dấu chuỗi băm trong báo cáo không khớp dấu đã lưu")
-        return result
+    if sections.heads_digest(heads) != body["stamp"]["heads_sha256"]:
+        problems.append("dấu chuỗi băm trong báo cáo không khớp dấu đã lưu")
+        return problems
     for code, (seq, head_hash) in sorted(heads.items()):
         broken = verify_prefix(session, code, seq, head_hash)
         if broken is not None:
-            result.problems.append(f"đài {code}, dòng số {broken.seq}: {broken.reason}")
+            problems.append(f"đài {code}, dòng số {broken.seq}: {broken.reason}")
         result.stations += 1
         if progress:
             progress(1)
-    if result.problems:
-        return result
+    problems += checks.agreement(body)
+    if problems:  # the recount would only repeat them
+        return problems
     # the log is intact: recounting it as it stood then must give the same airing figures
     again = compliance.compute(
         session,
@@ -172,19 +200,14 @@ def verify(
         campaign_id=row.campaign_id,
         as_of=row.generated_at,
         tz=ZoneInfo(body["timezone"]),
+        rules=compliance.Rules.of(body["rules"]),
+        roster={
+            s["code"]: (s["unit_code"], s["unit_name"], s["province_code"])
+            for s in body["stations"]
+        },
     )
-    before = {s["code"]: s for s in body["stations"]}
-    for station in again["stations"]:
-        old = before.get(station["code"])
-        if old is None:
-            continue
-        changed = [k for k in _FROM_LOG if old[k] != station[k]]
-        if changed:
-            result.problems.append(
-                f"đài {station['code']}: đếm lại khác báo cáo ở "
-                + ", ".join(f"{k} {old[k]} → {station[k]}" for k in changed)
-            )
-    return result
+    differ, result.notes = checks.recount(body, again)
+    return problems + differ
 
 
 def schedule_key(period: Period, unit_code: str | None) -> str:
@@ -195,6 +218,7 @@ def generate(
     session: Session,
     period: Period,
     *,
+    key: SealKey,
     unit_code: str | None = None,
     campaign_id: int | None = None,
     generated_by: str,
@@ -211,5 +235,5 @@ def generate(
         as_of=as_of or utcnow(),
         tz=tz,
     )
-    key = schedule_key(period, unit_code) if scheduled else None
-    return store(session, report, generated_by=generated_by, schedule_key=key)
+    schedule = schedule_key(period, unit_code) if scheduled else None
+    return store(session, report, key=key, generated_by=generated_by, schedule_key=schedule)

@@ -116,6 +116,7 @@ def reports_job(v: int = ARGS_VERSION) -> None:
 
     def work(settings: Settings) -> str:
         from broadcaster.reports import periodic
+        from broadcaster.reports.seal import SealKey
 
         today = utcnow().astimezone(settings.tz).date()
         result = periodic.run(
@@ -124,6 +125,7 @@ def reports_job(v: int = ARGS_VERSION) -> None:
             tz=settings.tz,
             cutoff_day=settings.report_cutoff_day,
             report_day=settings.report_day,
+            key=SealKey.from_secret(settings.secret_key),
         )
         if not result.periods:
             return "chưa đến hạn báo cáo nào"

@@ -104,7 +104,7 @@ class SchedulerService:
 
     def run(self) -> None:
         """Wait to lead, lead until stopped or the lock is lost, and wait again."""
-        migrate(self.engine)
+        migrate(self.engine, self.settings.secret_key)
         leadership = Leadership(self.engine, self.settings.instance_dir)
         try:
             while not self._stop.is_set():

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     engine = make_engine(settings.database_url)
     if run_migrations:
-        migrate(engine)
+        migrate(engine, settings.secret_key)
     factory: sessionmaker[Session] = make_sessionmaker(engine)
     app.extensions["broadcaster.engine"] = engine
     # The hot read of every playlist pull: autocommit, so no BEGIN and no ROLLBACK

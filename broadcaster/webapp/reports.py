@@ -41,6 +41,7 @@ from broadcaster.models import AdminUnit, ComplianceReport, Role
 from broadcaster.reports import compliance as counting
 from broadcaster.reports import export, store
 from broadcaster.reports.periods import KINDS, Period, custom, resolve
+from broadcaster.reports.seal import ChainRefused, SealKey
 from broadcaster.services import airings, audit
 from broadcaster.services.campaign_reads import campaign_choices, campaign_visible
 from broadcaster.webapp.auth import signed_in
@@ -370,6 +371,10 @@ def compliance_chart(chart: str):
     return Response(draw(_report(q)), mimetype="image/svg+xml")
 
 
+def _seal_key() -> SealKey:
+    return SealKey.from_secret(_settings().secret_key)
+
+
 @bp.post("/compliance/store")
 @signed_in(*STORERS)
 def compliance_store():
@@ -382,7 +387,11 @@ def compliance_store():
     report = counting.compute(
         db, q.period, unit_code=q.unit_code, campaign_id=q.campaign_id, tz=_settings().tz
     )
-    info = store.store(db, report, generated_by=current_user.actor.label)
+    try:
+        info = store.store(db, report, key=_seal_key(), generated_by=current_user.actor.label)
+    except ChainRefused as exc:  # the signed head is not this instance's: say so, store nothing
+        db.rollback()
+        abort(409, description=exc.message)
     audit.record(
         db,
         current_user.actor,
@@ -506,5 +515,5 @@ def stored_chart(report_id: int, chart: str):
 @signed_in()
 def stored_verify(report_id: int):
     _stored_in_scope(report_id)
-    result = store.verify(_db(), report_id)
+    result = store.verify(_db(), report_id, key=_seal_key())
     return stored_page(report_id, verification=result)

@@ -176,6 +176,8 @@ def test_store_list_show_verify(cli, scene, tmp_path):
     assert _first_json(shown.stdout)["totals"]["partial"] == 1
     verified = cli("report", "verify", "1")
     assert verified.exit_code == 0 and "toàn vẹn" in verified.output
+    assert "đúng vị trí 1 trong chuỗi đã ký" in verified.output
+    assert "Chuỗi báo cáo đã lưu: 1 báo cáo, đầu chuỗi đã ký 1 · " in verified.output
     missing = cli("report", "verify", "99")
     assert missing.exit_code == 2 and "Không có báo cáo đã lưu số 99" in missing.output
 

@@ -13,8 +13,11 @@ from broadcaster.db import transaction, utcnow
 from broadcaster.models import Airing, ComplianceReport, JobRun
 from broadcaster.reports import periodic, store
 from broadcaster.reports.periods import custom, resolve
+from broadcaster.reports.seal import SealKey
 from tests.planning.fixtures import TZ
 from tests.reports.scene import at
+
+KEY = SealKey.from_secret("khóa bí mật của máy chủ thử")
 
 
 def _unguarded(factory, table: str):
@@ -24,7 +27,7 @@ def _unguarded(factory, table: str):
     if engine.dialect.name == "postgresql":
         conn.execute(text("SET session_replication_role = replica"))
     else:
-        conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
     return conn
 
 
@@ -41,6 +44,7 @@ def _stored(scene):
             s,
             custom(scene.m0, scene.m0 + timedelta(20)),
             unit_code=scene.province,
+            key=KEY,
             generated_by="kiểm tra",
             tz=TZ,
         )
@@ -52,7 +56,7 @@ def test_a_stored_report_keeps_its_bytes_and_verifies(scene):
     with scene.factory() as s:
         row = s.get(ComplianceReport, info.id)
         _info, body = store.get(s, info.id)
-        result = store.verify(s, info.id)
+        result = store.verify(s, info.id, key=KEY)
     assert result.ok, result.problems
     assert result.stations == 1  # only the scene's station has a chain yet
     assert body["stamp"]["heads"][scene.station][0] == 3
@@ -60,7 +64,7 @@ def test_a_stored_report_keeps_its_bytes_and_verifies(scene):
     # later reports do not disturb it: the chain grew past the stamp, the recount stops there
     scene.report(scene.slot(scene.m0 + timedelta(9)), at(scene.m0 + timedelta(9), "06:00"), 2)
     with scene.factory() as s:
-        assert store.verify(s, info.id).ok
+        assert store.verify(s, info.id, key=KEY).ok
 
 
 def test_the_database_refuses_to_change_a_stored_report(scene):
@@ -78,7 +82,7 @@ def test_an_altered_airing_row_fails_verification(scene):
         conn.execute(text("UPDATE airings SET status = 'aired' WHERE seq = 3"))
         conn.commit()
     with scene.factory() as s:
-        result = store.verify(s, info.id)
+        result = store.verify(s, info.id, key=KEY)
     assert not result.ok
     assert result.problems == [
         f"đài {scene.station}, dòng số 3: nội dung dòng không khớp mã băm (dòng bị sửa)"
@@ -104,7 +108,7 @@ def test_a_rehashed_chain_still_fails_against_the_stamp(scene):
         conn.commit()
     with scene.factory() as s:
         assert chain.verify(s).ok  # the chain alone looks fine now...
-        result = store.verify(s, info.id)
+        result = store.verify(s, info.id, key=KEY)
     assert result.problems == [  # ...but not against what the report saw
         f"đài {scene.station}, dòng số 3: dòng cuối không khớp dấu chuỗi băm đã lưu"
     ]
@@ -121,11 +125,23 @@ def test_a_backdated_airing_shows_in_the_recount(scene):
         )
         conn.commit()
     with scene.factory() as s:
-        result = store.verify(s, info.id)
-    assert len(result.problems) == 1
-    assert result.problems[0].startswith(
-        f"đài {scene.station}: đếm lại khác báo cáo ở on_time 2 → 3"
-    )
+        result = store.verify(s, info.id, key=KEY)
+    # every section that holds the airing says so, each level on its own
+    week = f"{scene.m0 + timedelta(9):%G-W%V}"
+    campaign = scene.campaign_id
+    changed = "đếm lại khác báo cáo ở on_time 2 → 3, aired_agent 2 → 3, minutes_aired 5.0 → 7.0"
+    # that week already held a partial airing of one minute
+    weekly = "đếm lại khác báo cáo ở on_time 0 → 1, aired_agent 0 → 1, minutes_aired 1.0 → 3.0"
+    assert result.problems == [
+        f"dòng tổng cộng: {changed}",
+        f"tỉnh {scene.province}: {changed}",
+        f"xã {scene.unit}: {changed}",
+        f"đài {scene.station}: {changed}",
+        f"chiến dịch {campaign}: {changed}",
+        f"tuần {week}: {weekly}",
+        f"đài × chiến dịch {scene.station} × {campaign}: {changed}",
+        f"đài × chiến dịch × tuần {scene.station} × {campaign} × {week}: {weekly}",
+    ]
 
 
 def test_an_altered_body_fails_verification(scene):
@@ -140,7 +156,7 @@ def test_an_altered_body_fails_verification(scene):
         )
         conn.commit()
     with scene.factory() as s:
-        result = store.verify(s, info.id)
+        result = store.verify(s, info.id, key=KEY)
     assert result.problems == ["nội dung báo cáo không khớp mã băm đã lưu (báo cáo bị sửa)"]
 
 
@@ -158,12 +174,16 @@ def test_the_periodic_run_stores_every_unit_once(scene):
             period = candidate
     assert period is not None
     report_day = period.end + timedelta(days=6)
-    run = periodic.run(scene.factory, report_day, tz=TZ, cutoff_day=15, report_day=report_day.day)
+    run = periodic.run(
+        scene.factory, report_day, tz=TZ, cutoff_day=15, report_day=report_day.day, key=KEY
+    )
     assert run.periods[0] == f"month {period.key}"
     # the country, Hà Tĩnh and its 69 communes; a quarter or year may be due that day too
     per_period = 1 + 1 + 69
     assert run.stored % per_period == 0 and run.stored >= per_period and run.failed == 0
-    again = periodic.run(scene.factory, report_day, tz=TZ, cutoff_day=15, report_day=report_day.day)
+    again = periodic.run(
+        scene.factory, report_day, tz=TZ, cutoff_day=15, report_day=report_day.day, key=KEY
+    )
     assert (again.stored, again.already) == (0, run.stored)
     with scene.factory() as s:
         keys = set(s.scalars(select(ComplianceReport.schedule_key)))
@@ -176,7 +196,7 @@ def test_the_periodic_run_stores_every_unit_once(scene):
         )
         _info, body = store.get(s, commune_id)
         assert body["scope"]["unit"]["code"] == scene.unit and body["totals"]["stations"] == 1
-        assert store.verify(s, commune_id).ok
+        assert store.verify(s, commune_id, key=KEY).ok
 
 
 def test_the_scheduler_job_records_its_run(scene, db_url, tmp_path, monkeypatch):

@@ -219,7 +219,9 @@ def test_store_verify_and_role_checks(app, auditor, scene):
     view = auditor.get(stored.headers["Location"]).get_data(as_text=True)
     assert "Báo cáo đã lưu số 1" in view
     verified = auditor.post("/reports/stored/1/verify", data={"csrf_token": _token(view)})
-    assert "Toàn vẹn" in verified.get_data(as_text=True)
+    answer = verified.get_data(as_text=True)
+    assert "Toàn vẹn" in answer and "đúng vị trí 1 trong chuỗi báo cáo đã ký" in answer
+    assert "Chuỗi báo cáo đã lưu: 1 báo cáo, đầu chuỗi đã ký 1 · " in answer
     assert auditor.get("/reports/stored/1.xlsx").status_code == 200
     assert "Báo cáo đã lưu" in auditor.get("/reports/stored").get_data(as_text=True)
     assert auditor.get("/reports/stored/999").status_code == 404
@@ -396,3 +398,29 @@ def test_a_report_with_an_emergency_shows_it(tmp_path, auditor, scene):
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
     assert "1 tin gửi tới 1 lượt đài" in html and "Bão &lt;số 3&gt;" in html
+
+
+def test_a_chain_signed_by_another_key_is_not_signed_on_from_the_admin(app, auditor, scene):
+    from sqlalchemy import func, select
+
+    from broadcaster.models import ComplianceReport
+    from broadcaster.reports import store
+    from broadcaster.reports.periods import custom
+    from broadcaster.reports.seal import SealKey
+
+    with transaction(scene.factory) as s:  # signed by an earlier secret, not this server's "test"
+        store.generate(
+            s,
+            custom(scene.m0, scene.m0 + timedelta(20)),
+            key=SealKey.from_secret("khóa trước"),
+            generated_by="kiểm tra",
+            tz=at(scene.m0, "06:00").tzinfo,
+        )
+    page = auditor.get("/reports/compliance", query_string=_range(scene)).get_data(as_text=True)
+    refused = auditor.post(
+        "/reports/compliance/store", data={**_range(scene), "csrf_token": _token(page)}
+    )
+    assert refused.status_code == 409
+    assert "khóa bí mật" in refused.get_data(as_text=True)
+    with scene.factory() as s:  # nothing was stored past the head it could not sign
+        assert s.scalar(select(func.count()).select_from(ComplianceReport)) == 1
