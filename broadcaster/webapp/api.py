@@ -19,6 +19,7 @@ from limits import strategies
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_range_header
 
 from broadcaster.clock import local_today
 from broadcaster.days import DayError, read_day
@@ -27,7 +28,12 @@ from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AiringStatus
 from broadcaster.services import airings, health, playlist, tokens
 from broadcaster.services.emergency import latest_id
-from broadcaster.webapp.api_schema import AiringBatchIn, HeartbeatIn, openapi_document
+from broadcaster.webapp.api_schema import (
+    PLAYLIST_DAYS,
+    AiringBatchIn,
+    HeartbeatIn,
+    openapi_document,
+)
 from broadcaster.webapp.emergency_watch import EmergencyWatch
 from broadcaster.webapp.presence import Presence
 from broadcaster.webapp.slot_notices import SlotNotices
@@ -38,7 +44,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_BODY = 1024 * 1024  # 500 reports with notes fit in well under 1 MiB
 BAD_TOKEN_RATE = parse_rate("20/minute")
-MAX_DAYS_AWAY = 400
+MAX_DAYS_AWAY = PLAYLIST_DAYS
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _RETRIES = 5
 
@@ -366,15 +372,32 @@ def get_audio(name: str):
     if not path.is_file():
         log.error("audio %s is recorded but its file %s is missing", sha, path)
         raise ApiError(404, "audio_missing", "Tệp âm thanh chưa có trên máy chủ; thử lại sau.")
+    return send_audio(path, sha, 365 * 86400, "private, max-age=31536000, immutable")
+
+
+def send_audio(path, sha: str, max_age: int, cache_control: str) -> Response:
+    """An MP3 with conditional and range requests as RFC 9110 has them.
+
+    One byte range is served (206), or refused when it lies wholly outside the
+    file (416 with ``Content-Range: bytes */size``). A Range header that is not
+    one valid byte range — malformed (``bytes=x``), another unit, several ranges
+    (``bytes=-253,5381-``) — is ignored and the whole file sent (§14.2: a server
+    may ignore Range, and must ignore a unit it does not know).
+    """
+    raw = request.environ.get("HTTP_RANGE")
+    if raw is not None:
+        ranges = parse_range_header(raw)
+        if ranges is None or ranges.units != "bytes" or len(ranges.ranges) != 1:
+            del request.environ["HTTP_RANGE"]
     response = send_file(
         path,
         mimetype="audio/mpeg",
         conditional=True,
         etag=sha,
-        max_age=365 * 86400,
+        max_age=max_age,
         download_name=f"{sha}.mp3",
     )
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = cache_control
     return response
 
 
@@ -532,6 +555,7 @@ def http_error(exc: HTTPException):
     messages = {
         404: "Không có đường dẫn này trong API v1 (xem /api/v1/openapi.json).",
         405: "Phương thức không được hỗ trợ cho đường dẫn này.",
+        416: "Đoạn yêu cầu (Range) nằm ngoài tệp; Content-Range cho biết độ dài tệp.",
         413: f"Thân yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KiB); gửi ít báo cáo hơn mỗi lần.",
     }
     # keep what the refusal's own headers say (a 405's Allow, which RFC 9110 requires)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import Response, request, send_file
+from flask import Response, request
 
 from broadcaster.clock import local_today
 from broadcaster.days import DayError, read_day
@@ -28,6 +28,7 @@ from broadcaster.webapp.api import (
     bp,
     count_wrong,
     public_base,
+    send_audio,
 )
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -116,8 +117,4 @@ def link_audio(link_id: int, name: str):
         raise ApiError(404, "audio_missing", "Tệp âm thanh chưa có trên máy chủ; thử lại sau.")
     tokens.count_link_use(session, auth.token_id)
     session.commit()
-    response = send_file(
-        path, mimetype="audio/mpeg", conditional=True, etag=sha, download_name=f"{sha}.mp3"
-    )
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return send_audio(path, sha, 86400, "private, max-age=86400")

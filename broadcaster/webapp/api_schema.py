@@ -8,13 +8,21 @@ validates real responses against it as well.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 import broadcaster
+from broadcaster.days import FIRST_DAY, LAST_DAY
+from broadcaster.services.airings import (
+    FUTURE_TOLERANCE,
+    MAX_AGE,
+    MAX_BATCH,
+    MAX_LENGTH,
+    SLOT_SLACK,
+)
 
 SHA256 = r"^[0-9a-f]{64}$"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
@@ -23,11 +31,32 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 INT32 = 2_147_483_647
+PLAYLIST_DAYS = 400  # how far from today a station may ask for a day's playlist
 INT64 = 2**63 - 1
 
 
 def _when(**kwargs):
     return Field(ge=EARLIEST, le=LATEST, **kwargs)
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts ``1924.0`` as an integer, so the API takes it as 1924 too.
+
+    Only a float without a fraction: ``1924.5``, ``"1924"`` and ``true`` stay refused.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole(low: int, high: int) -> Any:
+    """An integer from ``low`` to ``high`` as JSON Schema has it: 7 and 7.0 alike."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_whole)]
+
+
+_MINUTES = int(FUTURE_TOLERANCE.total_seconds() // 60)
+_AGE_DAYS = MAX_AGE.days
+_HOURS = int(MAX_LENGTH.total_seconds() // 3600)
 
 
 class _In(BaseModel):
@@ -38,9 +67,16 @@ class AiringIn(_In):
     """One airing report. ``id`` is the client's UUID: sending it again is harmless."""
 
     id: UUID
-    slot_id: int = Field(ge=1, le=INT32)
-    started_at: AwareDatetime = _when()
-    ended_at: AwareDatetime = _when()
+    slot_id: whole(1, INT32) = Field(description="một lượt phát của chính đài này")
+    started_at: AwareDatetime = _when(
+        description=(
+            f"không muộn hơn giờ máy chủ quá {_MINUTES} phút, không cũ hơn {_AGE_DAYS} ngày, "
+            f"cách giờ dự kiến của lượt phát không quá {SLOT_SLACK.days} ngày; sai: 422"
+        )
+    )
+    ended_at: AwareDatetime = _when(
+        description=f"không trước started_at, dài tối đa {_HOURS} giờ; sai: 422"
+    )
     status: Literal["aired", "partial", "failed", "skipped"]
     audio_sha256: str | None = Field(default=None, pattern=SHA256)
     source: Literal["agent", "manual"] = "agent"
@@ -48,7 +84,7 @@ class AiringIn(_In):
 
 
 class AiringBatchIn(_In):
-    reports: list[AiringIn] = Field(min_length=1, max_length=500)
+    reports: list[AiringIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class HeartbeatIn(BaseModel):
@@ -57,11 +93,11 @@ class HeartbeatIn(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     agent_version: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
-    free_disk_bytes: int | None = Field(default=None, ge=0, le=INT64)
+    free_disk_bytes: whole(0, INT64) | None = None
     last_sync_at: AwareDatetime | None = _when(default=None)
     player_state: Literal["idle", "playing", "error"] | None = None
     clock_drift_s: float | None = Field(default=None, ge=-1e7, le=1e7)
-    spool_pending: int | None = Field(default=None, ge=0, le=INT32)
+    spool_pending: whole(0, INT32) | None = None
     sent_at: AwareDatetime | None = _when(default=None)
 
 
@@ -222,6 +258,11 @@ def openapi_document() -> dict[str, Any]:
                         {
                             "name": "date",
                             "in": "query",
+                            "description": (
+                                f"YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY} và cách hôm nay "
+                                f"(giờ địa phương của máy chủ) không quá {PLAYLIST_DAYS} ngày; "
+                                "ngoài khoảng đó: 400 bad_date"
+                            ),
                             "schema": {"type": "string", "format": "date"},
                         },
                         {

@@ -278,6 +278,35 @@ def test_heartbeat_exchanges_match_the_document(api):
     assert api.call("POST", path, body=b"{", request_ok=False).status_code == 400
 
 
+def test_integers_written_with_a_zero_fraction_are_integers_as_json_schema_says(api):
+    """``1924.0`` is an integer to JSON Schema, so the document's ``integer`` takes it."""
+    beat = f"/api/v1/stations/{api.world.station}/heartbeat"
+    assert api.call("POST", beat, payload={"spool_pending": 3.0}).status_code == 200
+    assert api.call("POST", beat, body=b'{"free_disk_bytes": 1924.0}').status_code == 200
+    for wrong in (b'{"spool_pending": 3.5}', b'{"spool_pending": "3"}', b'{"spool_pending": true}'):
+        assert api.call("POST", beat, body=wrong, request_ok=False).status_code == 422, wrong
+    airings = f"/api/v1/stations/{api.world.station}/airings"
+    item = report(api.world, slot_id=float(api.world.slots[0]))
+    stored = api.call("POST", airings, payload={"reports": [item]})
+    assert stored.status_code == 200 and stored.json()["stored"] == 1
+
+
+def test_the_document_states_the_rules_the_server_keeps(world):
+    """What is refused must be findable in the document: the playlist's reach in days,
+    how old and how far from its slot a report may be, a batch's size."""
+    document = world.client().get("/api/v1/openapi.json").get_json()
+    playlist = document["paths"]["/api/v1/stations/{code}/playlist"]["get"]
+    date_rule = next(p for p in playlist["parameters"] if p["name"] == "date")["description"]
+    assert "400 ngày" in date_rule and "2000-01-01" in date_rule and "2099-12-31" in date_rule
+    airing = document["components"]["schemas"]["AiringIn"]["properties"]
+    assert "60 ngày" in airing["started_at"]["description"]
+    assert "7 ngày" in airing["started_at"]["description"]
+    assert "10 phút" in airing["started_at"]["description"]
+    assert "6 giờ" in airing["ended_at"]["description"]
+    batch = document["components"]["schemas"]["AiringBatchIn"]["properties"]["reports"]
+    assert batch["maxItems"] == 500
+
+
 def test_too_many_bad_tokens_get_429_as_documented(api):
     statuses = [api.call("GET", api.playlist(), token=f"wrong-{n}").status_code for n in range(25)]
     assert statuses[0] == 401 and statuses[-1] == 429

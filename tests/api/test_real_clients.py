@@ -475,8 +475,23 @@ def test_audio_answers_byte_ranges_and_a_resumed_download_is_identical(station):
     # the last bytes alone (suffix range), as a resumer checking the tail would ask
     tail = station.get(url, Range="bytes=-10")
     assert tail.status_code == 206 and tail.content == full.content[-10:]
-    # a range past the end is refused, not answered with the whole file
-    assert station.get(url, Range=f"bytes={size}-").status_code == 416
+    # a range past the end is refused, not answered with the whole file, and says how long it is
+    past = station.get(url, Range=f"bytes={size}-")
+    assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{size}"
+    assert "nằm ngoài tệp" in past.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["bytes=x", "bytes=-253,5381-", "bytes=0-5,7-9", "bytes=9-2", "items=0-5", "bytes=-0", "="],
+)
+def test_a_range_header_that_is_not_one_byte_range_is_ignored(station, header):
+    """RFC 9110 §14.2: the whole file (200), not a 416, for a Range that cannot be used."""
+    url = first_audio_url(station)
+    full = station.get(url)
+    answer = station.get(url, Range=header)
+    assert answer.status_code == 200, (header, answer.status_code)
+    assert "Content-Range" not in answer.headers and answer.content == full.content
 
 
 def test_audio_has_an_etag_and_answers_304_to_if_none_match(station):
