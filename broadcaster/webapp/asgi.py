@@ -26,6 +26,7 @@ lock round each wake-up; measured in ``bench/fanout.py``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import time
 from collections.abc import Callable
@@ -150,13 +151,31 @@ async def _no_body() -> dict:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def in_a_fresh_context(wsgi_app):
+    """``wsgi_app`` run in an empty :mod:`contextvars` context on every call.
+
+    a2wsgi runs each call in a copy of the asyncio task's context, and uvicorn may
+    start the next request's task from a callback that a previous request's thread
+    scheduled (reading its body) — a copy of that thread's context, Flask's
+    application context included. Flask then reuses that stale context instead of
+    pushing its own, never tears it down, and the request's database session stays
+    open across requests (on SQLite: a write lock held until some later commit,
+    and every other writer waits, then fails). Each request starts clean here.
+    """
+
+    def call(environ, start_response):
+        return contextvars.Context().run(wsgi_app, environ, start_response)
+
+    return call
+
+
 class StationFront:
     """The ASGI app: ``wsgi_app`` for everything, long-poll waiting done here."""
 
     def __init__(self, wsgi_app, *, workers: int = 8, capacity: int = DEFAULT_CAPACITY) -> None:
         watch = wsgi_app.extensions["broadcaster.emergency_watch"]
         presence = wsgi_app.extensions["broadcaster.presence"]
-        self.inner = WSGIMiddleware(wsgi_app, workers=workers)
+        self.inner = WSGIMiddleware(in_a_fresh_context(wsgi_app), workers=workers)
         self.book = EmergencyBook(wsgi_app, self.inner.executor)
         self.room = WaitingRoom(watch, presence, capacity, forget=self.book.forget)
         wsgi_app.extensions["broadcaster.waiting_room"] = self.room
