@@ -35,8 +35,15 @@ PLAYLIST_DAYS = 400  # how far from today a station may ask for a day's playlist
 INT64 = 2**63 - 1
 
 
-def _when(**kwargs):
-    return Field(ge=EARLIEST, le=LATEST, **kwargs)
+def _when(description: str = "", **kwargs):
+    """A time with its range, which JSON Schema cannot state for a date-time: said in words."""
+    bounds = f"từ {EARLIEST:%Y-%m-%d} đến {LATEST:%Y-%m-%d} (UTC), kèm múi giờ; sai: 422"
+    return Field(
+        ge=EARLIEST,
+        le=LATEST,
+        description=f"{description}; {bounds}" if description else bounds,
+        **kwargs,
+    )
 
 
 def _whole(value: Any) -> Any:
@@ -71,12 +78,10 @@ class AiringIn(_In):
     started_at: AwareDatetime = _when(
         description=(
             f"không muộn hơn giờ máy chủ quá {_MINUTES} phút, không cũ hơn {_AGE_DAYS} ngày, "
-            f"cách giờ dự kiến của lượt phát không quá {SLOT_SLACK.days} ngày; sai: 422"
+            f"cách giờ dự kiến của lượt phát không quá {SLOT_SLACK.days} ngày"
         )
     )
-    ended_at: AwareDatetime = _when(
-        description=f"không trước started_at, dài tối đa {_HOURS} giờ; sai: 422"
-    )
+    ended_at: AwareDatetime = _when(description=f"không trước started_at, dài tối đa {_HOURS} giờ")
     status: Literal["aired", "partial", "failed", "skipped"]
     audio_sha256: str | None = Field(default=None, pattern=SHA256)
     source: Literal["agent", "manual"] = "agent"
@@ -190,7 +195,11 @@ _MODELS = [
 ]
 
 
-_BINARY = {"contentMediaType": "audio/mpeg"}  # OpenAPI 3.1's way to say "raw bytes"
+_BINARY = {"contentMediaType": "audio/mpeg"}
+# a day as RFC 3339 writes it, or nothing (today)
+_DAY = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}  # OpenAPI 3.1's way to say "raw bytes"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -261,9 +270,9 @@ def openapi_document() -> dict[str, Any]:
                             "description": (
                                 f"YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY} và cách hôm nay "
                                 f"(giờ địa phương của máy chủ) không quá {PLAYLIST_DAYS} ngày; "
-                                "ngoài khoảng đó: 400 bad_date"
+                                "ngoài khoảng đó: 400 bad_date; bỏ trống: hôm nay"
                             ),
-                            "schema": {"type": "string", "format": "date"},
+                            "schema": _DAY,
                         },
                         {
                             "name": "format",
@@ -350,8 +359,9 @@ def openapi_document() -> dict[str, Any]:
                         {
                             "name": "date",
                             "in": "query",
-                            "description": "từ hôm qua đến 7 ngày tới (mặc định hôm nay)",
-                            "schema": {"type": "string", "format": "date"},
+                            "description": "YYYY-MM-DD, từ hôm qua đến 7 ngày tới; ngoài khoảng "
+                            "đó: 400 bad_date; bỏ trống: hôm nay",
+                            "schema": _DAY,
                         },
                     ],
                     "responses": {
