@@ -144,7 +144,8 @@ def _signed_audio(base: str, secret: str) -> dict[str, str]:
 
 
 def _counts(report_dir: Path) -> tuple[int, int, int]:
-    """(operations, failed, errors) from schemathesis's JUnit report (one case each)."""
+    """(cases, failed, errors) from schemathesis's JUnit report: one case per operation,
+    and one for the stateful run."""
     cases = failures = errors = 0
     for xml in report_dir.glob("*.xml"):
         for suite in ET.parse(xml).getroot().iter("testsuite"):
@@ -223,9 +224,9 @@ def main() -> int:
     operations, failures, errors = _counts(reports)
     generated = re.search(r"(\d+) generated", run.stdout)
     print(
-        f"\napi contract: {operations} operations, "
+        f"\napi contract: {operations} schemathesis cases (operations + stateful), "
         f"{generated.group(1) if generated else '?'} requests generated, "
-        f"{failures} operations failed, {errors} errors, in {seconds:.0f} s "
+        f"{failures} failed, {errors} errors, in {seconds:.0f} s "
         f"(checks: all; phases: {PHASES}; up to {args.max_examples} examples each); "
         f"schemathesis exit status {run.returncode}"
     )
