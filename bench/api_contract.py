@@ -159,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--max-examples", type=int, default=60, help="per operation and phase")
+    parser.add_argument("--seed", type=int, help="schemathesis's seed, to repeat a run")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args()
 
@@ -212,6 +213,7 @@ def main() -> int:
             str(reports),
             "--workers",
             "1",
+            *(["--seed", str(args.seed)] if args.seed is not None else []),
         ]
         print("running:", " ".join(command), flush=True)
         started = time.perf_counter()
