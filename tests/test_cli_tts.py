@@ -39,7 +39,9 @@ def test_engines_lists_what_works_here(cli):
         "vi-vn-x-central",
         "vi-vn-x-south",
     }
-    assert "127.0.0.1:9" in by_name["gtts"]["detail"]
+    # nothing listens on the discard port: installed, but not reachable now, and it says so
+    assert by_name["gtts"]["usable"] is False
+    assert "không kết nối được http://127.0.0.1:9/" in by_name["gtts"]["detail"]
 
 
 def test_synth_text_to_a_file_and_cache_hit(cli, tmp_path):

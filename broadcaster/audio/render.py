@@ -41,6 +41,7 @@ FORMAT_VERSION = 1  # bump when a change in the pipeline changes the sound of a 
 MAX_TEXT_CHARS = 60_000  # about an hour of speech; longer is a mistake, not a bulletin
 OUT_RATE = 44_100
 OFFLINE_AFTER_FAILURE_S = 300  # after gTTS fails, skip it for a while instead of waiting again
+PREVIEW_TIMEOUT_S = 4.0  # Listen: a person waits; a dead line falls back after this, once
 Progress = Callable[[int, int], None]
 
 
@@ -112,6 +113,17 @@ class AudioRenderer:
             chime=self._chime_id(),
         )
 
+    @classmethod
+    def for_previews(cls, audio_dir: Path, settings: AudioSettings | None = None) -> AudioRenderer:
+        """A renderer for someone waiting at the page: gTTS gets a short timeout and no
+        retry (the offline voice answers instead), and audio already made by any engine
+        is served first (:meth:`render` with ``cached_first``)."""
+        settings = settings or AudioSettings()
+        gtts = build_engine("gtts", settings)
+        gtts.timeout = min(gtts.timeout, PREVIEW_TIMEOUT_S)
+        gtts.retries = 0
+        return cls(audio_dir, settings, engines={"gtts": gtts})
+
     # -- the parts --------------------------------------------------------------
 
     def engine(self, name: str) -> TtsEngine:
@@ -150,8 +162,14 @@ class AudioRenderer:
         voice: str | None = None,
         speed: float | None = None,
         progress: Progress | None = None,
+        cached_first: bool = False,
     ) -> RenderResult:
-        """The asset for this request: from the cache, or rendered now."""
+        """The asset for this request: from the cache, or rendered now.
+
+        ``cached_first`` (auto only): audio any engine already made for this text is
+        taken before an engine is tried — what a listener wants; the render job does
+        not, so that a voice made offline is replaced by Google's once it answers.
+        """
         name = engine or self.settings.engine
         speed = self.settings.speed if speed is None else speed
         voice = voice or self.settings.voice
@@ -163,10 +181,17 @@ class AudioRenderer:
             return self._render_with(eng, name, spoken, request, eng.check_voice(voice), speed,
                                      progress)
         warnings: list[str] = []
-        for candidate in AUTO_ORDER:
-            eng = self.engine(candidate)
-            last = candidate == AUTO_ORDER[-1]
-            # auto's --voice is for the offline engine; gTTS has one Vietnamese voice
+        # auto's --voice is for the offline engine; gTTS has one Vietnamese voice
+        candidates = [
+            (c, self.engine(c), c == AUTO_ORDER[-1]) for c in AUTO_ORDER
+        ]
+        if cached_first:
+            for _c, eng, last in candidates:
+                chosen = eng.check_voice(voice) if last else eng.default_voice
+                sha = self.key(spoken, request, eng, chosen, speed)
+                if (hit := self.store.get(sha)) is not None:
+                    return RenderResult(hit, self.store.asset_path(sha), True)
+        for candidate, eng, last in candidates:
             chosen = eng.check_voice(voice) if last else eng.default_voice
             sha = self.key(spoken, request, eng, chosen, speed)
             if (hit := self.store.get(sha)) is not None:

@@ -53,13 +53,13 @@ def normalize_cmd(app: AppContext, text: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
 @pass_app
 def engines_cmd(app: AppContext, as_json: bool) -> None:
-    """Liệt kê các bộ máy đọc, có dùng được ở máy này không, và vì sao."""
+    """Liệt kê các bộ máy đọc, có dùng được ngay bây giờ không (hỏi thử máy chủ), và vì sao."""
     from broadcaster.tts import ENGINES, build_engine
 
     rows = []
     for name in ENGINES:
         engine = build_engine(name, app.settings.audio)
-        availability = engine.availability()
+        availability = engine.reachable()
         rows.append(
             {
                 "name": name,

@@ -57,6 +57,8 @@ class Preview:
     cached: bool
     duration_ms: int
     warnings: tuple[str, ...] = ()
+    engine: str = ""  # the engine that spoke it: gtts, espeak
+    station_name: str | None = None  # whose names the audio says
 
 
 @functools.lru_cache(maxsize=8)
@@ -139,7 +141,7 @@ def render_preview(
             title=chosen.title,
             campaign=chosen.campaign,
         )
-    result = renderer.render(request)
+    result = renderer.render(request, cached_first=True)
     asset = record_rendered(session, renderer, result)
     record(
         session,
@@ -160,6 +162,8 @@ def render_preview(
         cached=result.cached,
         duration_ms=asset.duration_ms,
         warnings=tuple(result.warnings),
+        engine=result.record.engine,
+        station_name=station.name if station else None,
     )
 
 

@@ -75,6 +75,11 @@ class TtsEngine(ABC):
     def availability(self) -> Availability:
         """Can this engine run here now? Cheap: no synthesis, no network round trip."""
 
+    def reachable(self) -> Availability:
+        """Can it speak right now? An online engine asks its server (a few seconds at
+        most); an offline one is as available as it is installed."""
+        return self.availability()
+
     @abstractmethod
     def voices(self) -> list[Voice]:
         """The voices this engine offers for Vietnamese."""

@@ -139,6 +139,21 @@ class GttsEngine(TtsEngine):
             return Availability(False, f"chưa cài thư viện gTTS ({_IMPORT_ERROR})")
         return Availability(True, f"online: {self.url}")
 
+    def reachable(self) -> Availability:
+        installed = self.availability()
+        if not installed.usable:
+            return installed
+        assert self._session is not None
+        try:  # any HTTP answer means the server is there; speaking is another matter
+            with self._session.get(self.url, timeout=(3, 3), stream=True) as answer:
+                status = answer.status_code
+        except requests.Timeout:
+            return Availability(False, f"{self.url} không trả lời trong 3 giây")
+        except OSError as error:
+            log.info("gTTS probe of %s: %s", self.url, error)
+            return Availability(False, f"không kết nối được {self.url} (không có mạng?)")
+        return Availability(True, f"online: {self.url} trả lời (HTTP {status})")
+
     def voices(self) -> list[Voice]:
         return [Voice("vi", "giọng Google tiếng Việt")]
 

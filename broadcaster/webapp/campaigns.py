@@ -63,6 +63,7 @@ from broadcaster.webapp.common import (
     offset,
     page_number,
     refused,
+    renderer,
     settings,
     station_in_scope,
 )
@@ -251,7 +252,7 @@ def render_now(campaign_id: int):
     _info, paths = _visible(campaign_id)
     if not _manages(paths):
         abort(403)
-    result = render_pending(_sessions(), _renderer(), campaign_id=campaign_id)
+    result = render_pending(_sessions(), renderer(), campaign_id=campaign_id)
     if result.failed:
         refused_text = _(
             "Đã tạo âm thanh cho %(n)s lượt phát; %(k)s lượt lỗi, ví dụ: %(why)s",
@@ -271,22 +272,16 @@ def _sessions():
     return current_app.extensions["broadcaster.sessionmaker"]
 
 
-def _renderer():
-    from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when needed
-
-    return AudioRenderer(settings().audio_dir, settings().audio)
-
-
 def _render_in_background(campaign_id: int) -> None:
     """A new, edited or resumed campaign's audio, made now rather than at the scheduler's
     next render run (``RENDER_AFTER_SAVE`` False turns it off; the tests join it)."""
     if not current_app.config.get("RENDER_AFTER_SAVE", True):
         return
-    factory, renderer = _sessions(), _renderer()
+    factory, made_by = _sessions(), renderer()
 
     def run() -> None:
         try:
-            result = render_pending(factory, renderer, campaign_id=campaign_id)
+            result = render_pending(factory, made_by, campaign_id=campaign_id)
             log.info("campaign %s: %s", campaign_id, result.say())
         except Exception:
             log.exception("campaign %s: making its audio failed", campaign_id)

@@ -10,6 +10,7 @@ form shown again with the message (400), or 403/404 for its two subclasses.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +45,34 @@ def settings() -> Settings:
 
 def actor() -> Actor:
     return current_user.actor
+
+
+_RENDERERS_LOCK = threading.Lock()
+
+
+def renderer(*, preview: bool = False):
+    """This process's audio renderer (``preview``: the one for Listen), made once.
+
+    One per process, not per request, so that an engine that just failed (gTTS on
+    a dead line) is skipped for its back-off by every later request. The preview
+    renderer gives gTTS a short timeout and no retry: a person is waiting.
+    """
+    from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when needed
+
+    key = "broadcaster.preview_renderer" if preview else "broadcaster.renderer"
+    made = current_app.extensions.get(key)
+    if made is None:
+        with _RENDERERS_LOCK:
+            made = current_app.extensions.get(key)
+            if made is None:
+                s = settings()
+                made = (
+                    AudioRenderer.for_previews(s.audio_dir, s.audio)
+                    if preview
+                    else AudioRenderer(s.audio_dir, s.audio)
+                )
+                current_app.extensions[key] = made
+    return made
 
 
 class FormErrors(Exception):

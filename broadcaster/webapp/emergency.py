@@ -48,6 +48,7 @@ from broadcaster.webapp.common import (
     offset,
     page_number,
     refused,
+    renderer,
     scope_path,
     settings,
     typed,
@@ -202,14 +203,11 @@ def new():
     values = {k: typed(form.get(k), 6000) for k in ("title", "body", "units", "repeat", "expires")}
     if errors:
         return _form(values, errors, 400)
-    from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when sending
-
-    renderer = AudioRenderer(settings().audio_dir, settings().audio)
     try:
         info = svc.send(
             session,
             actor(),
-            renderer,
+            renderer(),
             title=title,
             body=body,
             unit_codes=codes,

@@ -13,10 +13,9 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
-from broadcaster.audio.render import AudioRenderer
 from broadcaster.audio.store import AudioStore
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
-from broadcaster.services.script_preview import asset_visible, render_preview
+from broadcaster.services.script_preview import Preview, asset_visible, render_preview
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     STATION_CODE,
@@ -24,6 +23,7 @@ from broadcaster.webapp.common import (
     db,
     field,
     is_digits,
+    renderer,
     scope_path,
     settings,
     station_in_scope,
@@ -59,10 +59,14 @@ def listen(slug: str):
         station_in_scope(station)  # 404 unknown, 403 outside the scope
     if version is not None and all(v.number != version for v in info.versions):
         abort(404)
-    renderer = AudioRenderer(settings().audio_dir, settings().audio)
     try:
         preview = render_preview(
-            db(), renderer, actor(), slug, version=version, station_code=station or None
+            db(),
+            renderer(preview=True),
+            actor(),
+            slug,
+            version=version,
+            station_code=station or None,
         )
         db().commit()
     except PermissionDenied:
@@ -79,6 +83,7 @@ def listen(slug: str):
         why = exc.strerror or str(exc)
         return _failed(slug, _("Không tạo được âm thanh: %(why)s", why=why), 503, version)
     url = url_for("scripts.audio", sha=preview.sha256)
+    said = _said_by(preview)
     if _wants_json():
         return jsonify(
             sha256=preview.sha256,
@@ -87,7 +92,10 @@ def listen(slug: str):
             station=preview.station_code,
             duration_ms=preview.duration_ms,
             warnings=list(preview.warnings),
+            engine=preview.engine,
+            voice=said,
         )
+    flash(said, "info")
     return redirect(
         url_for(
             "scripts.detail",
@@ -97,6 +105,25 @@ def listen(slug: str):
             station=preview.station_code or None,
         )
     )
+
+
+def _said_by(preview: Preview) -> str:
+    """Which voice spoke, why, and whose names it said — in the user's language."""
+    if preview.engine == "gtts":
+        voice = _("Giọng đọc: Google (trực tuyến).")
+    elif any("gtts" in w for w in preview.warnings):
+        voice = _("Không kết nối được giọng Google; đang dùng giọng đọc ngoại tuyến.")
+    else:
+        voice = _("Giọng đọc ngoại tuyến (espeak-ng).")
+    if preview.cached:
+        voice += " " + _("Âm thanh đã có sẵn, không phải tạo lại.")
+    if preview.station_name:
+        voice += " " + _(
+            "Tên xã, tỉnh, đài đọc theo %(station)s (%(code)s).",
+            station=preview.station_name,
+            code=preview.station_code,
+        )
+    return voice
 
 
 @bp.get("/audio/<sha>.mp3")

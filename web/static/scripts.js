@@ -71,7 +71,7 @@
             audio.setAttribute("data-sha", data.sha256);
             player.textContent = "";
             player.appendChild(audio);
-            status.textContent = "";
+            status.textContent = data.voice || ""; // which voice spoke, and whose names
             audio.play().catch(function () { /* autoplay refused: the controls are there */ });
           } else {
             status.textContent = data.error || "";
