@@ -163,11 +163,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     @app.get("/")
     def index():
+        """Signed in: the dashboard. Anyone else learns only that the service is up."""
         if current_user.is_authenticated:
             return redirect(url_for("dashboard.index"))
-        return status_page()
+        return render_template("welcome.html")
 
     @app.get("/status")
+    @auth.signed_in()
     def status_page():
         return render_template(
             "status.html",

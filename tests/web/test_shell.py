@@ -30,7 +30,7 @@ def test_every_page_needs_sign_in(web):
 
 
 def test_home_is_the_dashboard_once_signed_in(web):
-    assert "Trạng thái hệ thống" in text(web.client().get("/"))
+    assert "Hệ thống đang hoạt động." in text(web.client().get("/"))
     response = web.client("daixa").get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")
 
@@ -93,3 +93,32 @@ def test_every_main_page_speaks_english_when_chosen(web):
         heading = H1.search(page).group(1)
         assert heading != vietnamese[url], f"{url} keeps its Vietnamese heading {heading!r}"
         assert "Đăng xuất" not in page and "Sign out" in page, url
+
+
+def test_the_status_page_counts_the_plan_for_signed_in_users(db_url, tmp_path, factory, campaign):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from broadcaster.db import transaction, utcnow
+    from broadcaster.models import Slot, SlotStatus
+    from broadcaster.planning import plan
+    from broadcaster.services import users
+    from broadcaster.services.audit import system_actor
+    from broadcaster.webapp import create_app
+    from tests.planning.fixtures import TZ
+    from tests.web.conftest import PASSWORD, Web, web_settings
+
+    campaign(unit="18073", times_per_week=7, weekdays=range(7))
+    with transaction(factory) as s:
+        plan(s, now=utcnow() - timedelta(days=3), days=7, tz=TZ)
+        s.execute(
+            update(Slot).where(Slot.planned_start < utcnow()).values(status=SlotStatus.MISSED)
+        )
+        users.add_user(s, system_actor(), "xemtrangthai", "auditor", PASSWORD)
+    web = Web(create_app(web_settings(db_url, tmp_path)), None, factory)
+    page = text(web.client("xemtrangthai").get("/status"))
+    assert "Xã/phường/đặc khu</th><td>69" in page
+    assert "Chiến dịch đang chạy</th><td>1" in page
+    assert "Lượt bị lỡ (7 ngày qua)</th><td>0" not in page
+    assert "Lượt phát đã xếp (14 ngày tới)</th><td>0" not in page
