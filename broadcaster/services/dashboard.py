@@ -266,8 +266,11 @@ def overview(
 
     offline_count, never_seen, offline = _offline(session, path, as_of - rules.offline_after)
 
-    # from the few live emergencies to their slots, never from the slots of the year
-    delivered = select(Slot.id).where(Slot.emergency_id == Emergency.id)
+    # from the few live emergencies to their slots, never from the slots of the year;
+    # active while some station of the scope has not aired it yet
+    delivered = select(Slot.id).where(
+        Slot.emergency_id == Emergency.id, Slot.status != SlotStatus.AIRED
+    )
     if path is not None:
         delivered = delivered.where(Slot.station_id.in_(station_ids))
     emergencies_active = session.scalar(

@@ -244,12 +244,18 @@ def _day(tz) -> date:
     except DayError as error:
         if error.reason == "range":  # a real day, far beyond the playlist's reach
             raise ApiError(400, "bad_date", _too_far(raw[:40])) from None
+        if error.reason == "missing":
+            raise ApiError(400, "bad_date", no_such_day(raw)) from None
         raise ApiError(
             400, "bad_date", f"Tham số date '{raw[:40]}' phải có dạng YYYY-MM-DD."
         ) from None
     if abs((day - today).days) > MAX_DAYS_AWAY:
         raise ApiError(400, "bad_date", _too_far(raw))
     return day
+
+
+def no_such_day(raw: str) -> str:
+    return f"Tham số date: ngày {raw[:40]} không có trên lịch."
 
 
 def _too_far(raw: str) -> str:

@@ -27,6 +27,7 @@ from broadcaster.webapp.api import (
     api_settings,
     bp,
     count_wrong,
+    no_such_day,
     public_base,
     send_audio,
 )
@@ -49,7 +50,9 @@ def _day(tz) -> date:
         return today
     try:
         day = read_day(raw, vietnamese=False)
-    except DayError:
+    except DayError as error:
+        if error.reason == "missing":
+            raise ApiError(400, "bad_date", no_such_day(raw)) from None
         raise ApiError(400, "bad_date", "Tham số date phải có dạng YYYY-MM-DD.") from None
     if not today - timedelta(days=DAYS_BEHIND) <= day <= today + timedelta(days=DAYS_AHEAD):
         raise ApiError(

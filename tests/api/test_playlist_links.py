@@ -183,6 +183,8 @@ def test_a_far_date_is_refused_with_a_message(world):
     for day in ("2026-02-30", "9999-12-31", "0001-01-01", "20261206", "yesterday"):
         r = c.get(f"/api/v1/links/{secret}/playlist.m3u8?date={day}")
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_date"
+    missing = c.get(f"/api/v1/links/{secret}/playlist.m3u8?date=2026-02-30")
+    assert "không có trên lịch" in missing.get_json()["error"]["message"]
 
 
 def test_expiry_is_well_past_the_days_last_slot():

@@ -158,6 +158,10 @@ def test_playlist_of_another_day_and_bad_parameters(world):
         assert (
             "date" in r.get_json()["error"]["message"] or "xa" in r.get_json()["error"]["message"]
         )
+    # a real-looking day the calendar does not have is named so, not called malformed
+    for missing in ("2026-02-31", "2026-04-31", "2027-02-29"):
+        r = c.get(url, query_string={"date": missing}, headers=world.auth())
+        assert r.status_code == 400 and "không có trên lịch" in r.get_json()["error"]["message"]
     r = c.get(f"{url}?format=pls", headers=world.auth())
     assert r.status_code == 400 and "m3u8" in r.get_json()["error"]["message"]
     assert c.get(f"/api/v1/stations/{world.station}/nope", headers=world.auth()).status_code == 404
