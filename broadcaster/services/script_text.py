@@ -140,3 +140,41 @@ def as_file(text: ScriptText) -> str:
         header["campaign"] = text.campaign
     front = yaml.safe_dump(header, allow_unicode=True, sort_keys=False)
     return f"---\n{front}---\n{text.body}\n"
+
+
+@dataclass(frozen=True)
+class TextWarning:
+    """Something in a body the voice will read, but probably should not: shown, not refused.
+
+    ``kind``: ``no_such_day`` (a date the calendar lacks, read out as a division),
+    ``markup`` (an HTML tag or entity, read out symbol by symbol), ``blank`` (a gap
+    left to fill: ``[tên xã]``, ``……``, ``____``). ``excerpt`` is what was found.
+    """
+
+    kind: str
+    excerpt: str
+
+
+# d/m/yyyy (or with '.' or '-'); a sentence's full stop may follow, another number may not
+_NUMERIC_DAY = re.compile(
+    r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![\d/-])(?!\.\d)", re.ASCII
+)
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,200}>|&(?:[A-Za-z]{2,8}|#\d{1,6});")
+_BLANK = re.compile(r"\[[^\]\n]{0,60}\]|\.{4,}|…{2,}|_{3,}")
+_WARNINGS_SHOWN = 10
+
+
+def text_warnings(body: str) -> list[TextWarning]:
+    """What in ``body`` will be read out wrongly (at most ten), in the order it appears."""
+    from datetime import date
+
+    found: list[tuple[int, TextWarning]] = []
+    for m in _NUMERIC_DAY.finditer(body):
+        day, month, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        try:
+            date(year, month, day)
+        except ValueError:
+            found.append((m.start(), TextWarning("no_such_day", m.group(0))))
+    found += [(m.start(), TextWarning("markup", m.group(0)[:60])) for m in _MARKUP.finditer(body)]
+    found += [(m.start(), TextWarning("blank", m.group(0)[:60])) for m in _BLANK.finditer(body)]
+    return [w for _at, w in sorted(found, key=lambda f: f[0])][:_WARNINGS_SHOWN]

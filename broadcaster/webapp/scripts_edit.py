@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster.errors import BroadcasterError, PermissionDenied
-from broadcaster.library import PLACEHOLDERS
+from broadcaster.library import MAX_TITLE, PLACEHOLDERS
 from broadcaster.models import AdminUnit
 from broadcaster.services import scripts as svc
 from broadcaster.services.script_list import slug_taken
@@ -28,8 +28,10 @@ from broadcaster.services.script_text import (
     MAX_SLUG,
     ScriptDraft,
     ScriptFormProblems,
+    TextWarning,
     compose,
     derived_slug,
+    text_warnings,
 )
 from broadcaster.vntext import bidi_controls
 from broadcaster.webapp.auth import signed_in
@@ -99,8 +101,31 @@ def _values(form) -> dict:
 
 def _editor(template_vars: dict, status: int = 200):
     return render_template(
-        "scripts/edit.html", placeholders=PLACEHOLDERS, max_body=MAX_BODY, **template_vars
+        "scripts/edit.html",
+        placeholders=PLACEHOLDERS,
+        max_body=MAX_BODY,
+        max_title=MAX_TITLE,
+        **template_vars,
     ), status
+
+
+def warning_text(warning: TextWarning) -> str:
+    """What the editor is told, beside the spoken form, in the user's language."""
+    if warning.kind == "no_such_day":
+        return _(
+            "“%(day)s” không có trên lịch: giọng đọc sẽ đọc nó như một phép chia.",
+            day=warning.excerpt,
+        )
+    if warning.kind == "markup":
+        return _(
+            "“%(tag)s” là mã trang web (HTML): giọng đọc sẽ đọc cả các ký hiệu này.",
+            tag=warning.excerpt,
+        )
+    return _("“%(gap)s” còn để trống: hãy điền trước khi trình duyệt.", gap=warning.excerpt)
+
+
+def _warnings(body: str) -> list[str]:
+    return [warning_text(w) for w in text_warnings(body)]
 
 
 def _preview(info, draft: ScriptDraft, values: dict, errors: dict[str, str]):
@@ -118,6 +143,7 @@ def _preview(info, draft: ScriptDraft, values: dict, errors: dict[str, str]):
             "values": values,
             "errors": errors,
             "spoken": spoken,
+            "warnings": _warnings(draft.body),
             "suggested_slug": suggested,
         },
         400 if errors else 200,
@@ -242,4 +268,4 @@ def spoken():
         result = spoken_form(settings().audio, raw)
     except BroadcasterError as exc:
         return jsonify(error=exc.message), 400
-    return jsonify(spoken=result)
+    return jsonify(spoken=result, warnings=_warnings(raw))

@@ -67,3 +67,21 @@ def test_main_pages_fit_a_phone(browser, live):
             assert width <= 400, f"{path} as {username} is {width}px wide on a phone"
         context.close()
     assert not live.problems, "\n".join(live.problems)
+
+
+def test_the_editor_body_fills_its_column_and_warns_beside_the_spoken_form(page, live):
+    sign_in(page, live, "bientap")
+    page.goto(live.at("/scripts/new"))
+    body = page.get_by_label("Nội dung")
+    column = page.evaluate("document.getElementById('body').parentElement.clientWidth")
+    width = body.evaluate("element => element.getBoundingClientRect().width")
+    assert width >= 0.9 * column, f"the body box is {width}px in a {column}px column"
+    body.fill("Hạn nộp hồ sơ là ngày 31/02/2026. <img src=x> Kính gửi ông [tên trưởng thôn].")
+    warnings = page.locator("#spoken-warnings li")
+    warnings.first.wait_for()
+    said = warnings.all_inner_texts()
+    assert any("31/02/2026" in w and "không có trên lịch" in w for w in said), said
+    assert any("<img src=x>" in w for w in said) and any("[tên trưởng thôn]" in w for w in said)
+    body.fill("Kính thưa bà con, UBND xã thông báo lịch tiêm chủng.")
+    page.locator("#spoken-warnings").wait_for(state="hidden")
+    assert not live.problems, "\n".join(live.problems)

@@ -283,3 +283,33 @@ def test_composed_text_is_what_the_library_would_read():
     parsed = parse_script(as_file(text_).encode("utf-8"), "x.md")
     assert parsed.content_sha256 == text_.content_sha256
     assert (parsed.slug, parsed.placeholders) == (text_.slug, text_.placeholders)
+
+
+def test_the_spoken_form_comes_with_warnings_not_refusals(web):
+    client = web.client("bientap")
+    body = "Hạn nộp 31/02/2026; họp ngày 15/12/2026. <b>Chú ý</b> &nbsp; ông ........ ký."
+    answer = web.post(
+        client, "/scripts/spoken", {"text": body}, headers={"Accept": "application/json"}
+    ).get_json()
+    assert answer["spoken"]  # still read
+    assert answer["warnings"] == [
+        "“31/02/2026” không có trên lịch: giọng đọc sẽ đọc nó như một phép chia.",
+        "“<b>” là mã trang web (HTML): giọng đọc sẽ đọc cả các ký hiệu này.",
+        "“</b>” là mã trang web (HTML): giọng đọc sẽ đọc cả các ký hiệu này.",
+        "“&nbsp;” là mã trang web (HTML): giọng đọc sẽ đọc cả các ký hiệu này.",
+        "“........” còn để trống: hãy điền trước khi trình duyệt.",
+    ]
+    plain = web.post(client, "/scripts/spoken", {"text": "Giá 1/2 suất, 1.000.000 đồng."})
+    assert plain.get_json()["warnings"] == []
+    # without JavaScript: "Xem dạng đọc" shows them under the spoken form, and saves nothing
+    page = text(
+        web.post(
+            client,
+            "/scripts/new",
+            {"title": "Thử", "body": "Ngày 30/02/2026 họp.", "action": "preview"},
+        )
+    )
+    assert "“30/02/2026” không có trên lịch" in page
+    # one title limit, said and kept by the browser as the server keeps it
+    editor = text(client.get("/scripts/new"))
+    assert 'maxlength="300"' in editor and "tối đa 300 ký tự" in editor

@@ -9,6 +9,18 @@
     return input ? input.value : "";
   }
 
+  function showWarnings(warnings) {
+    var list = document.getElementById("spoken-warnings");
+    if (!list) return;
+    list.textContent = "";
+    warnings.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    list.hidden = warnings.length === 0;
+  }
+
   function liveSpoken(form) {
     var body = form.querySelector("#body");
     var out = document.getElementById("spoken");
@@ -33,6 +45,7 @@
         .then(function (data) {
           if (mine !== asked) return; // an older answer arriving late
           out.textContent = typeof data.spoken === "string" ? data.spoken : (data.error || out.getAttribute("data-error"));
+          showWarnings(data.warnings || []);
         })
         .catch(function () {
           if (mine === asked) out.textContent = out.getAttribute("data-error");
