@@ -27,9 +27,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
-from broadcaster.models import CampaignStatus, Role
+from broadcaster.models import CampaignStatus, Role, Script, ScriptVersion
 from broadcaster.services import campaigns as svc
 from broadcaster.services.audio import render_pending
 from broadcaster.services.campaign_reads import (
@@ -295,6 +296,23 @@ def _render_in_background(campaign_id: int) -> None:
     thread.start()
 
 
+def _titles(slugs) -> dict[str, str]:
+    """Each script's title as people know it: the approved version's, else the newest."""
+    rows = (
+        db()
+        .execute(
+            select(Script.slug, ScriptVersion.title)
+            .join(ScriptVersion, ScriptVersion.script_id == Script.id)
+            .where(Script.slug.in_(list(slugs)))
+            .order_by(
+                Script.slug, (ScriptVersion.id == Script.approved_version_id), ScriptVersion.id
+            )
+        )
+        .all()
+    )
+    return {slug: title for slug, title in rows}  # the last row per slug wins
+
+
 @bp.get("/<int:campaign_id>")
 @signed_in(*READERS)
 def show(campaign_id: int):
@@ -328,6 +346,7 @@ def show(campaign_id: int):
     return render_template(
         "campaigns/show.html",
         campaign=info,
+        script_titles=_titles(info.scripts),
         statuses=CAMPAIGN_STATUS,
         slot_labels={k: str(v) for k, v in STATUS_LABELS.items()},
         can_manage=_manages(paths),

@@ -198,8 +198,8 @@ def unit_in_scope(code: str | None) -> AdminUnit | None:
 
 def station_in_scope(code: str) -> tuple[Station, AdminUnit]:
     """The station of ``code`` and its unit: 404 when unknown, 403 outside the scope."""
-    if not STATION_CODE.fullmatch(code or ""):
-        abort(404)
+    if not STATION_CODE.fullmatch(code or ""):  # not echoed: it is no station code at all
+        abort(404, description=_("Địa chỉ này không trỏ tới đài nào."))
     row = (
         db()
         .execute(
@@ -210,7 +210,13 @@ def station_in_scope(code: str) -> tuple[Station, AdminUnit]:
         .first()
     )
     if row is None:
-        abort(404)
+        abort(
+            404,
+            description=_(
+                "Không có đài nào mã “%(code)s”. Tìm đài theo tên ở trang Đài truyền thanh.",
+                code=code,
+            ),
+        )
     station, unit = row
     if not actor().covers(unit.path):
         abort(403)

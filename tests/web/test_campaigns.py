@@ -114,6 +114,8 @@ def test_approver_creates_a_campaign_and_the_calendar_shows_its_slots(web):
     assert f'data-day="{local.date().isoformat()}"' in page
     assert local.strftime("%H:%M") in page and 'data-test="slot"' in page
     assert "đã lên lịch" in page and 'id="station-counts"' in page
+    # its script by title, linked, not by its code
+    assert f'<a href="/scripts/{SLUG}">Dịch vụ công trực tuyến</a>' in page
     listing = text(client.get("/campaigns/"))
     assert "Tuyên truyền dịch vụ công" in listing and "3 lần/tuần" in listing
 

@@ -455,3 +455,12 @@ def test_a_station_holding_a_long_poll_is_shown_connected(web):
     assert 'data-connected="yes"' in row and listed.count('data-connected="yes"') == 1
     detail = text(client.get(f"/stations/{OWN_STATION}"))
     assert "đang kết nối: nhận được ngay" in detail
+
+
+def test_a_mistyped_station_in_the_address_says_what_was_not_found(web):
+    client = web.client("quantri")
+    missing = client.get("/stations/18O73")  # a letter O for a zero
+    assert missing.status_code == 404
+    assert "Không có đài nào mã “18O73”" in text(missing)
+    odd = client.get("/stations/a%00b")
+    assert odd.status_code == 404 and "không trỏ tới đài nào" in text(odd)
