@@ -12,9 +12,11 @@ import re
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from broadcaster.models import Role
 from broadcaster.services import audit_log
+from broadcaster.webapp import audit_labels as labels
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
@@ -86,6 +88,12 @@ def index():
         values=values,
         errors=errors,
         entity_types=KNOWN_ENTITY_TYPES,
+        actions=labels.ACTIONS,
+        action_label=labels.action_label,
+        kind_label=labels.kind_label,
+        names=labels.object_names(
+            db(), page.rows, link_users=current_user.actor.role == Role.ADMIN
+        ),
         pretty=audit_log.EventRow.pretty,
         next_url=url_for("audit.index", before=page.rows[-1].id, **kept) if page.more else None,
         first_url=url_for("audit.index", **kept) if request.args.get("before") else None,
