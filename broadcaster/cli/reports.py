@@ -25,11 +25,24 @@ from broadcaster.services.audit import Actor, record
 FORMATS = ("json", "csv", "xlsx", "pdf")
 
 
-def _writer(fmt: str):
+def _writer(fmt: str, lang: str = "vi"):
     """The exporter; imported when used, so other commands start without numpy or fpdf."""
+    from functools import partial
+
     from broadcaster.reports import export
 
+    if fmt == "csv":
+        return partial(export.to_csv, lang=lang)
     return getattr(export, f"to_{fmt}")
+
+
+_LANG = click.option(
+    "--lang",
+    type=click.Choice(("vi", "en")),
+    default="vi",
+    show_default=True,
+    help="Ngôn ngữ của tiêu đề cột và tên cấp trong CSV.",
+)
 
 
 def _vn(value: int) -> str:
@@ -133,6 +146,7 @@ def _summary(report: dict) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("-o", "--output", help="Tệp ra (mặc định: in ra màn hình; xlsx/pdf cần tệp).")
 @click.option("--store", "keep", is_flag=True, help="Lưu báo cáo (bất biến, có dấu chuỗi băm).")
+@_LANG
 @user_options(required=False)
 @pass_app
 def compliance_cmd(
@@ -148,6 +162,7 @@ def compliance_cmd(
     fmt,
     output,
     keep,
+    lang,
     username,
     password,
 ) -> None:
@@ -169,7 +184,7 @@ def compliance_cmd(
                 tz=app.settings.tz,
                 progress=lambda _label: bar.update(1),
             )
-            data = _writer(fmt)(report)
+            data = _writer(fmt, lang)(report)
             bar.update(1)
         if keep:
             info = store.store(session, report, key=_seal_key(app), generated_by=actor.label)
@@ -225,15 +240,16 @@ def list_cmd(app: AppContext, unit_code, kind, limit) -> None:
 @click.argument("report_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("-o", "--output", help="Tệp ra.")
+@_LANG
 @pass_app
-def show_cmd(app: AppContext, report_id: int, fmt: str, output: str | None) -> None:
+def show_cmd(app: AppContext, report_id: int, fmt: str, output: str | None, lang: str) -> None:
     """Xuất một báo cáo đã lưu (đúng số liệu lúc lập) ra JSON, CSV, XLSX hoặc PDF."""
     from broadcaster.reports import store
 
     _check_output(output, fmt)
     with app.session() as session:
         _info, body = store.get(session, report_id)
-    _write(_writer(fmt)(body), output, fmt)
+    _write(_writer(fmt, lang)(body), output, fmt)
 
 
 @report_group.command("verify")

@@ -3,8 +3,11 @@
 The JSON (``broadcaster.compliance/1``, docs/compliance.md) is the source: every number
 in the other formats is the JSON's number, never recomputed. Strings are NFC-normalised.
 
-CSV — UTF-8 with a BOM (so Excel shows Vietnamese), ``\\r\\n`` line ends, one table for
-machines. Columns, empty where they do not apply:
+CSV — UTF-8 with a BOM (so Excel shows Vietnamese), ``\\r\\n`` line ends, one table.
+By default its headers and level names are Vietnamese (the XLSX's and PDF's labels:
+"Cấp", "Mã", "Tên", … "Tổng cộng", "Tỉnh", "Xã", "Đài" …); in English (``lang="en"``,
+``--lang en``, the admin's English interface) they are the names below. Columns, empty
+where they do not apply:
 
 ``level``
     total, province, commune, station, campaign, week, station_campaign, detail
@@ -81,6 +84,30 @@ CSV_COLUMNS = (
     *COUNT_FIELDS,
     "stations",
 )
+# the CSV in Vietnamese (the default): headers as XLSX and PDF label them, levels in words
+CSV_HEADERS_VI = {
+    "level": "Cấp",
+    "code": "Mã",
+    "name": "Tên",
+    "unit_code": "Mã xã",
+    "province_code": "Mã tỉnh",
+    "campaign_id": "Số chiến dịch",
+    "week": "Tuần",
+    "from": "Từ ngày",
+    "to": "Đến ngày",
+    **COUNT_LABELS,
+}
+LEVELS_VI = {
+    "total": "Tổng cộng",
+    "province": "Tỉnh",
+    "commune": "Xã",
+    "station": "Đài",
+    "campaign": "Chiến dịch",
+    "week": "Tuần",
+    "station_campaign": "Đài × chiến dịch",
+    "detail": "Đài × chiến dịch × tuần",
+}
+CSV_LANGUAGES = ("vi", "en")
 XLSX_PCT_FORMAT = '0.0"%"'
 VN_ZONE = "Asia/Ho_Chi_Minh"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -192,12 +219,19 @@ def _csv_value(value) -> str:
     return str(value)  # repr of a float: 87.5, never 87,5
 
 
-def to_csv(report: dict) -> bytes:
+def to_csv(report: dict, lang: str = "vi") -> bytes:
+    """The CSV: Vietnamese headers and level names (``lang="en"``: the column names and
+    level values documented above, for English readers and programs)."""
+    if lang not in CSV_LANGUAGES:
+        raise InvalidInput(f"Ngôn ngữ CSV '{lang}' không có; chọn vi hoặc en.")
     report = prepared(report)
     buf = io.StringIO(newline="")
     writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
+    vietnamese = lang == "vi"
+    writer.writerow([CSV_HEADERS_VI[c] for c in CSV_COLUMNS] if vietnamese else CSV_COLUMNS)
     for row in _csv_rows(report):
+        if vietnamese:
+            row["level"] = LEVELS_VI[row["level"]]
         writer.writerow([_csv_value(row.get(column)) for column in CSV_COLUMNS])
     return buf.getvalue().encode("utf-8-sig")
 

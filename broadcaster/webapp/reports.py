@@ -31,6 +31,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -291,7 +292,10 @@ def _filename(report: dict, fmt: str) -> str:
 def _download(report: dict, fmt: str) -> Response:
     if fmt not in WRITERS:
         abort(404)
-    data = WRITERS[fmt](report)
+    if fmt == "csv":  # its headers in the interface's language; XLSX and PDF stay Vietnamese
+        data = export.to_csv(report, "en" if str(get_locale()) == "en" else "vi")
+    else:
+        data = WRITERS[fmt](report)
     return Response(
         data,
         mimetype=MIME[fmt],

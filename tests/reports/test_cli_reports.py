@@ -60,6 +60,8 @@ def test_json_csv_xlsx_pdf_carry_the_same_numbers(cli, scene, tmp_path):
         scene.province,
         "--format",
         "csv",
+        "--lang",
+        "en",
         "-o",
         str(out),
     )
@@ -85,6 +87,13 @@ def test_json_csv_xlsx_pdf_carry_the_same_numbers(cli, scene, tmp_path):
     assert {k: _number(total[k]) for k in COUNTS} == {k: report["totals"][k] for k in COUNTS}
     names = {r["name"] for r in by_level["commune"]}
     assert scene.unit_name in names  # accented names survive (NFC)
+    # by default the CSV speaks Vietnamese, with the XLSX's and PDF's labels
+    vietnamese = cli(
+        "report", "compliance", *_range(scene), "--unit", scene.province, "--format", "csv"
+    )
+    first = next(csv.DictReader(io.StringIO(vietnamese.stdout.lstrip("\ufeff"))))
+    assert first["Cấp"] == "Tổng cộng" and _number(first["Trễ giờ"]) == report["totals"]["late"]
+    assert "level" not in first
 
     out = tmp_path / "bao-cao.xlsx"
     result = cli(

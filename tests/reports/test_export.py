@@ -19,7 +19,9 @@ from broadcaster.reports.export import (
     COUNT_FIELDS,
     COUNT_LABELS,
     CSV_COLUMNS,
+    CSV_HEADERS_VI,
     FORMAT,
+    LEVELS_VI,
     XLSX_PCT_FORMAT,
     to_csv,
     to_json,
@@ -281,12 +283,13 @@ def test_an_unknown_format_is_refused(report):
 def read_csv(data: bytes) -> list[dict]:
     assert data.startswith(b"\xef\xbb\xbf")
     reader = csv.DictReader(io.StringIO(data[3:].decode("utf-8"), newline=""))
-    assert tuple(reader.fieldnames) == CSV_COLUMNS
+    english = tuple(reader.fieldnames) == CSV_COLUMNS
+    assert english or tuple(reader.fieldnames) == tuple(CSV_HEADERS_VI[c] for c in CSV_COLUMNS)
     return list(reader)
 
 
 def test_csv_has_a_bom_and_the_json_numbers_at_every_level(report):
-    rows = read_csv(to_csv(report))
+    rows = read_csv(to_csv(report, "en"))
     by_level: dict[str, list[dict]] = {}
     for row in rows:
         by_level.setdefault(row["level"], []).append(row)
@@ -303,7 +306,7 @@ def test_csv_has_a_bom_and_the_json_numbers_at_every_level(report):
 
 
 def test_csv_identifies_every_row(report):
-    rows = read_csv(to_csv(report))
+    rows = read_csv(to_csv(report, "en"))
     total = rows[0]
     assert (total["name"], total["from"], total["to"]) == ("Toàn quốc", "2026-10-15", "2026-11-14")
     provinces = [(r["code"], r["name"]) for r in rows if r["level"] == "province"]
@@ -331,7 +334,7 @@ def test_hostile_names_round_trip_through_csv(report):
     report["stations"][0]["name"] = hostile
     report["campaigns"][0]["name"] = 'Chiến dịch ;,"\n2 dòng'
     report["provinces"][0]["name"] = '=HYPERLINK("http://x")'
-    rows = read_csv(to_csv(report))
+    rows = read_csv(to_csv(report, "en"))
     station = next(r for r in rows if r["level"] == "station" and r["code"] == "HT-CX-01")
     assert station["name"] == hostile
     assert next(r for r in rows if r["level"] == "campaign")["name"] == 'Chiến dịch ;,"\n2 dòng'
@@ -411,7 +414,7 @@ def test_a_report_without_detail_has_no_detail_sheet(report):
     assert "Chi tiết" not in wb.sheetnames
     summary = {row[0]: row[1] for row in wb["Tổng hợp"].iter_rows(values_only=True) if row}
     assert summary["Không có bảng chi tiết"] == report["detail_omitted"]
-    assert "detail" not in {row["level"] for row in read_csv(to_csv(report))}
+    assert "detail" not in {row["level"] for row in read_csv(to_csv(report, "en"))}
     assert report["detail_omitted"] in pdf_text(to_pdf(report))
 
 
@@ -515,7 +518,7 @@ def test_a_range_of_days_is_named_once_in_the_pdf_header(report):
 
 def test_an_empty_report_exports_in_every_format(empty_report):
     assert json.loads(to_json(empty_report))["totals"]["compliance_pct"] is None
-    rows = read_csv(to_csv(empty_report))
+    rows = read_csv(to_csv(empty_report, "en"))
     assert [(r["level"], r["code"], r["name"]) for r in rows] == [("total", "42", "Hà Tĩnh")]
     assert rows[0]["compliance_pct"] == "" and rows[0]["required"] == "0"
     wb = load_workbook(io.BytesIO(to_xlsx(empty_report)))
@@ -544,3 +547,15 @@ def test_exporters_do_not_change_the_report(report):
     before = copy.deepcopy(report)
     to_json(report), to_csv(report), to_xlsx(report), to_pdf(report)
     assert report == before
+
+
+def test_csv_speaks_vietnamese_by_default_with_the_xlsx_labels(report):
+    rows = read_csv(to_csv(report))
+    assert list(rows[0])[:3] == ["Cấp", "Mã", "Tên"]
+    assert "Tỷ lệ thực hiện (%)" in rows[0] and "Số phút đã phát" in rows[0]
+    levels = {row["Cấp"] for row in rows}
+    assert {"Tổng cộng", "Tỉnh", "Xã", "Đài", "Chiến dịch", "Tuần"} <= levels
+    english = read_csv(to_csv(report, "en"))
+    assert [LEVELS_VI[r["level"]] for r in english] == [r["Cấp"] for r in rows]
+    with pytest.raises(InvalidInput, match="vi hoặc en"):
+        to_csv(report, "fr")
