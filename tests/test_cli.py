@@ -66,7 +66,18 @@ def test_units_and_stations(cli, province):
         (["stations", "add", "--unit", "18073"], "Đài có mã '18073' đã tồn tại"),
         (["stations", "add", "--unit", "18073", "--code", "x1", "--windows", "7-8"], "Khung giờ"),
         (["stations", "show", "nope"], "Không có đài nào mã 'nope'"),
-        (["users", "add", "xyz", "--role", "editor", "--password", "ngan"], "ít nhất 8"),
+        (
+            ["users", "add", "xyz", "--role", "editor", "--scope", "42", "--password", "ngan"],
+            "ít nhất 8",
+        ),
+        (
+            ["users", "add", "xyz", "--role", "editor", "--password", "mat-khau-du-dai"],
+            "--nationwide",
+        ),
+        (
+            ["users", "add", "xyz", "--role", "editor", "--scope", "42", "--nationwide"],
+            "một trong hai",
+        ),
         (["scripts", "submit", "no-such"], "cần người thực hiện"),
     ],
 )
@@ -78,7 +89,7 @@ def test_bad_input_exits_2_with_a_message(cli, province, args, message):
 
 
 def test_users_add_without_terminal_generates_a_password_once(cli):
-    result = cli("users", "add", "admin2", "--role", "admin")
+    result = cli("users", "add", "admin2", "--role", "admin", "--nationwide")
     assert result.exit_code == 0, result.output
     password = result.output.split("Mật khẩu (chỉ hiện một lần): ")[1].strip()
     assert len(password) >= 12

@@ -84,7 +84,8 @@ def approved(cli, tmp_path):
     assert cli("units", "import", "--province", "42").exit_code == 0
     assert cli("stations", "import", "--province", "42").exit_code == 0
     for name, role in [("lan", "editor"), ("hung", "approver")]:
-        assert cli("users", "add", name, "--role", role, "--password", PASSWORD).exit_code == 0
+        added = cli("users", "add", name, "--role", role, "--nationwide", "--password", PASSWORD)
+        assert added.exit_code == 0, added.output
     folder = tmp_path / "lib"
     folder.mkdir()
     shutil.copy(REPO / "scripts" / "01-dich-vu-cong-truc-tuyen.md", folder)

@@ -31,14 +31,25 @@ def users_group() -> None:
     type=click.Choice([r.value for r in Role], case_sensitive=False),
     help="admin, editor (soạn tin), approver (duyệt), operator (đài xã), auditor (kiểm tra).",
 )
-@click.option("--scope", help="Phạm vi: mã hoặc tên đơn vị; bỏ trống: toàn quốc.")
+@click.option("--scope", help="Phạm vi: mã hoặc tên tỉnh, xã (vd 42, 'Hà Tĩnh', 18073).")
+@click.option("--nationwide", is_flag=True, help="Phạm vi toàn quốc (thay cho --scope).")
 @click.option("--full-name", default="", help="Họ và tên.")
 @password_option("Mật khẩu; bỏ trống khi không có bàn phím: tạo ngẫu nhiên và in ra một lần.")
 @pass_app
 def add_cmd(
-    app: AppContext, username: str, role: str, scope: str | None, full_name: str, password: str
+    app: AppContext,
+    username: str,
+    role: str,
+    scope: str | None,
+    nationwide: bool,
+    full_name: str,
+    password: str,
 ) -> None:
-    """Thêm người dùng."""
+    """Thêm người dùng (phạm vi: --scope một tỉnh hay xã, hoặc --nationwide)."""
+    if nationwide == bool(scope):  # a forgotten --scope is never a nationwide user
+        raise click.UsageError(
+            "Cho biết phạm vi: --scope <tỉnh hoặc xã> hoặc --nationwide (toàn quốc), một trong hai."
+        )
     generated = False
     if not password:
         if interactive():

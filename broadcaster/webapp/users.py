@@ -52,11 +52,23 @@ def _target(name: str) -> users.UserInfo:
         raise
 
 
-def _scope(code: str, errors: dict[str, str]) -> str | None:
-    """The unit code of the scope field (empty: the whole country), checked."""
+def _scope(form, errors: dict[str, str]) -> str | None:
+    """The unit code of the chosen scope, or None for the whole country — which must be
+    chosen explicitly ("Toàn quốc"), and only by a national admin: a forgotten field
+    never makes a nationwide user."""
+    code = field(form, "scope", max_length=64, errors=errors)
+    nationwide = form.get("nationwide") == "1"
+    if nationwide and not actor().covers(None):
+        errors["scope"] = _("Chỉ quản trị viên toàn quốc được giao phạm vi toàn quốc.")
+        return None
+    if nationwide and code:
+        errors["scope"] = _("Chọn một đơn vị hoặc toàn quốc, không chọn cả hai.")
+        return None
+    if nationwide:
+        return None
     if not code:
-        if not actor().covers(None):
-            errors["scope"] = _("Chỉ quản trị viên toàn quốc được giao phạm vi toàn quốc.")
+        if "scope" not in errors:
+            errors["scope"] = _("Chọn tỉnh hoặc xã mà người dùng phụ trách.")
         return None
     try:
         unit = get_unit(db(), code)
@@ -141,13 +153,14 @@ def create():
     username = field(form, "username", max_length=64, errors=errors)
     full_name = field(form, "full_name", max_length=200, errors=errors)
     role = _role(field(form, "role", max_length=16, errors=errors), errors)
-    scope = _scope(field(form, "scope", max_length=64, errors=errors), errors)
+    scope = _scope(form, errors)
     password, generated = _password(form, errors)
     values = {
         "username": username or form.get("username", "")[:64],
         "full_name": full_name,
         "role": form.get("role", "")[:16],
         "scope": form.get("scope", "")[:64],
+        "nationwide": form.get("nationwide") == "1",
         "generate": bool(form.get("generate")),
     }
     if not username and "username" not in errors:
@@ -200,6 +213,7 @@ def edit(name: str):
         "full_name": user.full_name,
         "role": user.role.value,
         "scope": user.scope_code or "",
+        "nationwide": user.scope_code is None,
         "active": user.active,
     }
     return _edit_form(user, values, {}, 200)
@@ -213,12 +227,13 @@ def update(name: str):
     form = request.form
     full_name = field(form, "full_name", max_length=200, errors=errors)
     role = _role(field(form, "role", max_length=16, errors=errors), errors)
-    scope = _scope(field(form, "scope", max_length=64, errors=errors), errors)
+    scope = _scope(form, errors)
     active = form.get("active") == "1"
     values = {
         "full_name": full_name,
         "role": form.get("role", "")[:16],
         "scope": form.get("scope", "")[:64],
+        "nationwide": form.get("nationwide") == "1",
         "active": active,
     }
     if errors:

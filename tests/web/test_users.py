@@ -105,6 +105,8 @@ def test_generated_password_is_shown_once(web):
         ({"role": "vua"}, "role"),
         ({"scope": "99999"}, "scope"),
         ({"scope": "01"}, "scope"),
+        ({"scope": ""}, "scope"),  # a forgotten scope is no nationwide user
+        ({"scope": "42", "nationwide": "1"}, "scope"),
         ({"full_name": "x" * 10_000}, "full_name"),
     ],
 )
@@ -167,8 +169,8 @@ def test_edit_role_and_scope(web):
 
 def test_the_last_national_admin_stays(web):
     admin = web.client("quantri")
-    form = {"full_name": "Quản trị viên", "role": "admin", "scope": "", "active": "1"}
-    for change in ({"role": "auditor"}, {"scope": "42"}):
+    form = {"full_name": "Quản trị viên", "role": "admin", "nationwide": "1", "active": "1"}
+    for change in ({"role": "auditor"}, {"scope": "42", "nationwide": ""}):
         response = web.post(admin, "/users/quantri/edit", {**form, **change})
         assert response.status_code == 400 and "cuối cùng" in body(response)
     locked = web.post(
@@ -189,8 +191,9 @@ def test_provincial_admin_manages_only_the_province(web):
     assert client.get("/users/quantri/edit").status_code == 403
     pw = {"password": "x" * 12, "password2": "x" * 12}
     assert web.post(client, "/users/quantri/password", pw).status_code == 403
-    national = web.post(client, "/users/new", {**NEW, "scope": ""})
+    national = web.post(client, "/users/new", {**NEW, "scope": "", "nationwide": "1"})
     assert national.status_code == 400 and 'id="scope-error"' in body(national)
+    assert 'id="nationwide"' not in body(client.get("/users/new"))  # not even offered
     assert web.post(client, "/users/new", NEW).status_code == 302
 
 
@@ -242,3 +245,23 @@ def test_a_new_password_signs_out_the_sessions_of_the_old_one(web):
     )
     assert own.status_code == 302
     assert admin.get("/users/").status_code == 200
+
+
+def test_a_nationwide_user_is_an_explicit_choice_of_a_national_admin(web):
+    admin = web.client("quantri")
+    form = body(admin.get("/users/new"))
+    assert 'id="nationwide"' in form and "data-unit-single" in form
+    forgotten = web.post(admin, "/users/new", {**NEW, "scope": ""})
+    assert forgotten.status_code == 400
+    assert "Chọn tỉnh hoặc xã mà người dùng phụ trách." in body(forgotten)
+    chosen = web.post(admin, "/users/new", {**NEW, "scope": "", "nationwide": "1"})
+    assert chosen.status_code == 302 and _user(web, "vanhanh2").scope_unit_id is None
+    # the edit form shows it as chosen, so saving it again keeps it
+    assert 'id="nationwide" name="nationwide" value="1" checked' in body(
+        admin.get("/users/vanhanh2/edit")
+    )
+    by_name = web.post(admin, "/users/new", {**NEW, "username": "theoten", "scope": "Hà Tĩnh"})
+    assert by_name.status_code == 302
+    with web.factory() as s:
+        user = s.scalar(select(User).where(User.username == "theoten"))
+        assert user.scope_unit.code == "42"

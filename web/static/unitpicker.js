@@ -11,7 +11,8 @@
  *          data-label-tree="…">                            (optional translated labels)
  *   <link rel="stylesheet" href="/static/unitpicker.css">  (in the page's head block)
  *
- * The input holds unit codes separated by commas and is what the form submits. Without
+ * The input holds unit codes separated by commas and is what the form submits; with
+ * data-unit-single it holds one (choosing another replaces it: a user's scope). Without
  * JavaScript it stays a plain text field (the server accepts codes, and names too).
  * With JavaScript the input is hidden and replaced, in place, by:
  *   - the chosen units as removable chips  (.unit-chips, each li[data-code], button.remove)
@@ -123,7 +124,7 @@
 
   Picker.prototype.add = function (unit) {
     this.names[unit.code] = describe(unit);
-    var codes = this.codes();
+    var codes = this.input.hasAttribute("data-unit-single") ? [] : this.codes();
     if (codes.indexOf(unit.code) < 0) codes.push(unit.code);
     this.setCodes(codes);
   };
