@@ -169,7 +169,8 @@ def quickstart_cmd(
             imported = scripts_svc.import_library(session, actor, scripts_dir, unit=owner)
         password = ensure_first_admin(session, actor)
     click.echo(
-        f"Đơn vị: {units.communes} xã/phường ({units.created} mới). "
+        f"Đơn vị hành chính: tỉnh và {units.communes} xã/phường "
+        f"({units.created} đơn vị mới thêm). "
         f"Đài: {stations.created} mới, {stations.existing} đã có."
     )
     if imported is not None:

@@ -379,6 +379,19 @@ def _seal_key() -> SealKey:
     return SealKey.from_secret(_settings().secret_key)
 
 
+@bp.get("/help")
+@signed_in()
+def help_page():
+    """How compliance is counted, in the admin, for the people who read the reports."""
+    rules = counting.Rules()
+    return render_template(
+        "reports/help.html",
+        early_hours=int(rules.early.total_seconds() // 3600),
+        grace_minutes=int(rules.grace.total_seconds() // 60),
+        cutoff_day=_settings().report_cutoff_day,
+    )
+
+
 @bp.post("/compliance/store")
 @signed_in(*STORERS)
 def compliance_store():

@@ -424,3 +424,13 @@ def test_a_chain_signed_by_another_key_is_not_signed_on_from_the_admin(app, audi
     assert "khóa bí mật" in refused.get_data(as_text=True)
     with scene.factory() as s:  # nothing was stored past the head it could not sign
         assert s.scalar(select(func.count()).select_from(ComplianceReport)) == 1
+
+
+def test_how_compliance_is_counted_is_a_page_of_the_admin(app, auditor, scene):
+    page = auditor.get("/reports/compliance", query_string=_range(scene)).get_data(as_text=True)
+    assert "docs/compliance.md" not in page and 'id="compliance-help-link"' in page
+    help_page = auditor.get("/reports/help")
+    text = help_page.get_data(as_text=True)
+    assert help_page.status_code == 200 and "Cách tính báo cáo thực hiện" in text
+    assert "không muộn hơn 15 phút sau khi khung giờ đóng" in text and "ngày 15 tháng trước" in text
+    assert app.test_client().get("/reports/help").status_code == 302  # signed in only
