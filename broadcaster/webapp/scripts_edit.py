@@ -13,7 +13,6 @@ from __future__ import annotations
 from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster.errors import BroadcasterError, PermissionDenied
@@ -33,10 +32,10 @@ from broadcaster.services.script_text import (
     derived_slug,
     text_warnings,
 )
+from broadcaster.services.units import get_unit
 from broadcaster.vntext import bidi_controls
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
-    UNIT_CODE,
     actor,
     bidi_problem,
     db,
@@ -62,7 +61,7 @@ def _read_form(form, *, new: bool) -> tuple[ScriptDraft, str, dict[str, str]]:
         slug=field(form, "slug", max_length=MAX_SLUG, errors=errors) if new else "",
         placeholders=tuple(p for p in form.getlist("placeholders") if p in PLACEHOLDERS),
     )
-    unit = field(form, "unit", max_length=16, errors=errors) if new else ""
+    unit = field(form, "unit", max_length=64, errors=errors) if new else ""
     return draft, unit, errors
 
 
@@ -71,12 +70,10 @@ def _unit(code: str, errors: dict[str, str]) -> AdminUnit | None:
     code = code or (current_user.scope_code or "")
     if not code:
         return None
-    if not UNIT_CODE.fullmatch(code):
-        errors["unit"] = _("Mã đơn vị chỉ gồm chữ số (ví dụ 42 là Hà Tĩnh).")
-        return None
-    unit = db().scalar(select(AdminUnit).where(AdminUnit.code == code))
-    if unit is None:
-        errors["unit"] = _("Không có đơn vị hành chính nào mã %(code)s.", code=code)
+    try:  # the picker sends a code; without JavaScript a name is typed
+        unit = get_unit(db(), code)
+    except BroadcasterError as exc:
+        errors["unit"] = exc.message
         return None
     if not actor().covers(unit.path):
         abort(403)
