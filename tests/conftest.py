@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,14 +79,26 @@ def postgres_database(postgres_server_url) -> Iterator[str]:
 
 
 def _truncate_postgres(url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
     engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        # the airing log refuses TRUNCATE through a trigger; replica mode (a superuser's
-        # switch, as the test server's owner is) lets the test suite empty it anyway
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("SET LOCAL lock_timeout = '60s'"))  # a leaked session fails loudly
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                # the airing log refuses TRUNCATE through a trigger; replica mode (a
+                # superuser's switch, as the test server's owner is) lets the suite empty it
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text("SET LOCAL lock_timeout = '60s'"))  # a leak fails loudly
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError as exc:
+            # a finished test's background thread (a long-poll, a presence write) may
+            # still be reading while the tables are taken: PostgreSQL picks one side of
+            # the deadlock to fail; try again once it is gone
+            if "deadlock detected" not in str(exc) or attempt == 2:
+                raise
+            time.sleep(1)
     engine.dispose()
 
 

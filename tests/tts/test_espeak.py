@@ -212,12 +212,23 @@ def test_library_keeps_the_data_it_started_with(engine, tmp_path):
     assert "đã được khởi tạo" in availability.detail
 
 
-def test_without_espeakng_loader_falls_back_to_the_system(monkeypatch):
-    monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # makes the import fail
-    availability = EspeakEngine().availability()
+def test_without_espeakng_loader_falls_back_to_the_system():
+    """In a process of its own: a system libespeak-ng (Debian's, pulled in by VLC or
+    liquidsoap) loaded here would share its global state with the wheel's library
+    under the same soname, and every later test's voice would be looked up in the
+    system's data."""
+    probe = (
+        "import sys; sys.modules['espeakng_loader'] = None\n"  # makes the import fail
+        "from broadcaster.tts.espeak import EspeakEngine\n"
+        "a = EspeakEngine().availability(); print(a.usable); print(a.detail)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    usable, detail = run.stdout.split("\n", 1)
     if ctypes.util.find_library("espeak-ng") is None:
-        assert not availability.usable
-        assert "espeakng-loader" in availability.detail
-        assert "find_library" in availability.detail
+        assert usable == "False"
+        assert "espeakng-loader" in detail and "find_library" in detail
     else:
-        assert espeakng_loader.get_library_path() not in availability.detail
+        assert espeakng_loader.get_library_path() not in detail
