@@ -89,7 +89,13 @@ def append(session: Session, columns: dict, key: SealKey) -> ComplianceReport:
         try:
             with session.begin_nested():
                 return _append(session, columns, key)
-        except (IntegrityError, _Moved):
+        except IntegrityError as exc:
+            # another writer took this place (or made the first head): try the next one;
+            # any other conflict (a periodic report stored twice) is the caller's
+            raced = "chain_seq" in str(exc.orig) or "report_chain_head" in str(exc.orig)
+            if not raced or attempt == _ATTEMPTS - 1:
+                raise
+        except _Moved:
             if attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
