@@ -195,11 +195,9 @@ _MODELS = [
 ]
 
 
-_BINARY = {"contentMediaType": "audio/mpeg"}
+_BINARY = {"contentMediaType": "audio/mpeg"}  # OpenAPI 3.1's way to say "raw bytes"
 # a day as RFC 3339 writes it, or nothing (today)
-_DAY = {
-    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
-}  # OpenAPI 3.1's way to say "raw bytes"
+_DAY = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
 
 
 def _ref(name: str) -> dict[str, str]:

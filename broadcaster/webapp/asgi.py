@@ -154,13 +154,15 @@ async def _no_body() -> dict:
 def in_a_fresh_context(wsgi_app):
     """``wsgi_app`` run in an empty :mod:`contextvars` context on every call.
 
-    a2wsgi runs each call in a copy of the asyncio task's context, and uvicorn may
-    start the next request's task from a callback that a previous request's thread
-    scheduled (reading its body) — a copy of that thread's context, Flask's
-    application context included. Flask then reuses that stale context instead of
-    pushing its own, never tears it down, and the request's database session stays
-    open across requests (on SQLite: a write lock held until some later commit,
-    and every other writer waits, then fails). Each request starts clean here.
+    a2wsgi runs each call in a copy of the asyncio task's context. A body over
+    uvicorn's 64 KiB high-water mark pauses reading, and the app's thread, reading
+    the rest, has the event loop resume it: the connection's reader is registered
+    again in a copy of that thread's context, Flask's application context included,
+    and every later request on the connection starts inside it. Flask then reuses
+    that stale context instead of pushing its own and never tears it down, so one
+    database session stays open across requests and threads (on SQLite a write lock
+    held until some later commit: other writers wait, then fail). Each request
+    starts clean here.
     """
 
     def call(environ, start_response):
