@@ -28,6 +28,17 @@ class Presence:
         self._here: Counter[str] = Counter()  # station code → long-polls held now
         self._written: dict[str, float] = {}  # station code → when last written
         self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Forget every waiter and end the writing thread (an app being shut down, and
+        the tests, so that nothing is written after the process has moved on)."""
+        with self._lock:
+            self._stopped = True
+            self._here.clear()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     @property
     def waiting(self) -> int:
@@ -36,6 +47,8 @@ class Presence:
 
     def arrive(self, code: str) -> None:
         with self._lock:
+            if self._stopped:
+                return
             self._here[code] += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="presence")
@@ -43,6 +56,8 @@ class Presence:
 
     def leave(self, code: str) -> None:
         with self._lock:
+            if code not in self._here:  # stopped meanwhile
+                return
             self._here[code] -= 1
             if self._here[code] <= 0:
                 del self._here[code]

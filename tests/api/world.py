@@ -115,10 +115,15 @@ def world(db_url, tmp_path, ha_tinh, campaign, factory) -> Iterator[World]:
 
 
 def stop_listening(app: Flask) -> None:
-    """Stop an app's slot-change listener (PostgreSQL), so tests do not pile up connections."""
+    """Stop an app's slot-change listener (PostgreSQL), so tests do not pile up connections,
+    and its presence writer, so that a station still waiting in a finished test is not
+    written into the next test's tables."""
     notices = app.extensions.get("broadcaster.slot_notices")
     if notices is not None:
         notices.stop()
+    presence = app.extensions.get("broadcaster.presence")
+    if presence is not None:
+        presence.stop()
 
 
 def aware(dt: datetime) -> str:
