@@ -228,12 +228,17 @@ def scope_path() -> str | None:
     return actor().scope_path
 
 
+def error_text(exc: BroadcasterError) -> str:
+    """A service's error in the reader's language (its message id through Babel)."""
+    return exc.render(_)
+
+
 def refused(exc: BroadcasterError) -> None:
     """Turn a service's refusal that is not about the form into 403/404."""
     if isinstance(exc, PermissionDenied):
-        abort(403, description=exc.message)
+        abort(403, description=error_text(exc))
     if isinstance(exc, NotFound):
-        abort(404, description=exc.message)
+        abort(404, description=error_text(exc))
 
 
 def done(message: str) -> None:
