@@ -10,7 +10,8 @@ broadcast, campaign or report of this product lies outside those years.
 of three things is wrong, so each caller words the message for its reader (a
 translated form error, a JSON error, a Vietnamese CLI line); :func:`parse_day`
 is the services' and commands' wording, raising
-:class:`~broadcaster.errors.InvalidInput`.
+:class:`~broadcaster.errors.InvalidInput` about a field, with the input's name (a
+:class:`~broadcaster.errors.Words`, translated with the message) in its text.
 """
 
 from __future__ import annotations
@@ -77,34 +78,57 @@ def read_day(value: str | date, *, vietnamese: bool = True) -> date:
     return check_day(day, text)
 
 
-def range_text() -> str:
-    return f"{FIRST_DAY:%d/%m/%Y} đến {LAST_DAY:%d/%m/%Y}"
-
-
-def day_problem(error: DayError, field: str, *, vietnamese: bool = True) -> str:
-    """The Vietnamese message for ``error`` in ``field``."""
-    text = error.text
+def day_problem(
+    error: DayError, label: str, *, field: str | None = None, vietnamese: bool = True
+) -> InvalidInput:
+    """The error for ``error`` in the input called ``label`` (a :class:`Words` is translated
+    with the message; a plain string is shown as it is), about ``field``."""
+    said = {"label": label, "text": error.text}
     if error.reason == "range":
-        return f"{field}: ngày '{text}' nằm ngoài khoảng cho phép ({range_text()})."
+        return InvalidInput(
+            "{label}: ngày '{text}' nằm ngoài khoảng cho phép ({first:%d/%m/%Y} đến "
+            "{last:%d/%m/%Y}).",
+            field=field,
+            first=FIRST_DAY,
+            last=LAST_DAY,
+            **said,
+        )
     if error.reason == "missing":
-        return f"{field}: ngày '{text}' không hợp lệ: không tồn tại ngày này."
-    forms = "YYYY-MM-DD hoặc DD/MM/YYYY" if vietnamese else "YYYY-MM-DD"
-    return f"{field}: ngày '{text}' không hợp lệ: dùng {forms}."
+        return InvalidInput(
+            "{label}: ngày '{text}' không hợp lệ: không tồn tại ngày này.", field=field, **said
+        )
+    if vietnamese:
+        return InvalidInput(
+            "{label}: ngày '{text}' không hợp lệ: dùng YYYY-MM-DD hoặc DD/MM/YYYY.",
+            field=field,
+            **said,
+        )
+    return InvalidInput(
+        "{label}: ngày '{text}' không hợp lệ: dùng YYYY-MM-DD.", field=field, **said
+    )
 
 
-def parse_day(value: str | date, field: str, *, vietnamese: bool = True) -> date:
-    """:func:`read_day`, refusing with :class:`InvalidInput` naming ``field``."""
+def parse_day(
+    value: str | date, label: str, *, field: str | None = None, vietnamese: bool = True
+) -> date:
+    """:func:`read_day`, refusing with :class:`InvalidInput` naming ``label`` (give it as
+    :class:`~broadcaster.errors.Words`) about ``field``."""
     try:
         return read_day(value, vietnamese=vietnamese)
     except DayError as error:
-        raise InvalidInput(day_problem(error, field, vietnamese=vietnamese)) from None
+        raise day_problem(error, label, field=field, vietnamese=vietnamese) from None
 
 
-def check_moment(moment: datetime, field: str) -> datetime:
+def check_moment(moment: datetime, label: str, *, field: str | None = None) -> datetime:
     """A typed date and time whose day lies in range (else :class:`InvalidInput`)."""
     if not in_range(moment.date()):
         raise InvalidInput(
-            f"{field}: thời điểm '{moment:%d/%m/%Y %H:%M}' nằm ngoài khoảng cho phép "
-            f"({range_text()})."
+            "{label}: thời điểm '{moment:%d/%m/%Y %H:%M}' nằm ngoài khoảng cho phép "
+            "({first:%d/%m/%Y} đến {last:%d/%m/%Y}).",
+            field=field,
+            label=label,
+            moment=moment,
+            first=FIRST_DAY,
+            last=LAST_DAY,
         )
     return moment

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 from broadcaster.vntext import nfc, slugify
 
 # Filled per station when audio is rendered. The value is how the name reads
@@ -71,32 +71,70 @@ class ScriptText:
 
 
 class LibraryProblems(InvalidInput):
-    """Every problem found in a library folder, each naming file and line."""
+    """Every problem found in a library folder, each naming file and line.
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    ``errors`` are the problems as errors (translated one by one when shown);
+    ``problems`` their Vietnamese text."""
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        super().__init__("\n".join(e.message for e in errors))
+        self.errors = errors
+        self.problems = [e.message for e in errors]
+
+    def render(self, translate=lambda text: text) -> str:
+        return "\n".join(e.render(translate) for e in self.errors)
 
 
 def used_placeholders(body: str, where: str = "", first_line: int = 1) -> tuple[str, ...]:
-    """Placeholder names in order of first use; unknown ones are an error."""
+    """Placeholder names in order of first use; unknown ones are an error.
+
+    The error names the file ``where`` and its line, or (no ``where``: text typed in
+    a form) the line of ``body``, about the field ``body``."""
     seen: list[str] = []
     for m in _PLACEHOLDER.finditer(body):
         name = m.group(1).strip()
+        line = first_line + body.count("\n", 0, m.start())
         if name not in PLACEHOLDERS:
-            line = first_line + body.count("\n", 0, m.start())
-            close = difflib.get_close_matches(name, list(PLACEHOLDERS), n=1)
-            hint = f" (có phải '{{{close[0]}}}'?)" if close else ""
-            raise InvalidInput(
-                f"{where}:{line}: chỗ điền '{{{name}}}' không hợp lệ{hint}. "
-                f"Chỉ dùng: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}."
-            )
+            raise _unknown_placeholder(name, where, line)
         if m.group(1) != name:
-            line = first_line + body.count("\n", 0, m.start())
-            raise InvalidInput(f"{where}:{line}: bỏ khoảng trắng trong '{{{m.group(1)}}}'.")
+            said = {"field": "body", "where": where, "line": line, "written": m.group(1)}
+            if where:
+                raise InvalidInput("{where}:{line}: bỏ khoảng trắng trong '{{{written}}}'.", **said)
+            raise InvalidInput("Dòng {line}: bỏ khoảng trắng trong '{{{written}}}'.", **said)
         if name not in seen:
             seen.append(name)
     return tuple(seen)
+
+
+def _unknown_placeholder(name: str, where: str, line: int) -> InvalidInput:
+    close = difflib.get_close_matches(name, list(PLACEHOLDERS), n=1)
+    said = {
+        "field": "body",
+        "where": where,
+        "line": line,
+        "name": name,
+        "close": close[0] if close else "",
+        "allowed": ", ".join("{" + p + "}" for p in PLACEHOLDERS),
+    }
+    if where and close:
+        return InvalidInput(
+            "{where}:{line}: chỗ điền '{{{name}}}' không hợp lệ (có phải '{{{close}}}'?). "
+            "Chỉ dùng: {allowed}.",
+            **said,
+        )
+    if where:
+        return InvalidInput(
+            "{where}:{line}: chỗ điền '{{{name}}}' không hợp lệ. Chỉ dùng: {allowed}.", **said
+        )
+    if close:
+        return InvalidInput(
+            "Dòng {line}: chỗ điền '{{{name}}}' không hợp lệ (có phải '{{{close}}}'?). "
+            "Chỉ dùng: {allowed}.",
+            **said,
+        )
+    return InvalidInput(
+        "Dòng {line}: chỗ điền '{{{name}}}' không hợp lệ. Chỉ dùng: {allowed}.", **said
+    )
 
 
 def _key_line(header_lines: list[str], key: str) -> int:
@@ -113,7 +151,9 @@ def _str_list(value: object, key: str, where: str) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise InvalidInput(f"{where}: '{key}' phải là một danh sách, ví dụ [a, b].")
+        raise InvalidInput(
+            "{where}: '{key}' phải là một danh sách, ví dụ [a, b].", where=where, key=key
+        )
     return [nfc(str(v)).strip() for v in value if str(v).strip()]
 
 
@@ -124,21 +164,25 @@ def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> Scri
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInput(
-            f"{path}:{line}: tệp không phải UTF-8 (byte lỗi ở vị trí {exc.start}). "
-            "Hãy lưu lại tệp với bảng mã UTF-8."
+            "{path}:{line}: tệp không phải UTF-8 (byte lỗi ở vị trí {position}). "
+            "Hãy lưu lại tệp với bảng mã UTF-8.",
+            path=path,
+            line=line,
+            position=exc.start,
         ) from None
     text = nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise InvalidInput(
-            f"{path}:1: thiếu phần đầu (front matter): tệp phải bắt đầu bằng dòng '---', "
-            "sau đó là title, tags, placeholders và một dòng '---' nữa."
+            "{path}:1: thiếu phần đầu (front matter): tệp phải bắt đầu bằng dòng '---', "
+            "sau đó là title, tags, placeholders và một dòng '---' nữa.",
+            path=path,
         )
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         raise InvalidInput(
-            f"{path}:1: phần đầu mở bằng '---' nhưng không có dòng '---' đóng."
+            "{path}:1: phần đầu mở bằng '---' nhưng không có dòng '---' đóng.", path=path
         ) from None
     header_lines = lines[1:end]
     try:
@@ -146,44 +190,61 @@ def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> Scri
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
-        problem = getattr(exc, "problem", None) or "sai cú pháp"
-        raise InvalidInput(f"{path}:{line}: phần đầu sai cú pháp YAML: {problem}.") from None
+        problem = getattr(exc, "problem", None) or Words("sai cú pháp")
+        raise InvalidInput(
+            "{path}:{line}: phần đầu sai cú pháp YAML: {problem}.",
+            path=path,
+            line=line,
+            problem=problem,
+        ) from None
     if not isinstance(header, dict):
-        raise InvalidInput(f"{path}:2: phần đầu phải là các dòng 'khóa: giá trị'.")
+        raise InvalidInput("{path}:2: phần đầu phải là các dòng 'khóa: giá trị'.", path=path)
     for key in header:
         if key not in HEADER_KEYS:
             close = difflib.get_close_matches(str(key), HEADER_KEYS, n=1)
-            hint = f" (có phải '{close[0]}'?)" if close else ""
-            raise InvalidInput(
-                f"{path}:{_key_line(header_lines, str(key))}: khóa '{key}' không dùng được{hint}."
-                f" Các khóa: {', '.join(HEADER_KEYS)}."
-            )
+            said = {
+                "where": f"{path}:{_key_line(header_lines, str(key))}",
+                "key": key,
+                "close": close[0] if close else "",
+                "keys": ", ".join(HEADER_KEYS),
+            }
+            if close:
+                raise InvalidInput(
+                    "{where}: khóa '{key}' không dùng được (có phải '{close}'?). Các khóa: {keys}.",
+                    **said,
+                )
+            raise InvalidInput("{where}: khóa '{key}' không dùng được. Các khóa: {keys}.", **said)
 
     def where(key: str) -> str:
         return f"{path}:{_key_line(header_lines, key)}"
 
     title = header.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise InvalidInput(f"{where('title')}: thiếu 'title' (tiêu đề tin bài).")
+        raise InvalidInput("{where}: thiếu 'title' (tiêu đề tin bài).", where=where("title"))
     title = " ".join(nfc(title).split())
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"{where('title')}: tiêu đề dài quá {MAX_TITLE} ký tự.")
+        raise InvalidInput(
+            "{where}: tiêu đề dài quá {limit} ký tự.", where=where("title"), limit=MAX_TITLE
+        )
 
     tags = [t.lower() for t in _str_list(header.get("tags"), "tags", where("tags"))]
     for tag in tags:
         if not _TAG.match(tag):
             raise InvalidInput(
-                f"{where('tags')}: thẻ '{tag}' không hợp lệ; dùng chữ thường không dấu và '-'."
+                "{where}: thẻ '{tag}' không hợp lệ; dùng chữ thường không dấu và '-'.",
+                where=where("tags"),
+                tag=tag,
             )
     declared = _str_list(header.get("placeholders"), "placeholders", where("placeholders"))
     campaign = header.get("campaign")
     if campaign is not None and not isinstance(campaign, str):
-        raise InvalidInput(f"{where('campaign')}: 'campaign' phải là một chuỗi.")
+        raise InvalidInput("{where}: 'campaign' phải là một chuỗi.", where=where("campaign"))
     slug = header.get("slug") or default_slug or slugify(title)
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise InvalidInput(
-            f"{where('slug')}: mã tin bài '{slug}' không hợp lệ; dùng chữ thường không dấu, "
-            "chữ số và '-'."
+            "{where}: mã tin bài '{slug}' không hợp lệ; dùng chữ thường không dấu, chữ số và '-'.",
+            where=where("slug"),
+            slug=slug,
         )
 
     body_first_line = end + 2
@@ -193,24 +254,37 @@ def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> Scri
         body_first_line += 1
     body = "\n".join(line.rstrip() for line in body_lines).strip()
     if not body:
-        raise InvalidInput(f"{path}:{end + 2}: nội dung tin bài rỗng (sau dòng '---').")
+        raise InvalidInput(
+            "{path}:{line}: nội dung tin bài rỗng (sau dòng '---').", path=path, line=end + 2
+        )
     used = used_placeholders(body, path, body_first_line)
     if declared:
         unknown = [p for p in declared if p not in PLACEHOLDERS]
         if unknown:
             raise InvalidInput(
-                f"{where('placeholders')}: chỗ điền không hợp lệ: {', '.join(unknown)}. "
-                f"Chỉ dùng: {', '.join(PLACEHOLDERS)}."
+                "{where}: chỗ điền không hợp lệ: {unknown}. Chỉ dùng: {allowed}.",
+                where=where("placeholders"),
+                unknown=", ".join(unknown),
+                allowed=", ".join(PLACEHOLDERS),
             )
         missing = [p for p in used if p not in declared]
         unused = [p for p in declared if p not in used]
-        if missing or unused:
-            detail = []
-            if missing:
-                detail.append(f"nội dung dùng {', '.join(missing)} nhưng chưa khai báo")
-            if unused:
-                detail.append(f"khai báo {', '.join(unused)} nhưng nội dung không dùng")
-            raise InvalidInput(f"{where('placeholders')}: placeholders: {'; '.join(detail)}.")
+        said = {"where": where("placeholders"), "missing": ", ".join(missing)}
+        said["unused"] = ", ".join(unused)
+        if missing and unused:
+            raise InvalidInput(
+                "{where}: placeholders: nội dung dùng {missing} nhưng chưa khai báo; "
+                "khai báo {unused} nhưng nội dung không dùng.",
+                **said,
+            )
+        if missing:
+            raise InvalidInput(
+                "{where}: placeholders: nội dung dùng {missing} nhưng chưa khai báo.", **said
+            )
+        if unused:
+            raise InvalidInput(
+                "{where}: placeholders: khai báo {unused} nhưng nội dung không dùng.", **said
+            )
     return ScriptText(
         slug=slug,
         title=title,
@@ -225,7 +299,7 @@ def parse_script(raw: bytes, path: str, default_slug: str | None = None) -> Scri
 def library_files(folder: Path) -> list[Path]:
     """Script files below a folder, in a stable order (README files are skipped)."""
     if not folder.is_dir():
-        raise InvalidInput(f"Không tìm thấy thư mục tin bài '{folder}'.")
+        raise InvalidInput("Không tìm thấy thư mục tin bài '{folder}'.", folder=str(folder))
     return sorted(
         p
         for p in folder.rglob("*")
@@ -236,20 +310,31 @@ def library_files(folder: Path) -> list[Path]:
 def read_library(folder: Path) -> list[ScriptText]:
     """Parse every script file; report all problems at once, or none."""
     parsed: list[ScriptText] = []
-    problems: list[str] = []
+    problems: list[InvalidInput] = []
     seen: dict[str, str] = {}
     for path in library_files(folder):
         shown = str(path)
         try:
             script = parse_script(path.read_bytes(), shown, default_slug=slugify(path.stem))
         except InvalidInput as exc:
-            problems.append(exc.message)
+            problems.append(exc)
             continue
         except OSError as exc:
-            problems.append(f"{shown}: không đọc được tệp: {exc.strerror}")
+            problems.append(
+                InvalidInput(
+                    "{path}: không đọc được tệp: {reason}", path=shown, reason=exc.strerror
+                )
+            )
             continue
         if script.slug in seen:
-            problems.append(f"{shown}:1: mã tin bài '{script.slug}' trùng với {seen[script.slug]}.")
+            problems.append(
+                InvalidInput(
+                    "{path}:1: mã tin bài '{slug}' trùng với {other}.",
+                    path=shown,
+                    slug=script.slug,
+                    other=seen[script.slug],
+                )
+            )
             continue
         seen[script.slug] = shown
         parsed.append(script)

@@ -49,13 +49,17 @@ def bidi_controls(text: str) -> list[str]:
     return [f"U+{ord(ch):04X}" for ch in text if ch in BIDI_CONTROLS]
 
 
-def refuse_bidi(text: str, field: str) -> str:
-    """``text`` itself, or :class:`~broadcaster.errors.InvalidInput` naming ``field`` when it
-    holds a bidirectional control character."""
+def refuse_bidi(text: str, label: str, *, field: str | None = None) -> str:
+    """``text`` itself, or :class:`~broadcaster.errors.InvalidInput` about ``field`` naming
+    ``label`` (a :class:`~broadcaster.errors.Words`) when it holds a bidirectional control
+    character."""
     found = bidi_controls(text)
     if found:
         raise InvalidInput(
-            f"{field} có ký tự điều khiển hướng chữ ({', '.join(sorted(set(found)))}), "
-            "có thể làm chữ hiển thị đảo ngược: hãy xóa ký tự đó."
+            "{label} có ký tự điều khiển hướng chữ ({found}), "
+            "có thể làm chữ hiển thị đảo ngược: hãy xóa ký tự đó.",
+            field=field,
+            label=label,
+            found=", ".join(sorted(set(found))),
         )
     return text

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from broadcaster.cli.context import AppContext, echo_json, echo_table, pass_app, progress_bar
 from broadcaster.days import parse_day
+from broadcaster.errors import Words
 from broadcaster.models import Station
 from broadcaster.planning import plan
 from broadcaster.services.slots import station_day
@@ -59,7 +60,7 @@ def plan_cmd(app: AppContext, days: int) -> None:
 def _parse_day(value: str | None, app: AppContext) -> date:
     if not value:
         return app.settings.today()
-    return parse_day(value, "Ngày (--date)")
+    return parse_day(value, Words("Ngày"), field="day")
 
 
 @click.group("slots")

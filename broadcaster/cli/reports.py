@@ -17,7 +17,7 @@ from broadcaster.cli.context import (
     progress_bar,
     user_options,
 )
-from broadcaster.errors import InvalidInput, PermissionDenied
+from broadcaster.errors import InvalidInput, PermissionDenied, Words
 from broadcaster.models import AdminUnit
 from broadcaster.reports.periods import KINDS, Period, custom, parse_day, resolve
 from broadcaster.services.audit import Actor, record
@@ -67,7 +67,11 @@ def _period(app: AppContext, day_from, day_to, kind, of, cutoff_day, calendar) -
             "Cần kỳ báo cáo: --from YYYY-MM-DD --to YYYY-MM-DD, "
             "hoặc --period month|quarter|half|year --of KỲ."
         )
-    return custom(parse_day(day_from, "Ngày --from"), parse_day(day_to, "Ngày --to"), cutoff)
+    return custom(
+        parse_day(day_from, Words("Ngày bắt đầu"), field="day_from"),
+        parse_day(day_to, Words("Ngày kết thúc"), field="day_to"),
+        cutoff,
+    )
 
 
 def _check_scope(session, actor: Actor, unit_code: str | None) -> None:
@@ -292,7 +296,7 @@ def periodic_cmd(app: AppContext, today: str | None) -> None:
 
     from broadcaster.reports import periodic
 
-    day = parse_day(today, "Ngày --today") if today else app.settings.today()
+    day = parse_day(today, Words("Ngày hôm nay"), field="today") if today else app.settings.today()
     result = periodic.run(
         app.sessions,
         day,

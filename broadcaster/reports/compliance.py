@@ -363,7 +363,9 @@ def _scope(session: Session, unit_code: str | None) -> AdminUnit | None:
         return None
     unit = session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code.strip()))
     if unit is None:
-        raise NotFound(f"Không có đơn vị hành chính nào mã '{unit_code}'.")
+        raise NotFound(
+            "Không có đơn vị hành chính nào mã '{code}'.", field="unit_code", code=unit_code
+        )
     return unit
 
 
@@ -397,7 +399,11 @@ def compute(
     if campaign_id is not None:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise NotFound(f"Không có chiến dịch nào số {campaign_id}.")
+            raise NotFound(
+                "Không có chiến dịch nào số {campaign_id}.",
+                field="campaign_id",
+                campaign_id=campaign_id,
+            )
 
     # stations of the scope, with their commune and province
     station_q = select(

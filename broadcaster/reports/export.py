@@ -130,7 +130,11 @@ def prepared(report: dict) -> dict:
     """The report, checked for its format version and NFC-normalised throughout."""
     found = report.get("format")
     if found != FORMAT:
-        raise InvalidInput(f"Không xuất được báo cáo định dạng {found!r}: chỉ hỗ trợ {FORMAT}.")
+        raise InvalidInput(
+            "Không xuất được báo cáo định dạng {found!r}: chỉ hỗ trợ {supported}.",
+            found=found,
+            supported=FORMAT,
+        )
     return _normalised(report)
 
 
@@ -223,7 +227,9 @@ def to_csv(report: dict, lang: str = "vi") -> bytes:
     """The CSV: Vietnamese headers and level names (``lang="en"``: the column names and
     level values documented above, for English readers and programs)."""
     if lang not in CSV_LANGUAGES:
-        raise InvalidInput(f"Ngôn ngữ CSV '{lang}' không có; chọn vi hoặc en.")
+        raise InvalidInput(
+            "Ngôn ngữ CSV '{lang}' không có; chọn vi hoặc en.", field="lang", lang=lang
+        )
     report = prepared(report)
     buf = io.StringIO(newline="")
     writer = csv.writer(buf)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from broadcaster import days
 from broadcaster.days import FIRST_DAY, LAST_DAY
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 
 DEFAULT_CUTOFF_DAY = 15
 MAX_DAYS = 3 * 366 + 1  # a custom range longer than this is a typo, not a report
@@ -48,7 +48,9 @@ class Period:
 def _check_cutoff(cutoff_day: int) -> None:
     if not 1 <= cutoff_day <= 28:
         raise InvalidInput(
-            f"Ngày chốt số liệu phải từ 1 đến 28 (mọi tháng đều có), không phải {cutoff_day}."
+            "Ngày chốt số liệu phải từ 1 đến 28 (mọi tháng đều có), không phải {cutoff_day}.",
+            field="cutoff_day",
+            cutoff_day=cutoff_day,
         )
 
 
@@ -72,7 +74,11 @@ def resolve(kind: str, of: str, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     _check_cutoff(cutoff_day)
     of = (of or "").strip().upper()
     if kind not in KINDS:
-        raise InvalidInput(f"Kỳ báo cáo '{kind}' không có; dùng month, quarter, half hoặc year.")
+        raise InvalidInput(
+            "Kỳ báo cáo '{kind}' không có; dùng month, quarter, half hoặc year.",
+            field="kind",
+            kind=kind,
+        )
     patterns = {
         "month": (r"(\d{4})-(\d{1,2})", "YYYY-MM, vd 2026-11"),
         "quarter": (r"(\d{4})-Q([1-4])", "YYYY-Qn, vd 2026-Q4"),
@@ -82,14 +88,26 @@ def resolve(kind: str, of: str, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     pattern, example = patterns[kind]
     match = re.fullmatch(pattern, of)
     if not match:
-        raise InvalidInput(f"Kỳ '{of}' không đúng dạng cho {kind}: dùng {example}.")
+        raise InvalidInput(
+            "Kỳ '{of}' không đúng dạng cho {kind}: dùng {example}.",
+            field="of",
+            of=of,
+            kind=kind,
+            example=example,
+        )
     year = int(match.group(1))
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise InvalidInput(f"Năm {year} nằm ngoài khoảng {FIRST_DAY.year}–{LAST_DAY.year}.")
+        raise InvalidInput(
+            "Năm {year} nằm ngoài khoảng {first}–{last}.",
+            field="of",
+            year=year,
+            first=FIRST_DAY.year,
+            last=LAST_DAY.year,
+        )
     n = int(match.group(2)) if kind != "year" else 1
     if kind == "month":
         if not 1 <= n <= 12:
-            raise InvalidInput(f"Tháng {n} không có; dùng 1 đến 12.")
+            raise InvalidInput("Tháng {month} không có; dùng 1 đến 12.", field="of", month=n)
         start, end = _span(year, n, 1, cutoff_day)
         key, label = f"{year}-{n:02d}", f"Tháng {n:02d}/{year}"
     elif kind == "quarter":
@@ -106,22 +124,30 @@ def resolve(kind: str, of: str, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
 
 def custom(start: date, end: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> Period:
     """Any range of whole days, both ends included."""
-    start, end = days.parse_day(start, "Ngày bắt đầu"), days.parse_day(end, "Ngày kết thúc")
+    start = days.parse_day(start, Words("Ngày bắt đầu"), field="day_from")
+    end = days.parse_day(end, Words("Ngày kết thúc"), field="day_to")
     if end < start:
         raise InvalidInput(
-            f"Ngày kết thúc {end:%d/%m/%Y} trước ngày bắt đầu {start:%d/%m/%Y}: đổi lại hai ngày."
+            "Ngày kết thúc {end:%d/%m/%Y} trước ngày bắt đầu {start:%d/%m/%Y}: đổi lại hai ngày.",
+            field="day_to",
+            start=start,
+            end=end,
         )
     if (end - start).days + 1 > MAX_DAYS:
         raise InvalidInput(
-            f"Khoảng {start:%d/%m/%Y}–{end:%d/%m/%Y} dài quá 3 năm: hãy lập báo cáo theo từng năm."
+            "Khoảng {start:%d/%m/%Y}–{end:%d/%m/%Y} dài quá 3 năm: hãy lập báo cáo theo từng năm.",
+            field="day_to",
+            start=start,
+            end=end,
         )
     label = f"Từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}"
     return Period("custom", start, end, label, cutoff_day, f"{start}..{end}")
 
 
-def parse_day(value: str, what: str) -> date:
-    """A typed day (YYYY-MM-DD or DD/MM/YYYY) in the product's range of years."""
-    return days.parse_day(value, what)
+def parse_day(value: str, label: str, *, field: str | None = None) -> date:
+    """A typed day (YYYY-MM-DD or DD/MM/YYYY) in the product's range of years; ``label``
+    (a :class:`~broadcaster.errors.Words`) names it in an error about ``field``."""
+    return days.parse_day(value, label, field=field)
 
 
 def closed(kind: str, today: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> list[Period]:

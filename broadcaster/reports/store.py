@@ -123,7 +123,7 @@ def store(
 def _load(session: Session, report_id: int) -> ComplianceReport:
     row = session.get(ComplianceReport, report_id)
     if row is None:
-        raise NotFound(f"Không có báo cáo đã lưu số {report_id}.")
+        raise NotFound("Không có báo cáo đã lưu số {report_id}.", report_id=report_id)
     return row
 
 

@@ -20,15 +20,17 @@ MAX_BODY = 20_000  # a long bulletin is ~5,000 characters; room for four
 MAX_CAMPAIGN = 300  # the column's width
 MAX_SLUG = 120
 SOURCE = "web"
-_LINE_PREFIX = re.compile(r"^:(\d+): ")
 
 
 class ScriptFormProblems(InvalidInput):
-    """Every bad field of one script form, each with its message."""
+    """Every bad field of one script form, each with its error (``problems``)."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(problems.values()))
+    def __init__(self, problems: dict[str, InvalidInput]) -> None:
+        super().__init__("; ".join(p.message for p in problems.values()))
         self.problems = problems
+
+    def render(self, translate=lambda text: text) -> str:
+        return "; ".join(p.render(translate) for p in self.problems.values())
 
 
 @dataclass(frozen=True)
@@ -58,61 +60,71 @@ def compose(draft: ScriptDraft, *, slug: str | None = None) -> ScriptText:
     ``slug`` fixes the slug (a new version of an existing script); otherwise the
     draft's slug, or one derived from the title.
     """
-    problems: dict[str, str] = {}
+    problems: dict[str, InvalidInput] = {}
     title = " ".join(nfc(draft.title).split())
     if not title:
-        problems["title"] = "Nhập tiêu đề tin bài."
+        problems["title"] = InvalidInput("Nhập tiêu đề tin bài.", field="title")
     elif len(title) > MAX_TITLE:
-        problems["title"] = f"Tiêu đề dài quá {MAX_TITLE} ký tự."
+        problems["title"] = InvalidInput(
+            "Tiêu đề dài quá {limit} ký tự.", field="title", limit=MAX_TITLE
+        )
 
     body = "\n".join(line.rstrip() for line in nfc(draft.body).split("\n")).strip()
     used: tuple[str, ...] = ()
     if not body:
-        problems["body"] = "Nhập nội dung tin bài."
+        problems["body"] = InvalidInput("Nhập nội dung tin bài.", field="body")
     elif len(body) > MAX_BODY:
-        problems["body"] = f"Nội dung dài quá {MAX_BODY:,} ký tự.".replace(",", ".")
+        problems["body"] = InvalidInput(
+            "Nội dung dài quá {limit} ký tự.",
+            field="body",
+            limit=f"{MAX_BODY:,}".replace(",", "."),
+        )
     else:
         try:
-            used = used_placeholders(body)
+            used = used_placeholders(body)  # no file: the error names the line ("Dòng 3")
         except InvalidInput as exc:
-            problems["body"] = _LINE_PREFIX.sub(r"Dòng \1: ", exc.message)
+            problems["body"] = exc
 
     tags = split_tags(draft.tags)
     bad_tags = [t for t in tags if not _TAG.match(t)]
     if bad_tags:
-        problems["tags"] = (
-            f"Thẻ không hợp lệ: {', '.join(bad_tags)}; dùng chữ thường không dấu, chữ số và '-'."
+        problems["tags"] = InvalidInput(
+            "Thẻ không hợp lệ: {tags}; dùng chữ thường không dấu, chữ số và '-'.",
+            field="tags",
+            tags=", ".join(bad_tags),
         )
 
     declared = [p for p in draft.placeholders if p]
     unknown = [p for p in declared if p not in PLACEHOLDERS]
     if unknown:
-        problems["placeholders"] = (
-            f"Chỗ điền không hợp lệ: {', '.join(unknown)}. Chỉ dùng: {', '.join(PLACEHOLDERS)}."
+        problems["placeholders"] = InvalidInput(
+            "Chỗ điền không hợp lệ: {unknown}. Chỉ dùng: {allowed}.",
+            field="placeholders",
+            unknown=", ".join(unknown),
+            allowed=", ".join(PLACEHOLDERS),
         )
-    elif declared and "body" not in problems:
-        missing = [p for p in used if p not in declared]
-        unused = [p for p in declared if p not in used]
-        detail = []
-        if missing:
-            detail.append(f"nội dung dùng {', '.join(missing)} nhưng chưa đánh dấu")
-        if unused:
-            detail.append(f"đánh dấu {', '.join(unused)} nhưng nội dung không dùng")
-        if detail:
-            problems["placeholders"] = "Chỗ điền: " + "; ".join(detail) + "."
+    elif declared and "body" not in problems and (problem := _unmarked(used, declared)):
+        problems["placeholders"] = problem
 
     campaign = " ".join(nfc(draft.campaign).split())
     if len(campaign) > MAX_CAMPAIGN:
-        problems["campaign"] = f"Tên chiến dịch dài quá {MAX_CAMPAIGN} ký tự."
+        problems["campaign"] = InvalidInput(
+            "Tên chiến dịch dài quá {limit} ký tự.", field="campaign", limit=MAX_CAMPAIGN
+        )
 
     if slug is None:
         slug = draft.slug.strip().lower() or derived_slug(title)
         if not slug and "title" not in problems:
-            problems["slug"] = "Tiêu đề không cho ra mã tin bài; hãy nhập mã (chữ không dấu, '-')."
+            problems["slug"] = InvalidInput(
+                "Tiêu đề không cho ra mã tin bài; hãy nhập mã (chữ không dấu, '-').", field="slug"
+            )
         elif slug and not _SLUG.match(slug):
-            problems["slug"] = (
-                f"Mã tin bài '{slug[:40]}' không hợp lệ; dùng chữ thường không dấu, chữ số và '-'"
-                f" (tối đa {MAX_SLUG} ký tự)."
+            problems["slug"] = InvalidInput(
+                "Mã tin bài '{slug}' không hợp lệ; dùng chữ thường không dấu, chữ số và '-'"
+                " (tối đa {limit} ký tự).",
+                field="slug",
+                slug=slug[:40],
+                limit=MAX_SLUG,
             )
     if problems:
         raise ScriptFormProblems(problems)
@@ -178,3 +190,21 @@ def text_warnings(body: str) -> list[TextWarning]:
     found += [(m.start(), TextWarning("markup", m.group(0)[:60])) for m in _MARKUP.finditer(body)]
     found += [(m.start(), TextWarning("blank", m.group(0)[:60])) for m in _BLANK.finditer(body)]
     return [w for _at, w in sorted(found, key=lambda f: f[0])][:_WARNINGS_SHOWN]
+
+
+def _unmarked(used: tuple[str, ...], declared: list[str]) -> InvalidInput | None:
+    """The placeholders the body uses but the form does not mark, or marks but does not use."""
+    missing = ", ".join(p for p in used if p not in declared)
+    unused = ", ".join(p for p in declared if p not in used)
+    said = {"field": "placeholders", "missing": missing, "unused": unused}
+    if missing and unused:
+        return InvalidInput(
+            "Chỗ điền: nội dung dùng {missing} nhưng chưa đánh dấu; "
+            "đánh dấu {unused} nhưng nội dung không dùng.",
+            **said,
+        )
+    if missing:
+        return InvalidInput("Chỗ điền: nội dung dùng {missing} nhưng chưa đánh dấu.", **said)
+    if unused:
+        return InvalidInput("Chỗ điền: đánh dấu {unused} nhưng nội dung không dùng.", **said)
+    return None

@@ -40,6 +40,7 @@ from broadcaster.webapp.common import (
     bidi_problem,
     db,
     done,
+    error_text,
     field,
     settings,
 )
@@ -73,7 +74,7 @@ def _unit(code: str, errors: dict[str, str]) -> AdminUnit | None:
     try:  # the picker sends a code; without JavaScript a name is typed
         unit = get_unit(db(), code)
     except BroadcasterError as exc:
-        errors["unit"] = exc.message
+        errors["unit"] = error_text(exc)
         return None
     if not actor().covers(unit.path):
         abort(403)
@@ -132,7 +133,7 @@ def _preview(info, draft: ScriptDraft, values: dict, errors: dict[str, str]):
         try:
             spoken = spoken_form(settings().audio, draft.body)
         except BroadcasterError as exc:
-            errors["body"] = exc.message
+            errors[exc.field or "body"] = error_text(exc)
     suggested = derived_slug(draft.title) if info is None and not draft.slug else None
     return _editor(
         {
@@ -163,7 +164,7 @@ def new():
         try:
             text = compose(draft)
         except ScriptFormProblems as exc:
-            errors.update(exc.problems)
+            errors.update({name: error_text(p) for name, p in exc.problems.items()})
         else:
             if draft.slug:
                 # the slug as stored (lower-cased): "New" would hide the editor at /new too
@@ -216,7 +217,7 @@ def edit(slug: str):
         try:
             text = compose(draft, slug=info.slug)
         except ScriptFormProblems as exc:
-            errors.update(exc.problems)
+            errors.update({name: error_text(p) for name, p in exc.problems.items()})
     if errors:
         return _editor({"info": info, "values": values, "errors": errors, "spoken": None}, 400)
     try:
@@ -264,5 +265,5 @@ def spoken():
     try:
         result = spoken_form(settings().audio, raw)
     except BroadcasterError as exc:
-        return jsonify(error=exc.message), 400
+        return jsonify(error=error_text(exc)), 400
     return jsonify(spoken=result, warnings=_warnings(raw))
