@@ -109,9 +109,12 @@ def test_emergency_refusals(cli, factory, ha_tinh):
         (["--title", "T", "--text", "Nội dung", "--unit", "42", *as_editor], "Chỉ người duyệt"),
         (["--title", "T", "--unit", "42", *as_approver], "--text hoặc --file"),
         (["--title", "T", "--text", "x", "--unit", "99999", *as_approver], "mã '99999'"),
-        (["--title", " ", "--text", "x", "--unit", "42", *as_approver], "tiêu đề và nội dung"),
+        (
+            ["--title", " ", "--text", "x", "--unit", "42", *as_approver],
+            "cần có tiêu đề. (--title)",
+        ),
         (["--title", "T", "--text", "{ten_huyen}", "--unit", "42", *as_approver], "không hợp lệ"),
-        (["--title", "T", "--text", "x" * 6000, "--unit", "42", *as_approver], "quá dài"),
+        (["--title", "T", "--text", "x" * 6000, "--unit", "42", *as_approver], "dài quá 5000"),
     ]
     for args, words in cases:
         result = cli("emergency", "send", *args)
@@ -131,7 +134,7 @@ def test_emergency_sent_twice_asks_for_again(cli, factory, ha_tinh):
     assert cli(*send).exit_code == 0
     twice = cli(*send)
     assert twice.exit_code == 2
-    assert "phút trước" in twice.output and "(thêm --again)" in twice.output
+    assert "phút trước" in twice.output and "(--again)" in twice.output
     assert cli(*send, "--again").exit_code == 0
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Emergency)) == 2

@@ -82,20 +82,18 @@ def send_cmd(
     renderer = AudioRenderer(app.settings.audio_dir, app.settings.audio)
     with app.session() as session:
         actor = acting(session, username, password, required=True)
-        try:
-            info = svc.send(
-                session,
-                actor,
-                renderer,
-                title=title,
-                body=body or "",
-                unit_codes=list(units),
-                repeat=repeat,
-                expires_in=timedelta(minutes=expires),
-                again=again,
-            )
-        except svc.RepeatedSend as exc:
-            raise svc.RepeatedSend(f"{exc.message} (thêm --again)", exc.earlier_id) from None
+        # a repeat of a moment ago is refused about "again": the message ends "(--again)"
+        info = svc.send(
+            session,
+            actor,
+            renderer,
+            title=title,
+            body=body or "",
+            unit_codes=list(units),
+            repeat=repeat,
+            expires_in=timedelta(minutes=expires),
+            again=again,
+        )
     with app.session() as session:
         connected = progress.connected_count(session, info.id, None)
     click.echo(

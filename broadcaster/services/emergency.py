@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.db import utcnow
 from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooMany
-from broadcaster.library import MAX_TITLE, ScriptText, used_placeholders
+from broadcaster.library import ScriptText
 from broadcaster.models import (
     AdminUnit,
     Airing,
@@ -37,7 +37,8 @@ from broadcaster.models import (
 )
 from broadcaster.planning.calendar import week_label
 from broadcaster.services.audit import Actor, record
-from broadcaster.vntext import nfc, refuse_bidi
+from broadcaster.services.emergency_draft import MAX_BODY as MAX_BODY  # the send's limit
+from broadcaster.services.emergency_draft import checked_text, stations_under, target_units
 
 if TYPE_CHECKING:  # rendering pulls in numpy and scipy: only when an emergency is sent
     from broadcaster.audio.render import AudioRenderer
@@ -46,7 +47,6 @@ SENDERS = (Role.APPROVER, Role.ADMIN)
 MAX_REPEAT = 5
 DEFAULT_EXPIRY = timedelta(hours=2)
 MAX_EXPIRY = timedelta(hours=24)
-MAX_BODY = 5000
 # The brake: the same text to overlapping units again within this window needs the
 # sender's confirmation; no one sends more than SENDS_PER_MINUTE in a minute.
 REPEAT_WINDOW = timedelta(minutes=10)
@@ -56,8 +56,8 @@ SENDS_PER_MINUTE = 3
 class RepeatedSend(Conflict):
     """The same text went to some of these units a moment ago: send again only if meant."""
 
-    def __init__(self, message: str, earlier_id: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, earlier_id: int, **params: object) -> None:
+        super().__init__(message, **params)
         self.earlier_id = earlier_id
 
 
@@ -93,20 +93,6 @@ class EmergencyDelivery:
     status: str  # waiting | picked_up | aired | partial | failed | skipped | missed | cancelled
 
 
-def _units(session: Session, actor: Actor, codes: list[str]) -> list[AdminUnit]:
-    if not codes:
-        raise InvalidInput("Cần ít nhất một đơn vị nhận tin khẩn cấp (--unit MÃ).")
-    units = []
-    for code in dict.fromkeys(c.strip() for c in codes):
-        unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code))
-        if unit is None:
-            raise NotFound(f"Không có đơn vị hành chính mã '{code}'.")
-        if not actor.covers(unit.path):
-            raise PermissionDenied(f"Đơn vị {unit.name} ({code}) nằm ngoài phạm vi của bạn.")
-        units.append(unit)
-    return units
-
-
 def _brake(
     session: Session,
     actor: Actor,
@@ -133,9 +119,12 @@ def _brake(
     if len(recent) >= SENDS_PER_MINUTE:
         wait = max(1, int((recent[0] + timedelta(minutes=1) - now).total_seconds()) + 1)
         raise TooMany(
-            f"Bạn đã gửi {len(recent)} tin khẩn cấp trong một phút qua (tối đa "
-            f"{SENDS_PER_MINUTE}); hãy chờ {wait} giây rồi gửi tiếp.",
+            "Bạn đã gửi {count} tin khẩn cấp trong một phút qua (tối đa {limit}); hãy chờ "
+            "{wait} giây rồi gửi tiếp.",
             wait,
+            count=len(recent),
+            limit=SENDS_PER_MINUTE,
+            wait=wait,
         )
     if confirmed:
         return
@@ -157,9 +146,12 @@ def _brake(
         if any(path.startswith(u.path) or u.path.startswith(path) for u in units):
             minutes = max(1, round((now - at).total_seconds() / 60))
             raise RepeatedSend(
-                f"Tin khẩn cấp số {emergency_id} cùng tiêu đề và nội dung đã được gửi tới "
-                f"các đơn vị này {minutes} phút trước. Nếu cần phát lại, hãy xác nhận gửi lại.",
+                "Tin khẩn cấp số {earlier} cùng tiêu đề và nội dung đã được gửi tới các đơn vị "
+                "này {minutes} phút trước. Nếu cần phát lại, hãy xác nhận gửi lại.",
                 emergency_id,
+                field="again",
+                earlier=emergency_id,
+                minutes=minutes,
             )
 
 
@@ -186,32 +178,19 @@ def send(
 
     if not actor.is_system and actor.role not in SENDERS:
         raise PermissionDenied("Chỉ người duyệt tin hoặc quản trị được phát tin khẩn cấp.")
-    title, body = nfc(title).strip(), nfc(body).strip()
-    if not title or not body:
-        raise InvalidInput("Tin khẩn cấp cần có tiêu đề và nội dung.")
-    refuse_bidi(title, "Tiêu đề tin khẩn cấp")
-    refuse_bidi(body, "Nội dung tin khẩn cấp")
-    if len(title) > MAX_TITLE or len(body) > MAX_BODY:
-        raise InvalidInput(
-            f"Tin khẩn cấp quá dài (tiêu đề ≤ {MAX_TITLE}, nội dung ≤ {MAX_BODY} ký tự)."
-        )
+    title, body, placeholders = checked_text(title, body)
     if not 1 <= repeat <= MAX_REPEAT:
-        raise InvalidInput(f"Số lần phát lặp phải từ 1 đến {MAX_REPEAT}.")
+        raise InvalidInput(
+            "Số lần phát lặp phải từ 1 đến {limit}.", field="repeat", limit=MAX_REPEAT
+        )
     if not timedelta(minutes=5) <= expires_in <= MAX_EXPIRY:
-        raise InvalidInput("Thời hạn tin khẩn cấp phải từ 5 phút đến 24 giờ.")
-    placeholders = used_placeholders(body, "nội dung")
-    units = _units(session, actor, unit_codes)
+        raise InvalidInput("Thời hạn tin khẩn cấp phải từ 5 phút đến 24 giờ.", field="expires")
+    units = target_units(session, actor, unit_codes)
     now = now or utcnow()
     _brake(session, actor, title, body, units, now, confirmed=again)
-    stations = session.scalars(
-        select(Station)
-        .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
-        .join(AdminUnit, AdminUnit.id == Station.unit_id)
-        .where(Station.active.is_(True), or_(*(AdminUnit.path.startswith(u.path) for u in units)))
-        .order_by(Station.code)
-    ).all()
+    stations = stations_under(session, units)
     if not stations:
-        raise InvalidInput("Các đơn vị đã chọn không có đài nào đang hoạt động.")
+        raise InvalidInput("Các đơn vị đã chọn không có đài nào đang hoạt động.", field="units")
 
     stamp = now.strftime("%Y%m%d-%H%M")
     text = ScriptText(
@@ -393,7 +372,7 @@ def _load(session: Session, emergency_id: int) -> Emergency:
         .where(Emergency.id == emergency_id)
     )
     if e is None:
-        raise NotFound(f"Không có tin khẩn cấp số {emergency_id}.")
+        raise NotFound("Không có tin khẩn cấp số {id}.", id=emergency_id)
     return e
 
 
@@ -405,8 +384,9 @@ def cancel(session: Session, actor: Actor, emergency_id: int) -> EmergencyInfo:
     for target in e.targets:  # withdrawing it reaches every target's stations
         if not actor.covers(target.unit.path):
             raise PermissionDenied(
-                f"Tin khẩn cấp số {e.id} gửi tới {target.unit.name} ({target.unit.code}), "
-                "ngoài phạm vi của bạn; không được hủy."
+                "Tin khẩn cấp số {id} gửi tới {unit}, ngoài phạm vi của bạn; không được hủy.",
+                id=e.id,
+                unit=target.unit.name,
             )
     if e.cancelled_at is None:
         e.cancelled_at = utcnow()

@@ -27,7 +27,8 @@ from broadcaster.models import (
     StationStatus,
 )
 from broadcaster.services.audit import Actor
-from broadcaster.services.emergency import EmergencyInfo, _info, _load, _units
+from broadcaster.services.emergency import EmergencyInfo, _info, _load
+from broadcaster.services.emergency_draft import target_units
 from broadcaster.services.health import CONNECTED_WITHIN
 
 
@@ -225,7 +226,7 @@ def reach(session: Session, actor: Actor, unit_codes: list[str]) -> int:
 
 def reach_now(session: Session, actor: Actor, unit_codes: list[str]) -> tuple[int, int]:
     """(stations, of which connected now) under these units, with :func:`reach`'s checks."""
-    units = _units(session, actor, unit_codes)
+    units = target_units(session, actor, unit_codes)
     fresh = StationPresence.connected_at >= utcnow() - CONNECTED_WITHIN
     total, connected = session.execute(
         select(func.count(), func.count(StationPresence.station_id).filter(fresh))

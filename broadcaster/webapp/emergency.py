@@ -4,6 +4,10 @@ picked up and aired station by station, and cancel it.
 Approvers and admins send and cancel; auditors and operators watch. Each user sees
 the emergencies that reach their scope and, of each, only the stations inside it.
 Sending renders the audio with the instance's engine (seconds), as the CLI does.
+Before sending, "Xem cách đọc" and "Nghe thử" bring the form back as it was typed with
+what the voice will read (and its warnings), and the audio with the voice that spoke it
+(:mod:`broadcaster.services.emergency_draft`); nothing is sent. Both work without
+JavaScript; ``emergency.js`` does them in place.
 The detail page is refreshed by ``emergency.js`` from ``/emergency/<id>.json``; without
 JavaScript a reload link does the same.
 """
@@ -23,17 +27,22 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
+from flask import session as cookie
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from broadcaster.audio.store import AudioStore
 from broadcaster.errors import BroadcasterError, InvalidInput, NotFound, TooMany
 from broadcaster.library import MAX_TITLE
 from broadcaster.models import Role
 from broadcaster.services import emergency as svc
+from broadcaster.services import emergency_draft as draft
 from broadcaster.services import emergency_progress as progress
+from broadcaster.services.script_text import TextWarning, text_warnings
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
@@ -42,6 +51,7 @@ from broadcaster.webapp.common import (
     actor,
     db,
     done,
+    error_text,
     field,
     form_id,
     is_digits,
@@ -53,6 +63,9 @@ from broadcaster.webapp.common import (
     settings,
     typed,
 )
+from broadcaster.webapp.scripts import AUDIO_SHA
+from broadcaster.webapp.scripts_audio import _said_by  # the Listen's voice note, shared
+from broadcaster.webapp.scripts_edit import warning_text
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +149,7 @@ def _reach(raw_units: str) -> tuple[int, int] | None:
         return None
 
 
-def _form(values: dict[str, str], errors: dict[str, str], status: int = 200):
+def _form(values: dict[str, str], errors: dict[str, str], status: int = 200, **heard):
     return render_template(
         "emergency/new.html",
         values=values,
@@ -145,6 +158,7 @@ def _form(values: dict[str, str], errors: dict[str, str], status: int = 200):
         max_title=MAX_TITLE,
         max_body=svc.MAX_BODY,
         max_repeat=svc.MAX_REPEAT,
+        **heard,
     ), status
 
 
@@ -156,6 +170,30 @@ def _number(form, name: str, low: int, high: int, default: int, errors: dict[str
         errors[name] = _("Nhập một số từ %(low)s đến %(high)s.", low=low, high=high)
         return default
     return int(raw)
+
+
+def _check_units(codes: list[str], errors: dict[str, str], *, required: bool) -> None:
+    """The chosen units' problems in ``errors["units"]`` (none chosen is one when
+    ``required``: a preview needs no units, a send does)."""
+    if "units" in errors or (not codes and not required):
+        return
+    if not codes:
+        errors["units"] = _("Chọn ít nhất một đơn vị nhận tin.")
+    elif len(codes) > MAX_UNITS:
+        errors["units"] = _(
+            "Tối đa %(n)s đơn vị; chọn đơn vị cấp trên thay cho nhiều xã.", n=MAX_UNITS
+        )
+    elif bad := next((c for c in codes if not UNIT_CODE.fullmatch(c)), None):
+        errors["units"] = _("Mã đơn vị '%(code)s' không hợp lệ.", code=typed(bad, 40))
+    else:
+        try:
+            if not progress.reach(db(), actor(), codes):
+                errors["units"] = _("Các đơn vị đã chọn không có đài nào đang hoạt động.")
+        except NotFound as exc:
+            errors["units"] = error_text(exc)
+        except BroadcasterError as exc:
+            refused(exc)  # a unit outside the scope: 403
+            errors["units"] = error_text(exc)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -181,28 +219,16 @@ def new():
     if not body and "body" not in errors:
         errors["body"] = _("Nhập nội dung cần đọc.")
     codes = _unit_codes(raw_units)
-    if "units" not in errors:
-        if not codes:
-            errors["units"] = _("Chọn ít nhất một đơn vị nhận tin.")
-        elif len(codes) > MAX_UNITS:
-            errors["units"] = _(
-                "Tối đa %(n)s đơn vị; chọn đơn vị cấp trên thay cho nhiều xã.", n=MAX_UNITS
-            )
-        elif bad := next((c for c in codes if not UNIT_CODE.fullmatch(c)), None):
-            errors["units"] = _("Mã đơn vị '%(code)s' không hợp lệ.", code=typed(bad, 40))
-    session = db()
-    if "units" not in errors:
-        try:
-            if not progress.reach(session, actor(), codes):
-                errors["units"] = _("Các đơn vị đã chọn không có đài nào đang hoạt động.")
-        except NotFound as exc:
-            errors["units"] = exc.message
-        except BroadcasterError as exc:
-            refused(exc)  # a unit outside the scope: 403
-            errors["units"] = exc.message
-    values = {k: typed(form.get(k), 6000) for k in ("title", "body", "units", "repeat", "expires")}
+    action = form.get("action")
+    # "Xem cách đọc" and "Nghe thử" send nothing: the form comes back as it was typed
+    if action in ("preview", "listen"):
+        _check_units(codes, errors, required=False)
+        return _heard(form, errors, title, body, codes, listen=action == "listen")
+    _check_units(codes, errors, required=True)
+    values = _values(form)
     if errors:
         return _form(values, errors, 400)
+    session = db()
     try:
         info = svc.send(
             session,
@@ -217,18 +243,16 @@ def new():
         )
     except svc.RepeatedSend as exc:  # the same text a moment ago: only if meant
         session.rollback()
-        return _form(values, {"again": exc.message}, 409)
+        return _form(values, {"again": error_text(exc)}, 409)
     except TooMany as exc:
         session.rollback()
-        page, _status = _form(values, {"form": exc.message}, 429)
+        page, _status = _form(values, {"form": error_text(exc)}, 429)
         return page, 429, {"Retry-After": str(exc.retry_after)}
-    except InvalidInput as exc:  # what is left to refuse is the text (placeholders)
-        session.rollback()
-        return _form(values, {"body": exc.message}, 400)
     except BroadcasterError as exc:
         session.rollback()
         refused(exc)
-        return _form(values, {"form": exc.message}, 400)
+        # the text's problems (placeholders) beside the body; the rest above the form
+        return _form(values, {_field_of(exc): error_text(exc)}, 400)
     session.commit()
     if info.personal:  # the common reading is out; each commune's own follows
         _personalise_in_background(renderer, info.id)
@@ -242,6 +266,114 @@ def new():
         )
     )
     return redirect(url_for(".detail", emergency_id=info.id))
+
+
+FORM_FIELDS = ("title", "body", "units", "repeat", "expires", "again")
+
+
+def _field_of(exc: BroadcasterError) -> str:
+    """Where the form shows a service's error: beside its field, else above the form."""
+    if exc.field in FORM_FIELDS:
+        return exc.field
+    return "body" if isinstance(exc, InvalidInput) else "form"
+
+
+def _values(form) -> dict[str, str]:
+    return {k: typed(form.get(k), 6000) for k in ("title", "body", "units", "repeat", "expires")}
+
+
+# the audio this browser heard on the form (its session's last few): only these are served
+HEARD_KEY = "emergency_heard"
+HEARD_KEPT = 5
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _warning(warning: TextWarning) -> str:
+    if warning.kind == "blank":  # an emergency is sent, not submitted for approval
+        return _("“%(gap)s” còn để trống: hãy điền trước khi gửi.", gap=warning.excerpt)
+    return warning_text(warning)
+
+
+def _names_note(said: draft.Reading) -> str | None:
+    """Whose names the reading says, when the text names the commune."""
+    if said.common:
+        return _(
+            "Chưa chọn đơn vị: chỗ điền tên được đọc chung (“địa phương”). Khi gửi, mỗi đài "
+            "nghe tên xã của mình."
+        )
+    if said.station_name:
+        return _(
+            "Đọc theo tên của %(station)s; khi gửi, mỗi đài nghe tên xã của mình.",
+            station=said.station_name,
+        )
+    return None
+
+
+def _heard(form, errors: dict[str, str], title: str, body: str, codes: list[str], *, listen):
+    """The form again, as typed, with the spoken form (and, to ``listen``, the audio and
+    the voice that spoke it). Nothing is sent; only the rendered audio is kept."""
+    said: draft.Reading | None = None
+    hearing: draft.Hearing | None = None
+    status = 200
+    if "title" not in errors and "body" not in errors:
+        try:
+            said = draft.reading(
+                db(),
+                actor(),
+                renderer(preview=True),
+                title=title,
+                body=body,
+                unit_codes=codes if codes and "units" not in errors else None,
+            )
+        except BroadcasterError as exc:
+            refused(exc)
+            errors[_field_of(exc)] = error_text(exc)
+    if said is not None and listen:
+        # the per-process preview renderer: Google is tried briefly and skipped for a
+        # while after it failed, so a dead line never keeps the official waiting
+        try:
+            hearing = draft.hear(db(), renderer(preview=True), said)
+            db().commit()
+        except BroadcasterError as exc:
+            db().rollback()
+            errors["listen"] = _("Không tạo được âm thanh: %(why)s", why=error_text(exc))
+            status = 422
+        except OSError as exc:  # the audio folder unwritable, the disk full
+            db().rollback()
+            why = exc.strerror or str(exc)
+            errors["listen"] = _("Không tạo được âm thanh: %(why)s", why=why)
+            status = 503
+        else:
+            heard = [sha for sha in cookie.get(HEARD_KEY, []) if sha != hearing.sha256]
+            cookie[HEARD_KEY] = [*heard, hearing.sha256][-HEARD_KEPT:]
+    if errors and status == 200:
+        status = 400
+    found = {
+        "spoken": said.spoken if said else None,
+        "names": _names_note(said) if said else None,
+        "warnings": [_warning(w) for w in text_warnings(body)] if body else [],
+        "audio_url": url_for(".audio", sha=hearing.sha256) if hearing else None,
+        "voice": _said_by(hearing) if hearing else None,
+    }
+    if _wants_json():
+        return jsonify(errors=errors, **found), status
+    return _form(_values(form), errors, status, **found)
+
+
+@bp.get("/audio/<sha>.mp3")
+@signed_in(*SENDERS)
+def audio(sha: str):
+    """Audio heard on the send form, to the browser that asked for it."""
+    if not AUDIO_SHA.fullmatch(sha) or sha not in cookie.get(HEARD_KEY, []):
+        abort(404)
+    path = AudioStore(settings().audio_dir).asset_path(sha)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="audio/mpeg", conditional=True, max_age=3600)
 
 
 def _personalise_in_background(renderer, emergency_id: int) -> None:
@@ -353,7 +485,7 @@ def cancel(emergency_id: str):
     except BroadcasterError as exc:
         db().rollback()
         refused(exc)
-        abort(400, description=exc.message)
+        abort(400, description=error_text(exc))
     db().commit()
     done(_("Đã hủy tin khẩn cấp số %(id)s: đài chưa phát sẽ không phát nữa.", id=item.info.id))
     return redirect(url_for(".detail", emergency_id=item.info.id))

@@ -1,5 +1,6 @@
 """An emergency sent from the admin reaches a running station agent: the approver picks
-the commune, sends, and watches the station's row turn to "aired" without reloading."""
+the commune, sees how the text will be read and hears it, sends, and watches the
+station's row turn to "aired" without reloading."""
 
 from __future__ import annotations
 
@@ -49,6 +50,17 @@ def test_an_emergency_reaches_a_running_agent(page, live, tmp_path):
         page.locator("ul.unit-results li[role=option][data-code='18073']").click()
         page.locator(".unit-chips li[data-code='18073']").wait_for()
         page.fill("#repeat", "1")
+        # before sending: what the voice will read, then the audio; nothing is sent yet
+        page.get_by_role("button", name="Xem cách đọc").click()
+        spoken = page.locator("#spoken")
+        spoken.wait_for()
+        assert "mười bảy giờ" in spoken.inner_text()
+        page.get_by_role("button", name="Nghe thử").click()
+        page.locator("#listen-audio").wait_for(timeout=60_000)
+        assert "Giọng đọc ngoại tuyến" in page.locator("#listen-status").inner_text()
+        with live.factory() as s:
+            assert s.scalars(select(Emergency)).first() is None
+        assert page.locator("#title").input_value() == "Cảnh báo lũ quét"  # kept as typed
         page.click("#emergency-send")
         page.locator("#emergency-watch").wait_for(timeout=60_000)  # rendered, then sent
         row = page.locator("#emergency-deliveries tr[data-station='18073']")

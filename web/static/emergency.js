@@ -1,6 +1,7 @@
 // Emergency pages, progressive enhancement only (every page works without this file):
 // - the watch page refreshes its totals and station table every 5 s from its JSON;
-// - the send form says how many stations the chosen units hold on its button.
+// - the send form says how many stations the chosen units hold on its button;
+// - "Xem cách đọc" and "Nghe thử" answer in place (without this file the page comes back).
 (function () {
   "use strict";
 
@@ -122,5 +123,77 @@
     units.addEventListener("change", later);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { watch(); reach(); });
+  function show(id, value) {
+    var el = document.getElementById(id);
+    if (!el) { return; }
+    el.textContent = value || "";
+    el.hidden = !value;
+  }
+
+  function shown(answer) {
+    show("spoken", answer.spoken);
+    show("spoken-names", answer.names);
+    var list = document.getElementById("spoken-warnings");
+    if (list) {
+      var items = document.createDocumentFragment();
+      (answer.warnings || []).forEach(function (w) {
+        var li = document.createElement("li");
+        li.textContent = w;
+        items.appendChild(li);
+      });
+      list.replaceChildren(items);
+      list.hidden = !(answer.warnings || []).length;
+    }
+    var player = document.getElementById("listen-player");
+    if (player && answer.audio_url) {
+      var audio = document.createElement("audio");
+      audio.controls = true;
+      audio.id = "listen-audio";
+      audio.src = answer.audio_url;
+      player.replaceChildren(audio);
+      audio.play().catch(function () { /* autoplay refused: the controls are there */ });
+    }
+  }
+
+  function heard() {
+    var form = document.getElementById("emergency-form");
+    var status = document.getElementById("listen-status");
+    if (!form || !status || !window.fetch || !window.FormData) { return; }
+    function roundTrip(action) { // the page itself shows errors beside their fields
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "action";
+      input.value = action;
+      form.appendChild(input);
+      form.submit();
+    }
+    form.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      var action = button && button.value;
+      if (action !== "preview" && action !== "listen") { return; }
+      event.preventDefault();
+      var data = new FormData(form);
+      data.set("action", action);
+      status.textContent = action === "listen" ? status.getAttribute("data-busy") : "";
+      button.disabled = true;
+      fetch(form.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        body: data
+      })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          var errors = answer.errors || {};
+          var others = Object.keys(errors).filter(function (k) { return k !== "listen"; });
+          if (others.length) { roundTrip(action); return; }
+          shown(answer);
+          status.textContent = errors.listen || answer.voice || ""; // which voice spoke
+        })
+        .catch(function () { roundTrip(action); })
+        .then(function () { button.disabled = false; });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { watch(); reach(); heard(); });
 })();
