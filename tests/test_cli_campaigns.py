@@ -119,12 +119,20 @@ def test_add_with_a_pattern_by_an_approver(cli, library):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--times-per-week", "3", "--script", "ban-nhap"], "Tin bài 'ban-nhap' chưa được duyệt"),
-        (["--times-per-week", "13"], "Số lần/tuần (--times-per-week) tối đa là 12"),
-        (["--pattern", "T2 12:00"], "mục 'T2 12:00' nằm ngoài khung giờ phát của 69/69 đài"),
+        (
+            ["--times-per-week", "3", "--script", "ban-nhap"],
+            "chưa được duyệt; chỉ tin bài đã duyệt mới được phát. (--script)",
+        ),
+        (["--times-per-week", "13"], "Số lần/tuần tối đa là 12"),
+        (["--pattern", "T2 12:00"], "khung giờ phát của 69/69 đài được chọn"),
+        (["--pattern", "T2 12:00"], "khung giờ phát của mỗi đài ở trang của đài. (--pattern)"),
         (["--times-per-week", "3", "--weekdays", "T2-T9"], "không hiểu thứ 't9'"),
+        (["--times-per-week", "3", "--weekdays", "T2-T9"], "khoảng như T2-T7. (--weekdays)"),
         (["--times-per-week", "3", "--pattern", "T2 06:00"], "không cả hai"),
-        ([], "thiếu số lần/tuần (--times-per-week"),
+        (
+            [],
+            "thiếu số lần/tuần (ví dụ 3) hoặc lịch cố định (ví dụ 'T2 06:00, T4 17:30'). (--times-per-week)",
+        ),
         (["--times-per-week", "3", "--from", END.isoformat(), "--to", START.isoformat()], "trước"),
         (["--times-per-week", "2", "--user", "lan", "--password", PASSWORD], "'editor' không được"),
     ],
@@ -149,7 +157,7 @@ def test_edit_and_states_through_the_cli(cli, library):
     bad_id = cli("campaigns", "pause", "một", "--no-plan")
     assert bad_id.exit_code == 2 and "phải là một số" in bad_id.output
     missing = cli("campaigns", "show", "7")
-    assert missing.exit_code == 2 and "Không có chiến dịch #7" in missing.output
+    assert missing.exit_code == 2 and "Không có chiến dịch số 7" in missing.output
 
     by_editor = cli("campaigns", "pause", "1", "--user", "lan", "--password", PASSWORD)
     assert by_editor.exit_code == 2 and "editor" in by_editor.output

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from broadcaster.days import parse_day
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 from broadcaster.models import Priority
 from broadcaster.vntext import fold, nfc, refuse_bidi, strip_marks
 
@@ -29,7 +29,11 @@ DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4, 5)  # thứ 2 – thứ 7
 NOON = time(12, 0)
 PREFERRED = ("morning", "evening", "any")
 MAX_CAMPAIGN_DAYS = 731  # about two years
-PREFERRED_LABELS = {"morning": "buổi sáng", "evening": "buổi chiều", "any": "mọi khung giờ"}
+PREFERRED_LABELS = {
+    "morning": Words("buổi sáng"),
+    "evening": Words("buổi chiều"),
+    "any": Words("mọi khung giờ"),
+}
 
 _DAY_TOKENS = {
     **{f"t{n}": n - 2 for n in range(2, 8)},
@@ -106,53 +110,78 @@ def _normalise_days(text: str) -> str:
     return re.sub(r"\s*[-–—]\s*", "-", text)
 
 
-def _day(token: str, source: str, field: str) -> int:
+_WEEKDAYS_LABEL = Words("Ngày phát")
+_PATTERN_LABEL = Words("Lịch cố định")
+
+
+def _day(token: str, source: str, label: str, field: str) -> int:
     if token in _DAY_TOKENS:
         return _DAY_TOKENS[token]
-    hint = " (Chủ nhật viết CN)" if token in ("1", "8", "t8", "t1") else ""
+    if token in ("1", "8", "t8", "t1"):
+        raise InvalidInput(
+            "{label}: không hiểu thứ '{token}' trong '{source}' (Chủ nhật viết CN). "
+            "Dùng T2…T7, CN, 'thứ 2', hoặc mon…sun; khoảng như T2-T7.",
+            field=field,
+            label=label,
+            token=token,
+            source=source.strip(),
+        )
     raise InvalidInput(
-        f"{field}: không hiểu thứ '{token}' trong '{source.strip()}'{hint}. "
-        "Dùng T2…T7, CN, 'thứ 2', hoặc mon…sun; khoảng như T2-T7."
+        "{label}: không hiểu thứ '{token}' trong '{source}'. "
+        "Dùng T2…T7, CN, 'thứ 2', hoặc mon…sun; khoảng như T2-T7.",
+        field=field,
+        label=label,
+        token=token,
+        source=source.strip(),
     )
 
 
-def _days_in(text: str, source: str, field: str) -> list[int]:
+def _days_in(text: str, source: str, label: str, field: str) -> list[int]:
     days: list[int] = []
     for token in re.split(r"[,;/\s]+", text):
         if not token:
             continue
         if "-" in token:
             first, _, last = token.partition("-")
-            a, b = _day(first, source, field), _day(last, source, field)
+            a, b = _day(first, source, label, field), _day(last, source, label, field)
             span = (b - a) % 7
             days.extend((a + i) % 7 for i in range(span + 1))
         else:
-            days.append(_day(token, source, field))
+            days.append(_day(token, source, label, field))
     return days
 
 
-def parse_weekdays(value: str | Iterable[int], field: str = "Ngày phát (--weekdays)") -> tuple:
+def parse_weekdays(
+    value: str | Iterable[int], label: str = _WEEKDAYS_LABEL, field: str = "weekdays"
+) -> tuple:
     """``"T2-T7"``, ``"T2, T4, T6"``, ``"mon-fri"`` … → sorted weekday numbers (0 = Monday)."""
     if not isinstance(value, str):
         days = [int(d) for d in value]
         if any(not 0 <= d <= 6 for d in days):
-            raise InvalidInput(f"{field}: thứ phải từ 0 (thứ 2) đến 6 (Chủ nhật).")
+            raise InvalidInput(
+                "{label}: thứ phải từ 0 (thứ 2) đến 6 (Chủ nhật).", field=field, label=label
+            )
     else:
-        days = _days_in(_normalise_days(value), value, field)
+        days = _days_in(_normalise_days(value), value, label, field)
     if not days:
-        raise InvalidInput(f"{field}: cần ít nhất một ngày, ví dụ T2-T7.")
+        raise InvalidInput("{label}: cần ít nhất một ngày, ví dụ T2-T7.", field=field, label=label)
     return tuple(sorted(set(days)))
 
 
-def parse_time(text: str, field: str) -> time:
+def parse_time(text: str, label: str, field: str | None = None) -> time:
     m = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2})|h(\d{2})?)\s*", _ascii(text))
     if not m:
         raise InvalidInput(
-            f"{field}: giờ '{text.strip()}' sai định dạng; dùng GIỜ:PHÚT, ví dụ 06:00."
+            "{label}: giờ '{text}' sai định dạng; dùng GIỜ:PHÚT, ví dụ 06:00.",
+            field=field,
+            label=label,
+            text=text.strip(),
         )
     hour, minute = int(m[1]), int(m[2] or m[3] or 0)
     if hour > 23 or minute > 59:
-        raise InvalidInput(f"{field}: giờ '{text.strip()}' không hợp lệ.")
+        raise InvalidInput(
+            "{label}: giờ '{text}' không hợp lệ.", field=field, label=label, text=text.strip()
+        )
     return time(hour, minute)
 
 
@@ -160,7 +189,9 @@ def format_entry(weekday: int, hhmm: str) -> str:
     return f"{WEEKDAY_LABELS[weekday]} {hhmm}"
 
 
-def parse_pattern(value: str | Iterable[Sequence], field: str = "Lịch cố định (--pattern)"):
+def parse_pattern(
+    value: str | Iterable[Sequence], label: str = _PATTERN_LABEL, field: str = "pattern"
+):
     """``"T2 06:00, T4 17:30"`` or ``"mon 06:00; wed 17:30"`` → sorted ((weekday, "HH:MM"), …).
 
     An entry may name several days (``"T2-T6 06:00"``); a repeated entry is refused.
@@ -174,23 +205,38 @@ def parse_pattern(value: str | Iterable[Sequence], field: str = "Lịch cố đ�
             m = _TIME_AT_END.search(text)
             if not m:
                 raise InvalidInput(
-                    f"{field}: mục '{raw.strip()}' thiếu giờ; viết như 'T2 06:00, T4 17:30'."
+                    "{label}: mục '{entry}' thiếu giờ; viết như 'T2 06:00, T4 17:30'.",
+                    field=field,
+                    label=label,
+                    entry=raw.strip(),
                 )
-            at = parse_time(m[0], field).strftime("%H:%M")
+            at = parse_time(m[0], label, field).strftime("%H:%M")
             days_text = text[: m.start()].strip()
             if not days_text:
-                raise InvalidInput(f"{field}: mục '{raw.strip()}' thiếu thứ; viết như 'T2 06:00'.")
-            entries.extend((d, at) for d in _days_in(days_text, raw, field))
+                raise InvalidInput(
+                    "{label}: mục '{entry}' thiếu thứ; viết như 'T2 06:00'.",
+                    field=field,
+                    label=label,
+                    entry=raw.strip(),
+                )
+            entries.extend((d, at) for d in _days_in(days_text, raw, label, field))
     else:
         for item in value:
-            day = parse_weekdays([int(item[0])], field)[0]
-            entries.append((day, parse_time(str(item[1]), field).strftime("%H:%M")))
+            day = parse_weekdays([int(item[0])], label, field)[0]
+            entries.append((day, parse_time(str(item[1]), label, field).strftime("%H:%M")))
     if not entries:
-        raise InvalidInput(f"{field}: cần ít nhất một mục, ví dụ 'T2 06:00, T4 17:30'.")
+        raise InvalidInput(
+            "{label}: cần ít nhất một mục, ví dụ 'T2 06:00, T4 17:30'.", field=field, label=label
+        )
     seen: set[tuple[int, str]] = set()
     for entry in entries:
         if entry in seen:
-            raise InvalidInput(f"{field}: mục '{format_entry(*entry)}' bị lặp lại.")
+            raise InvalidInput(
+                "{label}: mục '{entry}' bị lặp lại.",
+                field=field,
+                label=label,
+                entry=format_entry(*entry),
+            )
         seen.add(entry)
     return tuple(sorted(entries))
 
@@ -212,19 +258,28 @@ def describe_weekdays(days: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def parse_date(value: str | date, field: str) -> date:
+def parse_date(value: str | date, label: str, field: str | None = None) -> date:
     """``YYYY-MM-DD`` or ``DD/MM/YYYY`` (Vietnamese order; ``.`` works as ``/``), in the
     product's range of years (:mod:`broadcaster.days`)."""
-    return parse_day(value, field)
+    try:
+        return parse_day(value, label)
+    except InvalidInput as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 def parse_name(value: str) -> str:
     name = nfc((value or "").strip())
     if not name:
-        raise InvalidInput("Tên chiến dịch (--name) không được để trống.")
+        raise InvalidInput("Tên chiến dịch không được để trống.", field="name")
     if len(name) > 300:
-        raise InvalidInput("Tên chiến dịch (--name) dài quá 300 ký tự.")
-    refuse_bidi(name, "Tên chiến dịch (--name)")
+        raise InvalidInput("Tên chiến dịch dài quá 300 ký tự.", field="name")
+    try:
+        refuse_bidi(name, Words("Tên chiến dịch"))
+    except InvalidInput as exc:
+        exc.field = exc.field or "name"
+        raise
     return name
 
 
@@ -232,19 +287,26 @@ def check_dates(starts_on: date, ends_on: date, today: date, ends_changed: bool 
     """End not before start, at most about two years, and (when set now) not already past."""
     if ends_on < starts_on:
         raise InvalidInput(
-            f"Ngày kết thúc (--to) {ends_on:%d/%m/%Y} trước ngày bắt đầu (--from) "
-            f"{starts_on:%d/%m/%Y}."
+            "Ngày kết thúc {ends_on:%d/%m/%Y} trước ngày bắt đầu {starts_on:%d/%m/%Y}.",
+            field="ends_on",
+            ends_on=ends_on,
+            starts_on=starts_on,
         )
     days = (ends_on - starts_on).days
     if days > MAX_CAMPAIGN_DAYS:
         raise InvalidInput(
-            f"Chiến dịch dài tối đa khoảng hai năm ({MAX_CAMPAIGN_DAYS} ngày) từ ngày bắt đầu "
-            f"(--from) đến ngày kết thúc (--to); đã nhập {days} ngày."
+            "Chiến dịch dài tối đa khoảng hai năm ({most} ngày) từ ngày bắt đầu đến ngày "
+            "kết thúc; đã nhập {days} ngày.",
+            field="ends_on",
+            most=MAX_CAMPAIGN_DAYS,
+            days=days,
         )
     if ends_changed and ends_on < today:
         raise InvalidInput(
-            f"Ngày kết thúc (--to) {ends_on:%d/%m/%Y} đã qua; muốn dừng chiến dịch hãy dùng "
-            "'broadcaster campaigns end'."
+            "Ngày kết thúc {ends_on:%d/%m/%Y} đã qua; muốn dừng chiến dịch thì hãy kết thúc "
+            "chiến dịch.",
+            field="ends_on",
+            ends_on=ends_on,
         )
 
 
@@ -254,8 +316,10 @@ def parse_priority(value: str | Priority) -> Priority:
     found = _PRIORITY.get(fold(value or ""))
     if found is None:
         raise InvalidInput(
-            f"Mức ưu tiên (--priority) '{value}' không hợp lệ; chọn normal (thông thường) "
-            "hoặc priority (ưu tiên)."
+            "Mức ưu tiên '{value}' không hợp lệ; chọn normal (thông thường) "
+            "hoặc priority (ưu tiên).",
+            field="priority",
+            value=value,
         )
     return found
 
@@ -264,8 +328,10 @@ def parse_preferred(value: str) -> str:
     found = _PREFERRED.get(fold(value or ""))
     if found is None:
         raise InvalidInput(
-            f"Khung giờ ưu tiên (--window) '{value}' không hợp lệ; chọn morning (sáng), "
-            "evening (chiều) hoặc any (bất kỳ)."
+            "Khung giờ ưu tiên '{value}' không hợp lệ; chọn morning (sáng), "
+            "evening (chiều) hoặc any (bất kỳ).",
+            field="preferred",
+            value=value,
         )
     return found
 
@@ -274,9 +340,13 @@ def parse_times_per_week(value: int | str) -> int:
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise InvalidInput(f"Số lần/tuần (--times-per-week) '{value}' phải là một số.") from None
+        raise InvalidInput(
+            "Số lần/tuần '{value}' phải là một số.", field="times_per_week", value=value
+        ) from None
     if n < 1:
-        raise InvalidInput(f"Số lần/tuần (--times-per-week) phải từ 1 trở lên (đã nhập {n}).")
+        raise InvalidInput(
+            "Số lần/tuần phải từ 1 trở lên (đã nhập {n}).", field="times_per_week", n=n
+        )
     return n
 
 
@@ -291,19 +361,20 @@ def parse_cadence(
     has_pattern = pattern is not None and (not isinstance(pattern, str) or pattern.strip() != "")
     if has_n and has_pattern:
         raise InvalidInput(
-            "Tần suất: chọn MỘT trong hai, số lần/tuần (--times-per-week) hoặc lịch cố định "
-            "(--pattern), không cả hai."
+            "Tần suất: chọn MỘT trong hai, số lần/tuần hoặc lịch cố định, không cả hai.",
+            field="pattern",
         )
     if not has_n and not has_pattern:
         raise InvalidInput(
-            "Tần suất: thiếu số lần/tuần (--times-per-week, ví dụ 3) hoặc lịch cố định "
-            "(--pattern, ví dụ 'T2 06:00, T4 17:30')."
+            "Tần suất: thiếu số lần/tuần (ví dụ 3) hoặc lịch cố định (ví dụ 'T2 06:00, T4 17:30').",
+            field="times_per_week",
         )
     if has_pattern:
         if weekdays is not None or preferred is not None:
             raise InvalidInput(
-                "Lịch cố định (--pattern) đã nêu thứ và giờ; bỏ --weekdays và --window "
-                "(chỉ dùng với --times-per-week)."
+                "Lịch cố định đã nêu thứ và giờ; bỏ ngày phát và khung giờ ưu tiên "
+                "(chỉ dùng với số lần/tuần).",
+                field="pattern",
             )
         return Cadence(None, (), "any", parse_pattern(pattern))
     return Cadence(
@@ -323,15 +394,20 @@ def window_fits(starts_at: time, preferred: str) -> bool:
     return True
 
 
-def _examples(codes: Sequence[str]) -> str:
-    shown = ", ".join(codes[:3])
-    return shown + (", …" if len(codes) > 3 else "")
+def _examples(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (", …" if len(names) > 3 else "")
+
+
+def _name(station) -> str:
+    return getattr(station, "name", None) or station.code
 
 
 def check_against_stations(cadence: Cadence, stations: Sequence) -> None:
     """Can every target station air this cadence in its broadcast windows?
 
-    ``stations`` have ``code`` and ``windows`` (each with ``starts_at``, ``ends_at``).
+    ``stations`` have ``code``, ``windows`` (each with ``starts_at``, ``ends_at``) and
+    perhaps ``name`` (the messages name a station by it).
     N times a week may use at most one airing per matching window per allowed day at
     the station with the fewest matching windows; a pattern entry must fall inside a
     window (starts_at ≤ t < ends_at) of every station.
@@ -340,33 +416,49 @@ def check_against_stations(cadence: Cadence, stations: Sequence) -> None:
         for day, hhmm in cadence.pattern:
             at = time.fromisoformat(hhmm)
             outside = [
-                s.code
+                _name(s)
                 for s in stations
                 if not any(w.starts_at <= at < w.ends_at for w in s.windows)
             ]
             if outside:
                 raise InvalidInput(
-                    f"Lịch cố định (--pattern): mục '{format_entry(day, hhmm)}' nằm ngoài khung "
-                    f"giờ phát của {len(outside)}/{len(stations)} đài được chọn "
-                    f"(ví dụ {_examples(outside)}). Xem khung giờ: broadcaster stations show MÃ"
+                    "Lịch cố định: mục '{entry}' nằm ngoài khung giờ phát của {n}/{total} đài "
+                    "được chọn (ví dụ {examples}); khung giờ phát của mỗi đài ở trang của đài.",
+                    field="pattern",
+                    entry=format_entry(day, hhmm),
+                    n=len(outside),
+                    total=len(stations),
+                    examples=_examples(outside),
                 )
         return
     label = PREFERRED_LABELS[cadence.preferred]
     counts = [
-        (sum(window_fits(w.starts_at, cadence.preferred) for w in s.windows), s.code)
+        (sum(window_fits(w.starts_at, cadence.preferred) for w in s.windows), s.code, _name(s))
         for s in stations
     ]
-    fewest, code = min(counts)
+    fewest, _code, name = min(counts)
     if fewest == 0:
-        none = [c for n, c in counts if n == 0]
+        none = [n for count, _c, n in counts if count == 0]
         raise InvalidInput(
-            f"Khung giờ ưu tiên (--window): {len(none)}/{len(stations)} đài không có khung giờ "
-            f"{label} (ví dụ {_examples(none)}); chọn khung giờ khác."
+            "Khung giờ ưu tiên: {n}/{total} đài không có khung giờ {window} "
+            "(ví dụ {examples}); chọn khung giờ khác.",
+            field="preferred",
+            n=len(none),
+            total=len(stations),
+            window=label,
+            examples=_examples(none),
         )
     allowed = len(cadence.weekdays) * fewest
     if cadence.times_per_week > allowed:
         raise InvalidInput(
-            f"Số lần/tuần (--times-per-week) tối đa là {allowed}: {len(cadence.weekdays)} ngày "
-            f"({describe_weekdays(cadence.weekdays)}) × {fewest} khung giờ ({label}) ở đài ít "
-            f"khung giờ nhất ({code}); đã nhập {cadence.times_per_week}."
+            "Số lần/tuần tối đa là {allowed}: {days} ngày ({weekdays}) × {fewest} khung giờ "
+            "({window}) ở đài ít khung giờ nhất ({station}); đã nhập {asked}.",
+            field="times_per_week",
+            allowed=allowed,
+            days=len(cadence.weekdays),
+            weekdays=describe_weekdays(cadence.weekdays),
+            fewest=fewest,
+            window=label,
+            station=name,
+            asked=cadence.times_per_week,
         )

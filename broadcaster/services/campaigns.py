@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from broadcaster.models import (
     AdminUnit,
     Campaign,
@@ -49,14 +49,15 @@ from broadcaster.vntext import fold, nfc
 
 MANAGERS = (Role.APPROVER, Role.ADMIN)
 STATUS_LABELS = {
-    CampaignStatus.ACTIVE: "đang chạy",
-    CampaignStatus.PAUSED: "đang tạm dừng",
-    CampaignStatus.ENDED: "đã kết thúc",
+    CampaignStatus.ACTIVE: Words("đang chạy"),
+    CampaignStatus.PAUSED: Words("đang tạm dừng"),
+    CampaignStatus.ENDED: Words("đã kết thúc"),
 }
 _LOAD = (
     selectinload(Campaign.scripts).selectinload(CampaignScript.script),
     selectinload(Campaign.targets).selectinload(CampaignTarget.unit),
 )
+_CREATE, _EDIT = Words("tạo chiến dịch"), Words("sửa chiến dịch")
 _STATUS_ALIASES = {"dang chay": "active", "tam dung": "paused", "ket thuc": "ended"}
 
 
@@ -129,42 +130,59 @@ class CampaignInfo:
 
 
 def require_manager(actor: Actor, units: Sequence[AdminUnit | None], what: str) -> None:
+    """``what`` is the action refused, as :class:`Words` ("sửa chiến dịch")."""
     if actor.is_system:
         return
     if actor.role not in MANAGERS:
         raise PermissionDenied(
-            f"Vai trò '{actor.role}' không được {what}; cần người duyệt (approver) hoặc quản trị."
+            "Vai trò '{role}' không được {what}; cần người duyệt (approver) hoặc quản trị.",
+            role=actor.role,
+            what=what,
         )
     for unit in units:
         if not actor.covers(unit.path if unit else None):
-            where = f"Đơn vị '{unit.name}' ({unit.code})" if unit else "Toàn quốc"
+            if unit is None:
+                raise PermissionDenied(
+                    "Toàn quốc nằm ngoài phạm vi của '{user}'; không được {what}.",
+                    user=actor.label,
+                    what=what,
+                )
             raise PermissionDenied(
-                f"{where} nằm ngoài phạm vi của '{actor.label}'; không được {what}."
+                "Đơn vị '{unit}' nằm ngoài phạm vi của '{user}'; không được {what}.",
+                unit=unit.name,
+                user=actor.label,
+                what=what,
             )
 
 
 def _get(session: Session, campaign_id: int) -> Campaign:
     campaign = session.scalar(select(Campaign).options(*_LOAD).where(Campaign.id == campaign_id))
     if campaign is None:
-        raise NotFound(
-            f"Không có chiến dịch #{campaign_id}. Xem danh sách: broadcaster campaigns list"
-        )
+        raise NotFound("Không có chiến dịch số {id}.", id=campaign_id)
     return campaign
 
 
 def _scripts(session: Session, slugs: Sequence[str]) -> list[Script]:
     if not slugs:
-        raise InvalidInput("Cần ít nhất một tin bài đã duyệt (--script).")
+        raise InvalidInput("Cần ít nhất một tin bài đã duyệt.", field="scripts")
     found: list[Script] = []
     for slug in slugs:
         script = load_script(session, slug)
         if script in found:
-            raise InvalidInput(f"Tin bài '{script.slug}' được nêu hai lần (--script).")
+            raise InvalidInput(
+                "Tin bài '{script}' được nêu hai lần.", field="scripts", script=script.latest.title
+            )
         if script.archived_at is not None:
-            raise Conflict(f"Tin bài '{script.slug}' đã lưu trữ; không dùng cho chiến dịch được.")
+            raise Conflict(
+                "Tin bài '{script}' đã lưu trữ; không dùng cho chiến dịch được.",
+                field="scripts",
+                script=script.latest.title,
+            )
         if script.approved_version_id is None:
             raise Conflict(
-                f"Tin bài '{script.slug}' chưa được duyệt; chỉ tin bài đã duyệt mới được phát."
+                "Tin bài '{script}' chưa được duyệt; chỉ tin bài đã duyệt mới được phát.",
+                field="scripts",
+                script=script.latest.title,
             )
         found.append(script)
     return found
@@ -172,18 +190,22 @@ def _scripts(session: Session, slugs: Sequence[str]) -> list[Script]:
 
 def _targets(session: Session, queries: Sequence[str]) -> list[AdminUnit]:
     if not queries:
-        raise InvalidInput("Cần ít nhất một đơn vị nhận tin (--unit).")
+        raise InvalidInput("Cần ít nhất một đơn vị nhận tin.", field="targets")
     units: list[AdminUnit] = []
     for query in queries:
         unit = get_unit(session, query)
         if unit in units:
-            raise InvalidInput(f"Đơn vị nhận tin (--unit) '{unit.name}' được nêu hai lần.")
+            raise InvalidInput(
+                "Đơn vị nhận tin '{unit}' được nêu hai lần.", field="targets", unit=unit.name
+            )
         for other in units:
             if other.contains(unit) or unit.contains(other):
                 inner, outer = (unit, other) if other.contains(unit) else (other, unit)
                 raise InvalidInput(
-                    f"Đơn vị nhận tin (--unit) '{inner.name}' ({inner.code}) đã nằm trong "
-                    f"'{outer.name}' ({outer.code}); bỏ bớt một."
+                    "Đơn vị nhận tin '{inner}' đã nằm trong '{outer}'; bỏ bớt một.",
+                    field="targets",
+                    inner=inner.name,
+                    outer=outer.name,
                 )
         units.append(unit)
     return units
@@ -206,8 +228,9 @@ def _stations_for(session: Session, units: Sequence[AdminUnit]) -> list[Station]
     for unit in units:
         if not any(s.unit.path.startswith(unit.path) for s in stations):
             raise InvalidInput(
-                f"Đơn vị nhận tin (--unit) '{unit.name}' ({unit.code}) không có đài truyền thanh "
-                "nào đang hoạt động."
+                "Đơn vị nhận tin '{unit}' không có đài truyền thanh nào đang hoạt động.",
+                field="targets",
+                unit=unit.name,
             )
     return stations
 
@@ -289,7 +312,7 @@ def add_campaign(
     session: Session, actor: Actor, spec: CampaignSpec, *, today: date
 ) -> CampaignInfo:
     """Check everything, then store the campaign (status active). Does not plan."""
-    require_manager(actor, [], "tạo chiến dịch")
+    require_manager(actor, [], _CREATE)
     campaign = Campaign(status=CampaignStatus.ACTIVE, created_by_id=actor.user_id)
     _apply(session, actor, campaign, spec, today)
     session.add(campaign)
@@ -308,11 +331,16 @@ def edit_campaign(
 ) -> CampaignInfo:
     """Change the fields given; everything is checked again as for a new campaign."""
     c = _get(session, campaign_id)
-    require_manager(actor, [t.unit for t in c.targets], "sửa chiến dịch")
+    require_manager(actor, [t.unit for t in c.targets], _EDIT)
     if c.status is CampaignStatus.ENDED:
-        raise Conflict(f"Chiến dịch #{c.id} đã kết thúc; không sửa được. Hãy tạo chiến dịch mới.")
+        raise Conflict(
+            "Chiến dịch '{name}' đã kết thúc; không sửa được. Hãy tạo chiến dịch mới.",
+            name=c.name,
+        )
     if all(getattr(changes, f.name) is None for f in fields(changes)):
-        raise InvalidInput("Không có gì để sửa: nêu ít nhất một trường (ví dụ --to, --script).")
+        raise InvalidInput(
+            "Không có gì để sửa: nêu ít nhất một điều cần đổi (ví dụ ngày kết thúc, tin bài)."
+        )
     before = _snapshot(c)
     _apply(session, actor, c, changes, today)
     session.flush()
@@ -333,8 +361,8 @@ def _merged_cadence(c: Campaign, ch: CampaignSpec | CampaignChanges) -> Cadence 
     was_n = c.times_per_week is not None
     if ch.times_per_week is None and not was_n:
         raise InvalidInput(
-            "Chiến dịch đang theo lịch cố định (--pattern); muốn phát N lần/tuần hãy nêu "
-            "số lần/tuần (--times-per-week)."
+            "Chiến dịch đang theo lịch cố định; muốn phát N lần/tuần hãy nêu số lần/tuần.",
+            field="times_per_week",
         )
     return parse_cadence(
         ch.times_per_week if ch.times_per_week is not None else c.times_per_week,
@@ -353,17 +381,19 @@ def _apply(
     All checks run before the first assignment, so a refused change writes nothing.
     """
     new = c.id is None
-    what = "tạo chiến dịch" if new else "sửa chiến dịch"
+    what = _CREATE if new else _EDIT
     name = parse_name(ch.name) if ch.name is not None or new else None
     units = _targets(session, ch.targets) if ch.targets is not None or new else None
     if units is not None:
         require_manager(actor, units, what)
     scripts = _scripts(session, ch.scripts) if ch.scripts is not None or new else None
-    starts_on = parse_date(ch.starts_on, "Ngày bắt đầu (--from)") if ch.starts_on else None
+    starts_on = (
+        parse_date(ch.starts_on, Words("Ngày bắt đầu"), "starts_on") if ch.starts_on else None
+    )
     starts_on = starts_on or (today if new else c.starts_on)
     if new and not ch.ends_on:
-        raise InvalidInput("Thiếu ngày kết thúc (--to).")
-    ends_on = parse_date(ch.ends_on, "Ngày kết thúc (--to)") if ch.ends_on else c.ends_on
+        raise InvalidInput("Thiếu ngày kết thúc.", field="ends_on")
+    ends_on = parse_date(ch.ends_on, Words("Ngày kết thúc"), "ends_on") if ch.ends_on else c.ends_on
     check_dates(starts_on, ends_on, today, ends_changed=new or ends_on != c.ends_on)
     priority = parse_priority(ch.priority) if ch.priority is not None else None
     cadence = _merged_cadence(c, ch)
@@ -384,11 +414,17 @@ def _apply(
 
 
 _A, _P, _E = CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.ENDED
-# action: (allowed from, to, the verb in messages)
+# action: allowed from, to, and in messages: the verb, the action, the states allowed
 _TRANSITIONS = {
-    "pause": ((_A,), _P, "tạm dừng"),
-    "resume": ((_P,), _A, "tiếp tục"),
-    "end": ((_A, _P), _E, "kết thúc"),
+    "pause": ((_A,), _P, Words("tạm dừng"), Words("tạm dừng chiến dịch"), Words("đang chạy")),
+    "resume": ((_P,), _A, Words("tiếp tục"), Words("tiếp tục chiến dịch"), Words("đang tạm dừng")),
+    "end": (
+        (_A, _P),
+        _E,
+        Words("kết thúc"),
+        Words("kết thúc chiến dịch"),
+        Words("đang chạy hoặc đang tạm dừng"),
+    ),
 }
 
 
@@ -400,14 +436,16 @@ def _transition(
     reason: str,
     today: date | None = None,
 ) -> CampaignInfo:
-    allowed, to, verb = _TRANSITIONS[action]
+    allowed, to, verb, what, wanted = _TRANSITIONS[action]
     c = _get(session, campaign_id)
-    require_manager(actor, [t.unit for t in c.targets], f"{verb} chiến dịch")
+    require_manager(actor, [t.unit for t in c.targets], what)
     if c.status not in allowed:
-        wanted = " hoặc ".join(STATUS_LABELS[s] for s in allowed)
         raise Conflict(
-            f"Chiến dịch #{c.id} '{c.name}' {STATUS_LABELS[c.status]}; chỉ chiến dịch "
-            f"{wanted} mới {verb} được."
+            "Chiến dịch '{name}' {status}; chỉ chiến dịch {wanted} mới {verb} được.",
+            name=c.name,
+            status=STATUS_LABELS[c.status],
+            wanted=wanted,
+            verb=verb,
         )
     before = {"status": c.status.value, "ends_on": c.ends_on.isoformat()}
     c.status = to
@@ -456,8 +494,10 @@ def list_campaigns(
         value = _STATUS_ALIASES.get(fold(str(status)), fold(str(status)))
         if value not in {s.value for s in CampaignStatus}:
             raise InvalidInput(
-                f"Trạng thái (--status) '{status}' không hợp lệ; chọn active (đang chạy), "
-                "paused (tạm dừng) hoặc ended (kết thúc)."
+                "Trạng thái '{status}' không hợp lệ; chọn active (đang chạy), "
+                "paused (tạm dừng) hoặc ended (kết thúc).",
+                field="status",
+                status=status,
             )
         stmt = stmt.where(Campaign.status == CampaignStatus(value))
     return [_info(session, c) for c in session.scalars(stmt.order_by(Campaign.id))]

@@ -4,8 +4,8 @@ Each field is read with :func:`~broadcaster.webapp.common.field` (control charac
 length) and then parsed by the same :mod:`broadcaster.services.cadence` function the
 service uses, so an error is shown beside the field that caused it. What only the
 service can judge (the cadence against the stations' windows, a script not approved)
-comes back as an :class:`InvalidInput` or :class:`Conflict` whose message names the
-field by its CLI flag; :func:`field_of` maps it back to the form.
+comes back as an :class:`InvalidInput` or :class:`Conflict` naming its ``field``;
+:func:`field_of` places it in the form (the service's field names are the form's).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from broadcaster.errors import BroadcasterError
+from broadcaster.errors import BroadcasterError, Words
 from broadcaster.services import cadence
 from broadcaster.services.campaign_reads import approved_scripts
 from broadcaster.services.campaigns import CampaignChanges, CampaignInfo, CampaignSpec
 from broadcaster.services.units import get_unit
-from broadcaster.webapp.common import actor, db, field, is_digits
+from broadcaster.webapp.common import actor, db, error_text, field, is_digits
 
 FIELDS = (
     "name",
@@ -53,22 +53,9 @@ PREFERRED_CHOICES = (
     ("evening", _l("Buổi chiều")),
 )
 PRIORITY_CHOICES = (("normal", _l("Thông thường")), ("priority", _l("Ưu tiên")))
+_START, _END = Words("Ngày bắt đầu"), Words("Ngày kết thúc")
 MAX_TARGETS = 50
 MAX_SCRIPTS = 20
-# Where a service message names a field (by its CLI flag), most specific first.
-_MARKERS = (
-    ("(--to)", "ends_on"),
-    ("(--from)", "starts_on"),
-    ("(--times-per-week)", "times_per_week"),
-    ("(--pattern)", "pattern"),
-    ("(--window)", "preferred"),
-    ("(--weekdays)", "weekdays"),
-    ("(--unit)", "targets"),
-    ("(--script)", "scripts"),
-    ("Tin bài", "scripts"),
-    ("(--name)", "name"),
-    ("(--priority)", "priority"),
-)
 
 
 @dataclass
@@ -117,10 +104,9 @@ class CampaignForm:
 
 
 def field_of(exc: BroadcasterError, mode: str) -> str:
-    """The form field a service message is about (the cadence when it names none)."""
-    for marker, name in _MARKERS:
-        if marker in exc.message:
-            return name
+    """The form field a service error is about (the cadence when it names none)."""
+    if exc.field in FIELDS:
+        return exc.field
     return "pattern" if mode == "pattern" else "times_per_week"
 
 
@@ -132,7 +118,7 @@ def _try(errors: dict, name: str, parse, *args):
     try:
         return parse(*args)
     except BroadcasterError as exc:
-        errors.setdefault(name, exc.message)
+        errors.setdefault(name, error_text(exc))
         return None
 
 
@@ -149,7 +135,7 @@ def _targets(text: str, errors: dict) -> list[str]:
     """Unit codes (or names) separated by commas: each must exist and lie in the scope."""
     codes = [part.strip() for part in re.split(r"[,;\n]+", text) if part.strip()]
     if not codes:
-        errors["targets"] = _("Chọn ít nhất một đơn vị nhận tin (mã, ví dụ 42 hoặc 18073).")
+        errors["targets"] = _("Chọn ít nhất một đơn vị nhận tin.")
         return []
     if len(codes) > MAX_TARGETS:
         errors["targets"] = _("Tối đa %(n)s đơn vị nhận tin.", n=MAX_TARGETS)
@@ -159,14 +145,10 @@ def _targets(text: str, errors: dict) -> list[str]:
         try:
             unit = get_unit(db(), code)
         except BroadcasterError:
-            errors["targets"] = _("Không có đơn vị hành chính nào mã '%(code)s'.", code=code)
+            errors["targets"] = _("Không tìm thấy đơn vị hành chính '%(code)s'.", code=code)
             return []
         if not actor().covers(unit.path):
-            errors["targets"] = _(
-                "Đơn vị '%(name)s' (%(code)s) nằm ngoài phạm vi của bạn.",
-                name=unit.name,
-                code=unit.code,
-            )
+            errors["targets"] = _("Đơn vị '%(name)s' nằm ngoài phạm vi của bạn.", name=unit.name)
             return []
         found.append(unit.code)
     return found
@@ -216,14 +198,12 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
     starts = ends = None
     if "starts_on" not in errors:
         if values["starts_on"]:
-            starts = _try(
-                errors, "starts_on", cadence.parse_date, values["starts_on"], "Ngày bắt đầu"
-            )
+            starts = _try(errors, "starts_on", cadence.parse_date, values["starts_on"], _START)
         else:
             starts = today if new else stored.starts_on
     if "ends_on" not in errors:
         if values["ends_on"]:
-            ends = _try(errors, "ends_on", cadence.parse_date, values["ends_on"], "Ngày kết thúc")
+            ends = _try(errors, "ends_on", cadence.parse_date, values["ends_on"], _END)
         else:
             errors["ends_on"] = _("Nhập ngày kết thúc.")
     if starts and ends and "ends_on" not in errors:

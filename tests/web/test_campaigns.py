@@ -7,6 +7,8 @@ pages are driven as a browser would, and the database and audit log are read bac
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -423,3 +425,25 @@ def _within_48_hours(slot) -> bool:
     from broadcaster.clock import utcnow
 
     return slot.planned_start < utcnow() + timedelta(hours=48)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "english"),
+    [
+        ({"times_per_week": "99"}, "times_per_week", "At most 14 times per week"),
+        ({"mode": "pattern", "pattern": "T2 12:00"}, "pattern", "outside the broadcast windows"),
+        ({"ends_on": "2027-01-01", "starts_on": "2027-02-01"}, "ends_on", "is before the start"),
+        ({"targets": "42, 18073"}, "targets", "is already inside 'Hà Tĩnh'"),
+        ({"preferred": "đêm"}, "preferred", "Preferred window 'đêm' is not valid"),
+    ],
+)
+def test_errors_are_in_the_readers_language_without_flags(web, changes, field, english):
+    approve(web)
+    client = web.client("duyet")
+    web.post(client, "/lang", {"lang": "en"})
+    page = text(web.post(client, "/campaigns/new", form(web, **changes)))
+    beside = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, re.S)
+    assert beside is not None, page
+    shown = html.unescape(beside[1])
+    assert english in shown and "--" not in shown, shown
+    assert "(--" not in page
