@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from broadcaster.logs import stamp
+
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
@@ -156,7 +158,8 @@ class Agenda:
         return min(starts, default=None)
 
     def local(self, value: datetime | None) -> str:
-        """A time as the station's people read it (the playlist's time zone)."""
+        """A time for the log, in the playlist's zone with its offset, as the log's own
+        timestamps are: ``2026-03-03 06:58:00+07:00``."""
         if value is None:
             return "—"
-        return value.astimezone(self.timezone).strftime("%H:%M:%S %d/%m")
+        return stamp(value, self.timezone)

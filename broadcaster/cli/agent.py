@@ -9,20 +9,18 @@ from pathlib import Path
 
 import click
 
+from broadcaster import logs
 from broadcaster.errors import InvalidInput
 
 
 def configure_logging(verbose: bool) -> None:
-    """Timestamped lines on stderr: what systemd's journal or a Windows log file keeps."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    """Lines on stderr (what systemd's journal or a Windows log file keeps), stamped in
+    Việt Nam's time with the offset, whatever zone the station's PC is set to."""
+    logs.configure(
+        logs.DEFAULT_ZONE,
+        level=logging.DEBUG if verbose else logging.INFO,
+        fmt=logs.AGENT_FORMAT,
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("urllib3", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.command("agent")

@@ -101,7 +101,7 @@ def _serve(
     from broadcaster.webapp import create_app, freeze_startup_objects
     from broadcaster.webapp.asgi import DEFAULT_CAPACITY, StationFront
 
-    configure_logging()
+    configure_logging(app.settings.tz)
     flask_app = create_app(app.settings)
     front = StationFront(flask_app, workers=threads, capacity=max_waiting or DEFAULT_CAPACITY)
     freeze_startup_objects()
@@ -117,6 +117,8 @@ def _serve(
         lifespan="off",
         access_log=False,
         log_level="warning",
+        # uvicorn's own lines go through the product's handler: local time, one format
+        log_config=None,
         timeout_keep_alive=75,  # past the agents' 50 s long-poll: one connection each
         server_header=False,
         # the client's address is the connection's: forwarded headers are trusted only

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 import signal
+from datetime import tzinfo
 
 import click
 
+from broadcaster import logs
 from broadcaster.cli.context import AppContext, pass_app
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # schema checks (the health endpoint asks for the revision) are not news
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+def configure_logging(tz: tzinfo | None = None) -> None:
+    """The server's log lines on stderr, stamped in local time with the offset (``tz``, the
+    settings' zone); schema checks (the health endpoint asks for the revision) are not news."""
+    logs.configure(tz, level=logging.INFO)
 
 
 @click.command("scheduler")
@@ -52,7 +52,7 @@ def scheduler_cmd(app: AppContext, plan_every, watchdog_every, render_every, sta
     """Chạy bộ lập lịch; trên PostgreSQL chỉ một tiến trình chạy, các tiến trình khác dự phòng."""
     from broadcaster.scheduler import Intervals, SchedulerService
 
-    configure_logging()
+    configure_logging(app.settings.tz)
     service = SchedulerService(
         app.settings, Intervals(plan_every, watchdog_every, render_every, standby_poll)
     )

@@ -44,7 +44,7 @@ def test_items_play_in_planned_order_inside_their_window():
     first = agenda.get(1)
     assert first.title == "Tin số 1"
     assert first.sha256 == "a" * 64
-    assert agenda.local(first.planned_start) == "06:58:00 03/03"
+    assert agenda.local(first.planned_start) == "2026-03-03 06:58:00+07:00"
 
 
 def test_an_emergency_comes_before_anything_else():
