@@ -78,7 +78,7 @@ def send_cmd(
         try:
             body = file.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput(f"{file}: không phải văn bản UTF-8.") from None
+            raise InvalidInput("{path}: không phải văn bản UTF-8.", path=str(file)) from None
     renderer = AudioRenderer(app.settings.audio_dir, app.settings.audio)
     with app.session() as session:
         actor = acting(session, username, password, required=True)
