@@ -88,6 +88,8 @@ def lived_in(web):
     return web
 
 
+# The pages' words do not depend on the backend (both are walked by the other web tests)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("username", sorted(USERS))
 def test_no_page_shows_a_flag_a_code_or_a_path(lived_in, username):
     client = lived_in.client(username)
