@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.config import DEFAULT_TIMEZONE
 from broadcaster.db import utcnow
-from broadcaster.errors import InvalidInput, NotFound, PermissionDenied
+from broadcaster.errors import InvalidInput, NotFound, PermissionDenied, Words
 from broadcaster.models import (
     AdminUnit,
     Airing,
@@ -62,10 +62,20 @@ class AiringReport:
 
 @dataclass(frozen=True)
 class ItemProblem:
+    """What is wrong with one report of a batch: its place, its id and the error itself
+    (a message id with parameters and the report's field it is about)."""
+
     index: int
     id: str
-    field: str
-    message: str
+    error: InvalidInput
+
+    @property
+    def field(self) -> str | None:
+        return self.error.field
+
+    @property
+    def message(self) -> str:
+        return self.error.message
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,35 @@ class ItemResult:
     status: str
 
 
+# The batch's message: which report (by its place) and what is wrong with it
+_ONE_PROBLEM = Words("Báo cáo thứ {n}: {problem}")
+_MORE_PROBLEMS = Words("Báo cáo thứ {n}: {problem} (và {more} lỗi khác)")
+
+
 class InvalidReports(InvalidInput):
-    """Some reports of a batch are wrong; nothing of the batch was stored."""
+    """Some reports of a batch are wrong; nothing of the batch was stored.
+
+    The message names the first report by its place in the batch and says what is
+    wrong in words (never the protocol's field name); ``problems`` has every one.
+    """
 
     def __init__(self, problems: list[ItemProblem]) -> None:
         first = problems[0]
-        more = f" (và {len(problems) - 1} lỗi khác)" if len(problems) > 1 else ""
-        super().__init__(f"Báo cáo thứ {first.index + 1} ({first.field}): {first.message}{more}")
+        more = len(problems) - 1
+        super().__init__(
+            _MORE_PROBLEMS if more else _ONE_PROBLEM,
+            field=first.field,
+            n=first.index + 1,
+            problem=first.message,
+            **({"more": more} if more else {}),
+        )
         self.problems = problems
+
+    def render(self, translate: Callable[[str], str] = str) -> str:
+        # the first problem is itself a message id with parameters: rendered in the same
+        # language before it fills its place in the batch's message
+        problem = self.problems[0].error.render(translate)
+        return InvalidInput(self.template, **{**self.params, "problem": problem}).render(translate)
 
 
 @dataclass(frozen=True)
@@ -117,15 +148,19 @@ def _same(stored: Airing, report: AiringReport) -> bool:
     )
 
 
-def _check_times(report: AiringReport, now: datetime) -> tuple[str, str] | None:
+def _check_times(report: AiringReport, now: datetime) -> InvalidInput | None:
     if report.ended_at < report.started_at:
-        return "ended_at", "giờ kết thúc trước giờ bắt đầu"
+        return InvalidInput("giờ kết thúc trước giờ bắt đầu", field="ended_at")
     if report.ended_at - report.started_at > MAX_LENGTH:
-        return "ended_at", "một lượt phát không thể dài quá 6 giờ"
+        return InvalidInput("một lượt phát không thể dài quá 6 giờ", field="ended_at")
     if report.started_at > now + FUTURE_TOLERANCE:
-        return "started_at", "thời điểm ở tương lai (đồng hồ máy đài có sai không?)"
+        return InvalidInput(
+            "giờ bắt đầu ở tương lai (đồng hồ máy đài có sai không?)", field="started_at"
+        )
     if report.started_at < now - MAX_AGE:
-        return "started_at", "quá cũ: chỉ nhận báo cáo trong 60 ngày gần đây"
+        return InvalidInput(
+            "giờ bắt đầu quá cũ: chỉ nhận báo cáo trong 60 ngày gần đây", field="started_at"
+        )
     return None
 
 
@@ -189,17 +224,26 @@ def ingest(
     """
     now = now or utcnow()
     if len(reports) > MAX_BATCH:
-        raise InvalidInput(f"Một lần gửi tối đa {MAX_BATCH} báo cáo (nhận {len(reports)}).")
+        raise InvalidInput(
+            "Một lần gửi tối đa {max} báo cáo (nhận {n}).",
+            field="reports",
+            max=MAX_BATCH,
+            n=len(reports),
+        )
     station_code = station_code or session.scalar(_STATION_CODE, {"station_id": station_id})
     by_stored_ids, by_slot_ids, set_aired = _batch_statements(session.get_bind().dialect.name)
     if station_code is None:
-        raise NotFound(f"Không có đài id {station_id}.")
+        raise NotFound("Không có đài số {id}.", field="station", id=station_id)
     problems: list[ItemProblem] = []
     seen: set[str] = set()
     for i, r in enumerate(reports):
         if r.id in seen:
             problems.append(
-                ItemProblem(i, r.id, "id", "id trùng với một báo cáo khác cùng lần gửi")
+                ItemProblem(
+                    i,
+                    r.id,
+                    InvalidInput("mã báo cáo trùng với một báo cáo khác cùng lần gửi", field="id"),
+                )
             )
         seen.add(r.id)
     ids = [r.id for r in reports]
@@ -212,26 +256,42 @@ def ingest(
         if old is not None:
             if old.station_id != station_id or not _same(old, r):
                 problems.append(
-                    ItemProblem(i, r.id, "id", "id này đã dùng cho một báo cáo khác nội dung")
+                    ItemProblem(
+                        i,
+                        r.id,
+                        InvalidInput(
+                            "mã báo cáo này đã dùng cho một báo cáo khác nội dung", field="id"
+                        ),
+                    )
                 )
             continue
         slot = slots.get(r.slot_id)
         if slot is None:
-            problems.append(ItemProblem(i, r.id, "slot_id", f"không có lượt phát {r.slot_id}"))
+            missing = InvalidInput("không có lượt phát {slot}", field="slot_id", slot=r.slot_id)
+            problems.append(ItemProblem(i, r.id, missing))
             continue
         if slot.station_id != station_id:
             problems.append(
                 ItemProblem(
-                    i, r.id, "slot_id", f"lượt phát {r.slot_id} không thuộc đài {station_code}"
+                    i,
+                    r.id,
+                    InvalidInput(
+                        "lượt phát {slot} không thuộc đài {station}",
+                        field="slot_id",
+                        slot=r.slot_id,
+                        station=station_code,
+                    ),
                 )
             )
             continue
         bad = _check_times(r, now)
         far = slot.planned_start is not None and abs(r.started_at - slot.planned_start) > SLOT_SLACK
         if bad is None and far:
-            bad = ("started_at", "cách giờ dự kiến của lượt phát quá 7 ngày")
+            bad = InvalidInput(
+                "giờ bắt đầu cách giờ dự kiến của lượt phát quá 7 ngày", field="started_at"
+            )
         if bad is not None:
-            problems.append(ItemProblem(i, r.id, *bad))
+            problems.append(ItemProblem(i, r.id, bad))
             continue
         fresh.append((i, r, slot))
     if problems:
@@ -306,7 +366,7 @@ def _station_for(session: Session, actor: Actor, code: str) -> tuple[Station, st
         .where(Station.code == code)
     ).first()
     if row is None:
-        raise NotFound(f"Không có đài nào mã '{code}'.")
+        raise NotFound("Không có đài nào mã '{code}'.", field="station", code=code)
     return row[0], row[1]
 
 
@@ -321,25 +381,54 @@ def confirm(
     ended_at: datetime | None = None,
     note: str | None = None,
     report_id: str | None = None,
+    tz: ZoneInfo | None = None,
 ) -> ItemResult:
     """An operator confirms by hand what aired (source ``manual``, with who confirmed).
 
     ``report_id`` (a UUID the confirming form carries) makes a form sent twice one
-    row: the second sending finds the first and is answered ``duplicate``.
+    row: the second sending finds the first and is answered ``duplicate``. A slot not
+    yet due, or a start time still to come, is refused in words an operator reads
+    (times in ``tz``, the instance's zone by default), not as a station's report would be.
     """
+    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    now = utcnow()
     station, path = _station_for(session, actor, station_code)
     allowed = actor.role in (Role.OPERATOR, Role.ADMIN) and actor.covers(path)
     if not actor.is_system and not allowed:
         raise PermissionDenied(
-            f"{actor.label} không được xác nhận lượt phát của đài {station_code}."
+            "{who} không được xác nhận lượt phát của đài {station}.",
+            field="station",
+            who=actor.label,
+            station=station_code,
         )
     slot = session.get(Slot, slot_id)
     if slot is None or slot.station_id != station.id:
-        raise NotFound(f"Đài {station_code} không có lượt phát {slot_id}.")
+        raise NotFound(
+            "Đài {station} không có lượt phát {slot}.",
+            field="slot_id",
+            station=station_code,
+            slot=slot_id,
+        )
+    if slot.planned_start is not None and slot.planned_start > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            "Lượt phát này chưa đến giờ (dự kiến {at:%H:%M} ngày {at:%d/%m/%Y}): "
+            "chỉ xác nhận được khi đã đến giờ phát.",
+            field="slot_id",
+            at=slot.planned_start.astimezone(tz),
+        )
+    if started_at is not None and started_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            "Giờ bắt đầu {at:%H:%M} ngày {at:%d/%m/%Y} còn chưa tới: "
+            "chỉ xác nhận được điều đã phát.",
+            field="started_at",
+            at=started_at.astimezone(tz),
+        )
     start = started_at or slot.planned_start
     if start is None:
         raise InvalidInput(
-            f"Lượt phát {slot_id} chưa xếp được giờ: cần cho biết giờ bắt đầu (--at)."
+            "Lượt phát {slot} chưa xếp được giờ: cần cho biết giờ bắt đầu.",
+            field="started_at",
+            slot=slot_id,
         )
     end = ended_at or start + timedelta(milliseconds=slot.duration_ms)
     report = AiringReport(
@@ -351,7 +440,12 @@ def confirm(
         source="manual",
         note=note,
     )
-    (result,) = ingest(session, station.id, [report], confirmed_by=(actor.user_id, actor.label))
+    try:
+        (result,) = ingest(
+            session, station.id, [report], confirmed_by=(actor.user_id, actor.label), now=now
+        )
+    except InvalidReports as exc:  # one report: its problem alone, not "report no. 1: …"
+        raise exc.problems[0].error from None
     if result.result == "duplicate":
         return result
     record(

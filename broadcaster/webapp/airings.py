@@ -1,11 +1,10 @@
-"""The airing log pages (nhật ký phát): the log, an operator's confirmations, the chain check.
+"""The airing log pages (nhật ký phát): the log and the chain check.
 
 - ``GET /airings/`` — every role, the rows of the stations in the user's scope (an
   operator: their commune's station), filtered, newest written first, keyset pages
   (``?before=<id>``), never a COUNT of the log.
-- ``GET/POST /airings/confirm`` — operators (and admins) report by hand what aired
-  in a slot of a station in their scope, through :func:`services.airings.confirm`.
-  Each form carries a report UUID, so a form sent twice is one row.
+- Confirming by hand what aired (``/airings/confirm``) is the operator's page, in
+  :mod:`broadcaster.webapp.operator`.
 - ``POST /airings/verify`` — auditors and admins recompute the hash chains of one
   station or of a unit's stations (at most ``MAX_VERIFY_STATIONS`` in one request,
   about a province; the whole country is the CLI's ``broadcaster audit verify``).
@@ -14,18 +13,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from broadcaster.clock import local_today
 from broadcaster.db import utcnow
-from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
-from broadcaster.models import Role, Slot
-from broadcaster.services import airing_log, airings, campaign_reads, chain
+from broadcaster.models import Role
+from broadcaster.services import airing_log, campaign_reads, chain
 from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
@@ -36,11 +32,8 @@ from broadcaster.webapp.common import (
     db,
     done,
     field,
-    form_id,
-    refused,
     scope_path,
     settings,
-    station_in_scope,
 )
 
 bp = Blueprint("airings", __name__, url_prefix="/airings")
@@ -165,92 +158,3 @@ def verify():
             )
         )
     return redirect(url_for("airings.index", **({"station": station.code} if station else {})))
-
-
-def _confirm_station(code: str):
-    """The station an operator confirms for: the one asked for, else their only one."""
-    if code:
-        return station_in_scope(code)[0]
-    stations = airing_log.stations_in_scope(db(), scope_path())
-    return stations[0] if len(stations) == 1 else None
-
-
-def _confirm_page(station, errors=None, posted=None):
-    tz = settings().tz
-    slots = []
-    if station is not None:
-        today = local_today(tz)
-        slots = airing_log.slots_to_confirm(db(), station.id, tz=tz, today=today)
-    return render_template(
-        "airings/confirm.html",
-        station=station,
-        slots=slots,
-        errors=errors or {},
-        posted=posted or {},
-        statuses=STATUS_LABELS,
-        sources=SOURCE_LABELS,
-        new_report_id=lambda: str(uuid.uuid4()),
-    ), (400 if errors else 200)
-
-
-@bp.get("/confirm")
-@signed_in(*CONFIRMERS)
-def confirm_page():
-    code = field(request.args, "station", max_length=64, errors={})
-    return _confirm_page(_confirm_station(code))
-
-
-@bp.post("/confirm")
-@signed_in(*CONFIRMERS)
-def confirm():
-    errors: dict[str, str] = {}
-    code = field(request.form, "station", max_length=64, errors=errors)
-    if errors or not code:
-        abort(404)
-    station = station_in_scope(code)[0]
-    slot_id = form_id(request.form.get("slot"))
-    slot = db().get(Slot, slot_id) if slot_id is not None else None
-    if slot is None or slot.station_id != station.id:
-        abort(404)
-    posted = {
-        "slot": slot.id,
-        **{k: request.form.get(k, "")[:300] for k in ("at", "minutes", "note")},
-    }
-    try:
-        c = forms.confirmation(request.form, slot.planned_start, settings().tz, station)
-        result = airings.confirm(
-            db(),
-            actor(),
-            station.code,
-            slot.id,
-            status=c.status,
-            started_at=c.started_at,
-            ended_at=c.ended_at,
-            note=c.note,
-            report_id=c.report_id,
-        )
-    except FormErrors as exc:
-        db().rollback()
-        return _confirm_page(station, exc.errors, posted)
-    except (PermissionDenied, NotFound) as exc:
-        db().rollback()
-        refused(exc)
-        raise
-    except BroadcasterError as exc:
-        db().rollback()
-        return _confirm_page(station, {"at": exc.message}, posted)
-    db().commit()
-    if result.result == "duplicate":
-        done(
-            _("Lượt %(slot)s đã có trong nhật ký (dòng số %(seq)s).", slot=slot.id, seq=result.seq)
-        )
-    else:
-        done(
-            _(
-                "Đã ghi nhật ký: lượt %(slot)s, %(status)s (dòng số %(seq)s).",
-                slot=slot.id,
-                status=STATUS_LABELS[str(c.status)],
-                seq=result.seq,
-            )
-        )
-    return redirect(url_for("airings.confirm_page", station=station.code))

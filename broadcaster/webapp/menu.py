@@ -17,6 +17,7 @@ MENU = (
     ("campaigns.index", _l("Chiến dịch"), ("admin", "editor", "approver", "auditor")),
     ("emergency.index", _l("Tin khẩn cấp"), ("admin", "approver", "auditor", "operator")),
     ("stations.index", _l("Đài"), ALL),
+    ("operator.week", _l("Lịch phát của đài"), ("operator",)),
     ("airings.index", _l("Nhật ký phát"), ALL),
     ("reports.compliance", _l("Báo cáo"), ALL),
     ("users.index", _l("Người dùng"), ("admin",)),
