@@ -239,3 +239,19 @@ def test_english_interface_shows_english_labels(web, week):
         client, "/operator/confirm", {"station": OWN_STATION, "slot": week["later"]}
     )
     assert response.status_code == 400 and "not due yet" in body(response)
+
+
+def test_last_week_can_be_shown_to_report_late(web, week):
+    campaign = make_campaign(web, "Tuần trước")
+    (late,) = add_slots(web, campaign, OWN_STATION, [_local(web, week["monday"] - timedelta(3), 6)])
+    client = web.client("daixa")
+    assert f'id="slot-{late}"' not in body(client.get("/operator/"))
+    page = body(client.get("/operator/?week=previous"))
+    assert (
+        'id="week-previous"' in page and 'id="week-this"' in page and 'id="week-next"' not in page
+    )
+    assert f'id="confirm-{late}"' in page and "In lịch tuần trước (PDF)" in page
+    form = {"station": OWN_STATION, "slot": late, "status": "failed", "week": "previous"}
+    response = web.post(client, "/operator/confirm", form)
+    assert response.status_code == 302 and "week=previous" in response.headers["Location"]
+    assert _airings(web, late) == 1
