@@ -70,7 +70,7 @@ def test_services_refuse_them_naming_the_field(factory, actor, ha_tinh, text):
             "Họ tên",
             User,
         ),
-        (lambda s: parse_name(text), "Tên chiến dịch (--name)", None),
+        (lambda s: parse_name(text), "Tên chiến dịch", None),
     ]  # fmt: skip
     for attempt, field, model in attempts:
         before = _count(factory, model) if model else 0

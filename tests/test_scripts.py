@@ -165,8 +165,12 @@ def test_reject_needs_a_reason_and_a_new_version_starts_over(factory, people, li
 
 def test_submit_needs_a_person_and_a_draft(factory, actor, people, library):
     _import(factory, people["editor"], library)
-    with pytest.raises(PermissionDenied, match="--user"), transaction(factory) as s:
+    with (
+        pytest.raises(PermissionDenied, match="cần một người dùng") as refused,
+        transaction(factory) as s,
+    ):
         scripts.submit(s, actor, SLUG)
+    assert refused.value.field == "user"  # the command adds its flag, --user
     with transaction(factory) as s:
         scripts.submit(s, people["editor"], SLUG)
     with pytest.raises(Conflict, match="submitted"), transaction(factory) as s:

@@ -174,17 +174,18 @@ class AudioRenderer:
         speed = self.settings.speed if speed is None else speed
         voice = voice or self.settings.voice
         if not 0.5 <= speed <= 2.0:
-            raise InvalidInput(f"Tốc độ đọc {speed:g} ngoài khoảng 0,5–2,0.")
+            raise InvalidInput(
+                "Tốc độ đọc {speed:g} ngoài khoảng 0,5–2,0.", field="speed", speed=speed
+            )
         spoken = self._spoken(request.text)
         if name != "auto":
             eng = self.engine(name)
-            return self._render_with(eng, name, spoken, request, eng.check_voice(voice), speed,
-                                     progress)
+            return self._render_with(
+                eng, name, spoken, request, eng.check_voice(voice), speed, progress
+            )
         warnings: list[str] = []
         # auto's --voice is for the offline engine; gTTS has one Vietnamese voice
-        candidates = [
-            (c, self.engine(c), c == AUTO_ORDER[-1]) for c in AUTO_ORDER
-        ]
+        candidates = [(c, self.engine(c), c == AUTO_ORDER[-1]) for c in AUTO_ORDER]
         if cached_first:
             for _c, eng, last in candidates:
                 chosen = eng.check_voice(voice) if last else eng.default_voice
@@ -217,14 +218,18 @@ class AudioRenderer:
     def _spoken(self, text: str) -> str:
         if len(text) > MAX_TEXT_CHARS:
             raise InvalidInput(
-                f"Văn bản dài {len(text):,} ký tự, quá giới hạn {MAX_TEXT_CHARS:,} "
-                "(khoảng một giờ đọc). Hãy chia thành nhiều tin bài."
+                "Văn bản dài {length:,} ký tự, quá giới hạn {limit:,} "
+                "(khoảng một giờ đọc). Hãy chia thành nhiều tin bài.",
+                length=len(text),
+                limit=MAX_TEXT_CHARS,
             )
         unfilled = sorted({m.group(0) for m in _UNFILLED.finditer(text)})
         if unfilled:
             raise InvalidInput(
-                f"Văn bản còn chỗ điền chưa thay: {', '.join(unfilled)}. Hãy tạo âm thanh cho "
-                "một đài cụ thể (--station) để điền tên xã, tỉnh, đài."
+                "Văn bản còn chỗ điền chưa thay: {unfilled}. Hãy tạo âm thanh cho "
+                "một đài cụ thể để điền tên xã, tỉnh, đài.",
+                field="station",
+                unfilled=", ".join(unfilled),
             )
         spoken = self.normalise(nfc(text))
         if not any(ch.isalnum() for ch in spoken):

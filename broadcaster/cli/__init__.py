@@ -17,7 +17,13 @@ from broadcaster.cli.context import AppContext
 from broadcaster.errors import BroadcasterError
 
 # Where a service names a field by another name than the command's parameter for it
-_PARAMETER_OF = {"targets": "units", "scripts": "scripts", "preferred": "window"}
+_PARAMETER_OF = {
+    "targets": "units",
+    "scripts": "scripts",
+    "preferred": "window",
+    "version": "number",  # a script's version: --version
+    "user": "username",  # the acting person: --user
+}
 
 
 class _Group(click.Group):

@@ -40,7 +40,9 @@ def import_cmd(app: AppContext, province: str | None, windows: str) -> None:
     with app.session() as session:
         stmt = select(func.count()).select_from(AdminUnit).where(AdminUnit.level == COMMUNE_LEVEL)
         if province:
-            stmt = stmt.where(AdminUnit.path.startswith(get_unit(session, province).path))
+            stmt = stmt.where(
+                AdminUnit.path.startswith(get_unit(session, province, field="province").path)
+            )
         total = session.scalar(stmt) or 0
         with progress_bar(total, "Tạo đài truyền thanh") as bar:
             result = svc.import_stations(
@@ -239,7 +241,7 @@ def token_list_cmd(app: AppContext, code: str, as_json: bool) -> None:
 def health_cmd(app: AppContext, unit: str | None, offline: bool, as_json: bool) -> None:
     """Tình trạng kết nối các đài (nhịp tim của máy phát): lần cuối liên lạc, phiên bản…"""
     with app.session() as session:
-        path = get_unit(session, unit).path if unit else None
+        path = get_unit(session, unit, field="unit").path if unit else None
         rows = health.station_health(session, unit_path=path, offline_only=offline)
     if as_json:
         echo_json(rows)

@@ -104,7 +104,7 @@ def load_station(session: Session, code: str) -> Station:
         .where(Station.code == code)
     )
     if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'.")
+        raise NotFound("Không có đài nào mã '{code}'.", field="station", code=code)
     return station
 
 
@@ -112,11 +112,14 @@ def _pick_version(script: Script, latest: bool) -> ScriptVersion:
     if latest:
         return script.latest
     if script.archived_at is not None:
-        raise Conflict(f"Tin bài '{script.slug}' đã lưu trữ, không tạo âm thanh để phát.")
+        raise Conflict("Tin bài '{slug}' đã lưu trữ, không tạo âm thanh để phát.", slug=script.slug)
     if script.approved_version is None:
+        # the field is the choice of the latest version, which can be listened to
         raise Conflict(
-            f"Tin bài '{script.slug}' chưa có phiên bản nào được duyệt; chỉ tin đã duyệt mới "
-            "được phát (dùng --latest để nghe thử bản mới nhất)."
+            "Tin bài '{slug}' chưa có phiên bản nào được duyệt; chỉ tin đã duyệt mới "
+            "được phát (bản mới nhất thì nghe thử được).",
+            field="latest",
+            slug=script.slug,
         )
     return script.approved_version
 
@@ -134,8 +137,10 @@ def script_request(version: ScriptVersion, station: Station | None) -> tuple[Ren
     """The render request for a script version, personalised for a station if needed."""
     if version.placeholders and station is None:
         raise InvalidInput(
-            f"Tin bài '{version.script.slug}' có chỗ điền "
-            f"({', '.join('{' + p + '}' for p in version.placeholders)}): cần --station MÃ_ĐÀI."
+            "Tin bài '{slug}' có chỗ điền ({placeholders}): cần chọn một đài.",
+            field="station",
+            slug=version.script.slug,
+            placeholders=", ".join("{" + p + "}" for p in version.placeholders),
         )
     personal = bool(version.placeholders) and station is not None
     body = fill(version.body, station_context(station)) if personal else version.body
@@ -239,7 +244,7 @@ def render_slot(
 
     slot = session.get(Slot, slot_id)
     if slot is None:
-        raise NotFound(f"Không có lượt phát {slot_id}.")
+        raise NotFound("Không có lượt phát {slot_id}.", slot_id=slot_id)
     version = session.scalar(
         select(ScriptVersion)
         .options(selectinload(ScriptVersion.script))

@@ -80,8 +80,10 @@ def parse_status(status: str | CampaignStatus) -> CampaignStatus:
     value = _STATUS_ALIASES.get(fold(str(status)), fold(str(status)))
     if value not in {s.value for s in CampaignStatus}:
         raise InvalidInput(
-            f"Trạng thái (--status) '{status}' không hợp lệ; chọn active (đang chạy), "
-            "paused (tạm dừng) hoặc ended (kết thúc)."
+            "Trạng thái '{status}' không hợp lệ; chọn active (đang chạy), "
+            "paused (tạm dừng) hoặc ended (kết thúc).",
+            field="status",
+            status=status,
         )
     return CampaignStatus(value)
 

@@ -100,7 +100,7 @@ def verify(
         )
     pairs = session.execute(stations).all()
     if station_code is not None and not pairs:
-        raise NotFound(f"Không có đài nào mã '{station_code}'.")
+        raise NotFound("Không có đài nào mã '{code}'.", field="station", code=station_code)
     narrowed = station_code is not None or scope_path is not None
     heads = {
         h.station_id: h

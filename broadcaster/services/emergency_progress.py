@@ -127,7 +127,7 @@ def progress_in_scope(
         t.unit.path.startswith(scope_path) or scope_path.startswith(t.unit.path) for t in e.targets
     ):
         raise PermissionDenied(
-            f"Tin khẩn cấp số {e.id} không gửi tới đơn vị trong phạm vi của bạn."
+            "Tin khẩn cấp số {number} không gửi tới đơn vị trong phạm vi của bạn.", number=e.id
         )
     total, picked, aired = _progress(session, [e.id], scope_path).get(e.id, (0, 0, 0))
     return EmergencyProgress(_info(e, [t.unit for t in e.targets], total), total, picked, aired)

@@ -95,7 +95,7 @@ def build(
     now = now or utcnow()
     station = session.get(Station, station_id)
     if station is None:
-        raise NotFound(f"Không có đài id {station_id}.")
+        raise NotFound("Không có đài id {station_id}.", station_id=station_id)
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     emergency_now = and_(

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.errors import Conflict, InvalidInput, NotFound
+from broadcaster.days import parse_day
+from broadcaster.errors import Conflict, InvalidInput, NotFound, Words
 from broadcaster.models import Station, StationQuietDay
 from broadcaster.services.audit import Actor, record
-from broadcaster.services.cadence import parse_date
 from broadcaster.services.campaigns import require_manager
 
 
@@ -27,7 +27,11 @@ def _station(session: Session, code: str) -> Station:
         select(Station).options(selectinload(Station.unit)).where(Station.code == code.strip())
     )
     if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
+        raise NotFound(
+            "Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list",
+            field="station",
+            code=code,
+        )
     return station
 
 
@@ -36,7 +40,7 @@ def _quiet_day(
 ) -> tuple[Station, date, StationQuietDay | None]:
     station = _station(session, station_code)
     require_manager(actor, [station.unit], what)
-    when = parse_date(day, "Ngày nghỉ phát")
+    when = parse_day(day, Words("Ngày nghỉ phát"), field="day")
     row = session.scalar(
         select(StationQuietDay).where(
             StationQuietDay.station_id == station.id, StationQuietDay.day == when
@@ -49,11 +53,20 @@ def add_quiet_day(
     session: Session, actor: Actor, station_code: str, day: str | date, *, today: date
 ) -> QuietDayInfo:
     """Mark a day a station does not broadcast; nothing is planned there that day."""
-    station, when, row = _quiet_day(session, actor, station_code, day, "đặt ngày nghỉ phát")
+    station, when, row = _quiet_day(session, actor, station_code, day, Words("đặt ngày nghỉ phát"))
     if when < today:
-        raise InvalidInput(f"Ngày nghỉ phát {when:%d/%m/%Y} đã qua; chỉ đặt cho hôm nay trở đi.")
+        raise InvalidInput(
+            "Ngày nghỉ phát {day:%d/%m/%Y} đã qua; chỉ đặt cho hôm nay trở đi.",
+            field="day",
+            day=when,
+        )
     if row is not None:
-        raise Conflict(f"Đài {station.code} đã có ngày nghỉ phát {when:%d/%m/%Y}.")
+        raise Conflict(
+            "Đài {code} đã có ngày nghỉ phát {day:%d/%m/%Y}.",
+            field="day",
+            code=station.code,
+            day=when,
+        )
     session.add(StationQuietDay(station_id=station.id, day=when))
     session.flush()
     change = {"day": when.isoformat()}
@@ -64,9 +77,14 @@ def add_quiet_day(
 def remove_quiet_day(
     session: Session, actor: Actor, station_code: str, day: str | date
 ) -> QuietDayInfo:
-    station, when, row = _quiet_day(session, actor, station_code, day, "bỏ ngày nghỉ phát")
+    station, when, row = _quiet_day(session, actor, station_code, day, Words("bỏ ngày nghỉ phát"))
     if row is None:
-        raise NotFound(f"Đài {station.code} không có ngày nghỉ phát {when:%d/%m/%Y}.")
+        raise NotFound(
+            "Đài {code} không có ngày nghỉ phát {day:%d/%m/%Y}.",
+            field="day",
+            code=station.code,
+            day=when,
+        )
     session.delete(row)
     session.flush()
     change = {"day": when.isoformat()}
@@ -83,6 +101,6 @@ def list_quiet_days(
     if station_code:
         stmt = stmt.where(Station.id == _station(session, station_code).id)
     if since:
-        stmt = stmt.where(StationQuietDay.day >= parse_date(since, "Từ ngày (--since)"))
+        stmt = stmt.where(StationQuietDay.day >= parse_day(since, Words("Từ ngày"), field="since"))
     rows = session.execute(stmt.order_by(StationQuietDay.day, Station.code))
     return [QuietDayInfo(code, name, day) for code, name, day in rows]

@@ -81,7 +81,10 @@ def search_scripts(
     """
     if state and state not in STATES:
         raise InvalidInput(
-            f"Trạng thái '{state}' không hợp lệ; chọn một trong: {', '.join(STATES)}."
+            "Trạng thái '{state}' không hợp lệ; chọn một trong: {valid}.",
+            field="state",
+            state=state,
+            valid=", ".join(STATES),
         )
     latest_number = (
         select(ScriptVersion.script_id, func.max(ScriptVersion.number).label("number"))
@@ -179,7 +182,7 @@ def script_place(session: Session, slug: str) -> ScriptPlace:
         .where(Script.slug == slug)
     ).first()
     if row is None:
-        raise NotFound(f"Không có tin bài '{slug}'.")
+        raise NotFound("Không có tin bài '{slug}'.", field="slug", slug=slug)
     return ScriptPlace(row[0], row[1], row[2])
 
 

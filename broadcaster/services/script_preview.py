@@ -71,7 +71,8 @@ def _options(abbreviations_file: Path | None, document_numbers: str) -> Normalis
 def spoken_form(audio: AudioSettings, text: str, context: dict[str, str] | None = None) -> str:
     """What the voice reads for ``text``, placeholders filled (sample names by default)."""
     if len(text) > MAX_SPOKEN:
-        raise InvalidInput(f"Văn bản dài quá {MAX_SPOKEN:,} ký tự.".replace(",", "."))
+        limit = format(MAX_SPOKEN, ",").replace(",", ".")
+        raise InvalidInput("Văn bản dài quá {limit} ký tự.", limit=limit)
     return _spoken(audio.abbreviations_file, audio.document_numbers, fill(text, context or SAMPLE))
 
 
@@ -87,7 +88,12 @@ def _version(script: Script, number: int | None) -> ScriptVersion:
     for v in script.versions:
         if v.number == number:
             return v
-    raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
+    raise NotFound(
+        "Tin bài '{slug}' không có phiên bản {number}.",
+        field="version",
+        slug=script.slug,
+        number=number,
+    )
 
 
 def _first_station(session: Session, paths: list[str]) -> Station | None:
@@ -118,16 +124,26 @@ def render_preview(
     script = load_script(session, slug)
     unit_path = script.unit.path if script.unit else None
     if not visible_to(actor.scope_path, unit_path):
-        raise PermissionDenied(f"Tin bài '{slug}' nằm ngoài phạm vi của '{actor.label}'.")
+        raise PermissionDenied(
+            "Tin bài '{slug}' nằm ngoài phạm vi của '{actor}'.", slug=slug, actor=actor.label
+        )
     chosen = _version(script, version)
     station = None
     if station_code:
         station = load_station(session, station_code)
         if not actor.covers(station.unit.path):
-            raise PermissionDenied(f"Đài '{station_code}' nằm ngoài phạm vi của '{actor.label}'.")
+            raise PermissionDenied(
+                "Đài '{code}' nằm ngoài phạm vi của '{actor}'.",
+                field="station",
+                code=station_code,
+                actor=actor.label,
+            )
         if unit_path and not station.unit.path.startswith(unit_path):
             raise InvalidInput(
-                f"Đài '{station_code}' không thuộc {script.unit.name}, nơi tin bài này được phát."
+                "Đài '{code}' không thuộc {unit}, nơi tin bài này được phát.",
+                field="station",
+                code=station_code,
+                unit=script.unit.name,
             )
     elif chosen.placeholders:
         paths = [p for p in (unit_path, actor.scope_path) if p]

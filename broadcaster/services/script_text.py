@@ -74,10 +74,9 @@ def compose(draft: ScriptDraft, *, slug: str | None = None) -> ScriptText:
     if not body:
         problems["body"] = InvalidInput("Nhập nội dung tin bài.", field="body")
     elif len(body) > MAX_BODY:
+        limit = format(MAX_BODY, ",").replace(",", ".")
         problems["body"] = InvalidInput(
-            "Nội dung dài quá {limit} ký tự.",
-            field="body",
-            limit=f"{MAX_BODY:,}".replace(",", "."),
+            "Nội dung dài quá {limit} ký tự.", field="body", limit=limit
         )
     else:
         try:

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.db import utcnow
-from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from broadcaster.library import ScriptText, read_library
 from broadcaster.models import AdminUnit, Role, Script, ScriptVersion, VersionStatus
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
-from broadcaster.vntext import nfc, refuse_bidi
+from broadcaster.vntext import bidi_controls, nfc
 
 ARCHIVED = "archived"
 WRITERS = (Role.EDITOR, Role.APPROVER, Role.ADMIN)
@@ -124,7 +124,11 @@ def _get(session: Session, slug: str) -> Script:
         select(Script).options(*_load_options()).where(Script.slug == slug.strip())
     )
     if script is None:
-        raise NotFound(f"Không có tin bài '{slug}'. Xem danh sách: broadcaster scripts list")
+        raise NotFound(
+            "Không có tin bài '{slug}'. Xem danh sách: broadcaster scripts list",
+            field="slug",
+            slug=slug,
+        )
     return script
 
 
@@ -137,9 +141,36 @@ def _require_writer(actor: Actor, unit_path: str | None, what: str) -> None:
     if actor.is_system:
         return
     if actor.role not in WRITERS:
-        raise PermissionDenied(f"Vai trò '{actor.role}' không được {what}.")
+        raise PermissionDenied(
+            "Vai trò '{role}' không được {what}.", role=str(actor.role), what=Words(what)
+        )
     if not actor.covers(unit_path):
-        raise PermissionDenied(f"Tin bài nằm ngoài phạm vi của '{actor.label}'; không được {what}.")
+        raise PermissionDenied(
+            "Tin bài nằm ngoài phạm vi của '{actor}'; không được {what}.",
+            actor=actor.label,
+            what=Words(what),
+        )
+
+
+def _refuse_bidi(text: ScriptText) -> None:
+    """Refuse a title or body holding bidirectional controls, naming the script (of many
+    imported at once)."""
+    if found := bidi_controls(text.title):
+        raise InvalidInput(
+            "Tiêu đề tin bài '{slug}' có ký tự điều khiển hướng chữ ({found}), "
+            "có thể làm chữ hiển thị đảo ngược: hãy xóa ký tự đó.",
+            field="title",
+            slug=text.slug,
+            found=", ".join(sorted(set(found))),
+        )
+    if found := bidi_controls(text.body):
+        raise InvalidInput(
+            "Nội dung tin bài '{slug}' có ký tự điều khiển hướng chữ ({found}), "
+            "có thể làm chữ hiển thị đảo ngược: hãy xóa ký tự đó.",
+            field="body",
+            slug=text.slug,
+            found=", ".join(sorted(set(found))),
+        )
 
 
 def _new_version(script: Script, text: ScriptText, actor: Actor, number: int) -> ScriptVersion:
@@ -166,13 +197,12 @@ def save_text(
     Returns what happened (``created``, ``versioned``, ``unchanged``,
     ``skipped``) and the script.
     """
-    refuse_bidi(text.title, f"Tiêu đề tin bài '{text.slug}'")
-    refuse_bidi(text.body, f"Nội dung tin bài '{text.slug}'")
+    _refuse_bidi(text)
     script = session.scalar(
         select(Script).options(*_load_options()).where(Script.slug == text.slug)
     )
     if script is None:
-        _require_writer(actor, unit.path if unit else None, "soạn tin bài")
+        _require_writer(actor, unit.path if unit else None, Words("soạn tin bài"))
         script = Script(slug=text.slug, unit=unit)
         session.add(script)
         version = _new_version(script, text, actor, 1)
@@ -192,7 +222,7 @@ def save_text(
         return "unchanged", _info(script)
     if script.archived_at is not None:
         return "skipped", _info(script)
-    _require_writer(actor, script.unit.path if script.unit else None, "sửa tin bài")
+    _require_writer(actor, script.unit.path if script.unit else None, Words("sửa tin bài"))
     version = _new_version(script, text, actor, latest.number + 1)
     session.add(version)
     session.flush()
@@ -222,7 +252,7 @@ def import_library(
     are all checked first: one bad file means nothing is written.
     """
     texts = read_library(folder)
-    owner = get_unit(session, unit) if unit else None
+    owner = get_unit(session, unit, field="unit") if unit else None
     result = ScriptImportResult([], [], [], [])
     for text in texts:
         outcome, _ = save_text(session, actor, text, owner)
@@ -240,33 +270,51 @@ def _pick_version(
         candidates = [v for v in script.versions if v.status is status]
         if not candidates:
             raise Conflict(
-                f"Tin bài '{script.slug}' không có phiên bản nào ở trạng thái "
-                f"'{status.value}' để {action} (trạng thái hiện tại: {script_state(script)})."
+                "Tin bài '{slug}' không có phiên bản nào ở trạng thái "
+                "'{status}' để {action} (trạng thái hiện tại: {state}).",
+                slug=script.slug,
+                status=status.value,
+                action=Words(action),
+                state=script_state(script),
             )
         return candidates[-1]
     for v in script.versions:
         if v.number == number:
             if v.status is not status:
                 raise Conflict(
-                    f"Phiên bản {v.number} của '{script.slug}' đang ở trạng thái "
-                    f"'{v.status.value}'; chỉ bản '{status.value}' mới {action} được."
+                    "Phiên bản {number} của '{slug}' đang ở trạng thái "
+                    "'{status}'; chỉ bản '{wanted}' mới {action} được.",
+                    field="version",
+                    number=v.number,
+                    slug=script.slug,
+                    status=v.status.value,
+                    wanted=status.value,
+                    action=Words(action),
                 )
             return v
-    raise NotFound(f"Tin bài '{script.slug}' không có phiên bản {number}.")
+    raise NotFound(
+        "Tin bài '{slug}' không có phiên bản {number}.",
+        field="version",
+        slug=script.slug,
+        number=number,
+    )
 
 
 def submit(session: Session, actor: Actor, slug: str, version: int | None = None) -> ScriptInfo:
     """Send a draft for review (trình duyệt)."""
     script = _get(session, slug)
     if actor.is_system:
-        raise PermissionDenied("Trình duyệt cần một người dùng: thêm --user TÊN.")
-    _require_writer(actor, script.unit.path if script.unit else None, "trình duyệt tin bài")
+        raise PermissionDenied("Trình duyệt cần một người dùng.", field="user")
+    _require_writer(actor, script.unit.path if script.unit else None, Words("trình duyệt tin bài"))
     if script.archived_at is not None:
-        raise Conflict(f"Tin bài '{slug}' đã lưu trữ.")
-    v = _pick_version(script, version, VersionStatus.DRAFT, "trình duyệt")
+        raise Conflict("Tin bài '{slug}' đã lưu trữ.", slug=slug)
+    v = _pick_version(script, version, VersionStatus.DRAFT, Words("trình duyệt"))
     if v is not script.latest:
         raise Conflict(
-            f"Phiên bản {v.number} đã cũ; hãy trình phiên bản mới nhất ({script.latest.number})."
+            "Phiên bản {number} đã cũ; hãy trình phiên bản mới nhất ({latest}).",
+            field="version",
+            number=v.number,
+            latest=script.latest.number,
         )
     v.status = VersionStatus.SUBMITTED
     v.submitted_by_id = actor.user_id
@@ -293,13 +341,18 @@ def _reloaded(session: Session, slug: str) -> ScriptInfo:
 def _require_reviewer(actor: Actor, script: Script, what: str) -> None:
     if actor.is_system or actor.role is not Role.APPROVER:
         raise PermissionDenied(
-            f"Chỉ người có vai trò 'approver' (lãnh đạo duyệt tin) mới được {what}."
+            "Chỉ người có vai trò 'approver' (lãnh đạo duyệt tin) mới được {what}.",
+            what=Words(what),
         )
     if not actor.covers(script.unit.path if script.unit else None):
-        scope = script.unit.name if script.unit else "toàn quốc"
+        scope = script.unit.name if script.unit else Words("toàn quốc")
         raise PermissionDenied(
-            f"Tin bài '{script.slug}' thuộc phạm vi {scope}, ngoài phạm vi của "
-            f"'{actor.label}'; không được {what}."
+            "Tin bài '{slug}' thuộc phạm vi {scope}, ngoài phạm vi của "
+            "'{actor}'; không được {what}.",
+            slug=script.slug,
+            scope=scope,
+            actor=actor.label,
+            what=Words(what),
         )
 
 
@@ -308,8 +361,8 @@ def approve(
 ) -> ScriptInfo:
     """Approve a submitted version; it becomes what airs."""
     script = _get(session, slug)
-    _require_reviewer(actor, script, "duyệt tin bài")
-    v = _pick_version(script, version, VersionStatus.SUBMITTED, "duyệt")
+    _require_reviewer(actor, script, Words("duyệt tin bài"))
+    v = _pick_version(script, version, VersionStatus.SUBMITTED, Words("duyệt"))
     if actor.user_id in (v.author_id, v.submitted_by_id):
         raise PermissionDenied(
             "Nguyên tắc bốn mắt: không được tự duyệt phiên bản do chính mình soạn hoặc trình. "
@@ -340,10 +393,10 @@ def reject(
     """Reject a submitted version, with a reason the author will read."""
     reason = nfc((reason or "").strip())
     if not reason:
-        raise InvalidInput("Từ chối cần nêu lý do (--reason).")
+        raise InvalidInput("Từ chối cần nêu lý do.", field="reason")
     script = _get(session, slug)
-    _require_reviewer(actor, script, "từ chối tin bài")
-    v = _pick_version(script, version, VersionStatus.SUBMITTED, "từ chối")
+    _require_reviewer(actor, script, Words("từ chối tin bài"))
+    v = _pick_version(script, version, VersionStatus.SUBMITTED, Words("từ chối"))
     v.status = VersionStatus.REJECTED
     v.reviewed_by_id = actor.user_id
     v.reviewed_at = utcnow()
@@ -368,9 +421,11 @@ def archive(session: Session, actor: Actor, slug: str, reason: str = "") -> Scri
         if actor.role not in (Role.APPROVER, Role.ADMIN):
             raise PermissionDenied("Chỉ người duyệt hoặc quản trị được lưu trữ tin bài.")
         if not actor.covers(script.unit.path if script.unit else None):
-            raise PermissionDenied(f"Tin bài '{slug}' nằm ngoài phạm vi của '{actor.label}'.")
+            raise PermissionDenied(
+                "Tin bài '{slug}' nằm ngoài phạm vi của '{actor}'.", slug=slug, actor=actor.label
+            )
     if script.archived_at is not None:
-        raise Conflict(f"Tin bài '{slug}' đã lưu trữ từ trước.")
+        raise Conflict("Tin bài '{slug}' đã lưu trữ từ trước.", slug=slug)
     before = script_state(script)
     script.archived_at = utcnow()
     record(
@@ -395,7 +450,10 @@ def list_scripts(session: Session, state: str | None = None) -> list[ScriptInfo]
     valid = {s.value for s in VersionStatus} | {ARCHIVED}
     if state and state not in valid:
         raise InvalidInput(
-            f"Trạng thái '{state}' không hợp lệ; chọn một trong: {', '.join(sorted(valid))}."
+            "Trạng thái '{state}' không hợp lệ; chọn một trong: {valid}.",
+            field="state",
+            state=state,
+            valid=", ".join(sorted(valid)),
         )
     scripts = session.scalars(select(Script).options(*_load_options()).order_by(Script.slug))
     infos = [_info(s) for s in scripts]

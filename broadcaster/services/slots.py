@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.errors import NotFound
@@ -53,7 +53,7 @@ def station_day(session: Session, station_code: str, day: date, tz: ZoneInfo) ->
     """The slots of a local day at a station, in airing order; the week's unplaced ones last."""
     station = session.scalar(select(Station).where(Station.code == station_code))
     if station is None:
-        raise NotFound(f"Không có đài nào mã '{station_code}'.")
+        raise NotFound("Không có đài nào mã '{code}'.", field="station", code=station_code)
     start = local_to_utc(day, time(0), tz)
     end = local_to_utc(day + timedelta(days=1), time(0), tz)
     rows = session.execute(
@@ -150,3 +150,52 @@ def campaign_week_counts(
         else:
             days[station_id][planned_start.astimezone(tz).weekday()] += 1
     return {sid: WeekCounts(tuple(days[sid]), unplaced[sid], cancelled[sid]) for sid in station_ids}
+
+
+def week_to_open(
+    session: Session, campaign_id: int, station_id: int, today: date, tz: ZoneInfo
+) -> date:
+    """The Monday of the week a campaign's calendar opens on for a station: this week when
+    it holds slots there, else the first later week that does (a new campaign starting
+    next month), else the last earlier one (an ended campaign), else this week."""
+    monday = today - timedelta(days=today.weekday())
+    start, end, label = _week_bounds(monday, tz)
+    mine = (Slot.campaign_id == campaign_id, Slot.station_id == station_id)
+    if session.scalar(select(Slot.id).where(*mine, _in_week(start, end, label)).limit(1)):
+        return monday
+
+    def monday_of_slot(first: datetime | None, week: str | None) -> list[date]:
+        days = []
+        if first is not None:
+            local = first.astimezone(tz).date()
+            days.append(local - timedelta(days=local.weekday()))
+        if week is not None:
+            year, number = week.split("-W")
+            days.append(date.fromisocalendar(int(year), int(number), 1))
+        return days
+
+    later = session.execute(
+        select(
+            select(func.min(Slot.planned_start))
+            .where(*mine, Slot.planned_start >= end)
+            .scalar_subquery(),
+            select(func.min(Slot.week))
+            .where(*mine, Slot.planned_start.is_(None), Slot.week > label)
+            .scalar_subquery(),
+        )
+    ).one()
+    found = monday_of_slot(*later)
+    if found:
+        return min(found)
+    earlier = session.execute(
+        select(
+            select(func.max(Slot.planned_start))
+            .where(*mine, Slot.planned_start < start)
+            .scalar_subquery(),
+            select(func.max(Slot.week))
+            .where(*mine, Slot.planned_start.is_(None), Slot.week < label)
+            .scalar_subquery(),
+        )
+    ).one()
+    found = monday_of_slot(*earlier)
+    return max(found) if found else monday

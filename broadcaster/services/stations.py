@@ -15,7 +15,7 @@ from datetime import time
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.errors import Conflict, InvalidInput, NotFound
+from broadcaster.errors import Conflict, InvalidInput, NotFound, Words
 from broadcaster.models import AdminUnit, Station, StationWindow
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import COMMUNE_LEVEL, get_unit
@@ -63,29 +63,43 @@ def parse_windows(text: str) -> tuple[Window, ...]:
     """Parse ``"05:30-06:30,17:00-18:00"`` (``5h30-6h30`` is accepted too)."""
     parts = [p for p in re.split(r"[,;]", text or "") if p.strip()]
     if not parts:
-        raise InvalidInput("Cần ít nhất một khung giờ phát, ví dụ 05:30-06:30,17:00-18:00.")
+        raise InvalidInput(
+            "Cần ít nhất một khung giờ phát, ví dụ 05:30-06:30,17:00-18:00.", field="windows"
+        )
     windows: list[Window] = []
     for part in parts:
         m = _WINDOW.match(part)
         if not m:
             raise InvalidInput(
-                f"Khung giờ '{part.strip()}' sai định dạng; dùng GIỜ:PHÚT-GIỜ:PHÚT, "
-                "ví dụ 17:00-18:00."
+                "Khung giờ '{window}' sai định dạng; dùng GIỜ:PHÚT-GIỜ:PHÚT, ví dụ 17:00-18:00.",
+                field="windows",
+                window=part.strip(),
             )
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise InvalidInput(f"Khung giờ '{part.strip()}' có giờ hoặc phút không hợp lệ.")
+            raise InvalidInput(
+                "Khung giờ '{window}' có giờ hoặc phút không hợp lệ.",
+                field="windows",
+                window=part.strip(),
+            )
         w = Window(time(h1, m1), time(h2, m2))
         if w.starts_at >= w.ends_at:
             raise InvalidInput(
-                f"Khung giờ '{part.strip()}': giờ bắt đầu phải trước giờ kết thúc "
-                "(khung giờ không được vắt qua nửa đêm)."
+                "Khung giờ '{window}': giờ bắt đầu phải trước giờ kết thúc "
+                "(khung giờ không được vắt qua nửa đêm).",
+                field="windows",
+                window=part.strip(),
             )
         windows.append(w)
     windows.sort(key=lambda w: w.starts_at)
     for a, b in itertools.pairwise(windows):
         if b.starts_at < a.ends_at:
-            raise InvalidInput(f"Khung giờ {a} và {b} chồng lên nhau.")
+            raise InvalidInput(
+                "Khung giờ {first} và {second} chồng lên nhau.",
+                field="windows",
+                first=str(a),
+                second=str(b),
+            )
     return tuple(windows)
 
 
@@ -121,13 +135,20 @@ def import_stations(
         AdminUnit.level == COMMUNE_LEVEL
     )
     if province:
-        root = get_unit(session, province)
+        root = get_unit(session, province, field="province")
         stmt = stmt.where(AdminUnit.path.startswith(root.path))
     communes = session.execute(stmt.order_by(AdminUnit.code)).all()
     if not communes:
+        if province:
+            raise NotFound(
+                "Chưa có xã/phường nào trong phạm vi này. Hãy nạp danh mục trước: "
+                "broadcaster units import --province {province}",
+                field="province",
+                province=province,
+            )
         raise NotFound(
             "Chưa có xã/phường nào trong phạm vi này. Hãy nạp danh mục trước: "
-            "broadcaster units import" + (f" --province {province}" if province else "")
+            "broadcaster units import"
         )
     taken_units = set(session.scalars(select(Station.unit_id)))
     taken_codes = set(session.scalars(select(Station.code)))
@@ -137,8 +158,10 @@ def import_stations(
             continue
         if c.code in taken_codes:
             raise Conflict(
-                f"Mã đài {c.code} đã được dùng cho một đài khác; không thể tạo đài "
-                f"cho {c.name}. Hãy đổi mã đài kia trước."
+                "Mã đài {code} đã được dùng cho một đài khác; không thể tạo đài "
+                "cho {name}. Hãy đổi mã đài kia trước.",
+                code=c.code,
+                name=c.name,
             )
         rows.append(
             {
@@ -187,19 +210,21 @@ def add_station(
     windows: str = DEFAULT_WINDOWS,
 ) -> StationInfo:
     """Add one station for a unit; its code defaults to the unit's code."""
-    target = get_unit(session, unit)
+    target = get_unit(session, unit, field="unit")
     code = (code or target.code).strip()
     if not _CODE.match(code):
         raise InvalidInput(
-            f"Mã đài '{code}' không hợp lệ: chỉ chữ cái không dấu, chữ số, '.', '_', '-' "
-            "(tối đa 32 ký tự)."
+            "Mã đài '{code}' không hợp lệ: chỉ chữ cái không dấu, chữ số, '.', '_', '-' "
+            "(tối đa 32 ký tự).",
+            field="code",
+            code=code,
         )
     if session.scalar(select(Station.id).where(Station.code == code)) is not None:
-        raise Conflict(f"Đài có mã '{code}' đã tồn tại.")
+        raise Conflict("Đài có mã '{code}' đã tồn tại.", field="code", code=code)
     name = nfc(name.strip()) if name else station_name_for(target)
     if not name:
-        raise InvalidInput("Tên đài không được để trống.")
-    refuse_bidi(name, "Tên đài")
+        raise InvalidInput("Tên đài không được để trống.", field="name")
+    refuse_bidi(name, Words("Tên đài"), field="name")
     station = Station(code=code, name=name, unit=target, active=True)
     station.windows = [
         StationWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in parse_windows(windows)
@@ -230,7 +255,11 @@ def _load(session: Session, code: str) -> Station:
         .where(Station.code == code.strip())
     )
     if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list")
+        raise NotFound(
+            "Không có đài nào mã '{code}'. Xem danh sách: broadcaster stations list",
+            field="code",
+            code=code,
+        )
     return station
 
 
@@ -248,7 +277,7 @@ def list_stations(
         .order_by(AdminUnit.path, Station.code)
     )
     if unit:
-        root = get_unit(session, unit)
+        root = get_unit(session, unit, field="unit")
         stmt = stmt.where(AdminUnit.path.startswith(root.path))
     if not include_inactive:
         stmt = stmt.where(Station.active.is_(True))
@@ -259,7 +288,12 @@ def set_windows(session: Session, actor: Actor, code: str, windows: str) -> Stat
     """Replace a station's broadcast windows (a ward's 15-minute session, say)."""
     station = _load(session, code)
     if not (actor.is_system or actor.covers(station.unit.path)):
-        raise NotFound(f"Không có đài nào mã '{code}' trong phạm vi của '{actor.label}'.")
+        raise NotFound(
+            "Không có đài nào mã '{code}' trong phạm vi của '{actor}'.",
+            field="code",
+            code=code,
+            actor=actor.label,
+        )
     parsed = parse_windows(windows)
     before = [str(Window(w.starts_at, w.ends_at)) for w in station.windows]
     station.windows.clear()

@@ -88,11 +88,13 @@ def token_hash(token: str) -> str:
 def _station(session: Session, code: str, actor: Actor | None = None) -> Station:
     station = session.scalar(select(Station).where(Station.code == code))
     if station is None:
-        raise NotFound(f"Không có đài nào mã '{code}'.")
+        raise NotFound("Không có đài nào mã '{code}'.", field="code", code=code)
     if actor is not None and not actor.is_system:
         unit_path = session.scalar(select(AdminUnit.path).where(AdminUnit.id == station.unit_id))
         if actor.role is not Role.ADMIN or not actor.covers(unit_path):
-            raise PermissionDenied(f"Chỉ quản trị mới cấp hoặc thu hồi mã truy cập của đài {code}.")
+            raise PermissionDenied(
+                "Chỉ quản trị mới cấp hoặc thu hồi mã truy cập của đài {code}.", code=code
+            )
     return station
 
 
@@ -162,7 +164,12 @@ def revoke(
             .values(revoked_at=utcnow())
         ).rowcount
         if not count:
-            raise NotFound(f"Đài {code} không có mã truy cập còn hiệu lực bắt đầu bằng '{prefix}'.")
+            raise NotFound(
+                "Đài {code} không có mã truy cập còn hiệu lực bắt đầu bằng '{prefix}'.",
+                field="prefix",
+                code=code,
+                prefix=prefix,
+            )
     if count:
         _announce(session, code)
     record(session, actor, "station.token.revoke", "station", code, after={"revoked": count})

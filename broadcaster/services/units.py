@@ -114,10 +114,19 @@ def resolve_province(query: str, provinces: list[UnitRecord] | None = None) -> U
             return p
     names = {fold(p.name): p.name for p in provinces}
     close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
-    hint = f" Có phải: {', '.join(names[c] for c in close)}?" if close else ""
+    if close:
+        raise NotFound(
+            "Không tìm thấy tỉnh/thành phố '{query}'. Có phải: {close}? "
+            "Nhập tên (có hoặc không dấu) hoặc mã (ví dụ: 42 hoặc 'Ha Tinh').",
+            field="province",
+            query=query,
+            close=", ".join(names[c] for c in close),
+        )
     raise NotFound(
-        f"Không tìm thấy tỉnh/thành phố '{query}'.{hint} "
-        "Nhập tên (có hoặc không dấu) hoặc mã (ví dụ: 42 hoặc 'Ha Tinh')."
+        "Không tìm thấy tỉnh/thành phố '{query}'. "
+        "Nhập tên (có hoặc không dấu) hoặc mã (ví dụ: 42 hoặc 'Ha Tinh').",
+        field="province",
+        query=query,
     )
 
 
@@ -223,11 +232,12 @@ def _info(unit: AdminUnit, parent_code: str | None) -> UnitInfo:
     return UnitInfo(unit.id, unit.code, unit.name, unit.kind, unit.level, unit.path, parent_code)
 
 
-def get_unit(session: Session, query: str) -> AdminUnit:
-    """A stored unit by code, or by an unambiguous name (diacritics optional)."""
+def get_unit(session: Session, query: str, *, field: str | None = None) -> AdminUnit:
+    """A stored unit by code, or by an unambiguous name (diacritics optional); an error
+    is about the input ``field``."""
     query = nfc(query.strip())
     if not query:
-        raise InvalidInput("Thiếu mã hoặc tên đơn vị hành chính.")
+        raise InvalidInput("Thiếu mã hoặc tên đơn vị hành chính.", field=field)
     if query.isdigit():
         for code in (query, query.zfill(2), query.zfill(5)):
             unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code))
@@ -248,10 +258,17 @@ def get_unit(session: Session, query: str) -> AdminUnit:
         return matches[0]
     if len(matches) > 1:
         options = ", ".join(f"{u.code} ({u.name})" for u in matches[:5])
-        raise InvalidInput(f"Tên '{query}' trùng nhiều đơn vị: {options}. Hãy dùng mã.")
+        raise InvalidInput(
+            "Tên '{query}' trùng nhiều đơn vị: {options}. Hãy dùng mã.",
+            field=field,
+            query=query,
+            options=options,
+        )
     raise NotFound(
-        f"Không tìm thấy đơn vị hành chính '{query}'. "
-        "Đã nạp danh mục chưa? (broadcaster units import)"
+        "Không tìm thấy đơn vị hành chính '{query}'. "
+        "Đã nạp danh mục chưa? (broadcaster units import)",
+        field=field,
+        query=query,
     )
 
 
@@ -259,7 +276,7 @@ def list_units(session: Session, parent: str | None = None) -> list[UnitInfo]:
     stmt = select(AdminUnit).order_by(AdminUnit.path)
     parent_code = None
     if parent:
-        root = get_unit(session, parent)
+        root = get_unit(session, parent, field="parent")
         parent_code = root.code
         stmt = stmt.where(AdminUnit.parent_id == root.id)
     else:

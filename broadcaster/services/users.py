@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from broadcaster.models import AdminUnit, Role, User
 from broadcaster.services import web_sessions
 from broadcaster.services.audit import Actor, record
@@ -67,15 +67,22 @@ def parse_role(value: str) -> Role:
         return Role(value.strip().lower())
     except ValueError:
         raise InvalidInput(
-            f"Vai trò '{value}' không hợp lệ. Chọn một trong: {', '.join(r.value for r in Role)}."
+            "Vai trò '{role}' không hợp lệ. Chọn một trong: {roles}.",
+            field="role",
+            role=value,
+            roles=", ".join(r.value for r in Role),
         ) from None
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+        raise InvalidInput(
+            "Mật khẩu phải có ít nhất {n} ký tự.", field="password", n=MIN_PASSWORD_LENGTH
+        )
     if password.strip() != password:
-        raise InvalidInput("Mật khẩu không được bắt đầu hoặc kết thúc bằng khoảng trắng.")
+        raise InvalidInput(
+            "Mật khẩu không được bắt đầu hoặc kết thúc bằng khoảng trắng.", field="password"
+        )
 
 
 def generate_password() -> str:
@@ -100,19 +107,23 @@ def add_user(
     username = nfc(username.strip())
     if not _USERNAME.match(username):
         raise InvalidInput(
-            f"Tên đăng nhập '{username}' không hợp lệ: 3–64 ký tự, chữ thường không dấu, "
-            "chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số."
+            "Tên đăng nhập '{username}' không hợp lệ: 3–64 ký tự, chữ thường không dấu, "
+            "chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số.",
+            field="username",
+            username=username,
         )
     role = role if isinstance(role, Role) else parse_role(role)
     check_password_strength(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"Người dùng '{username}' đã tồn tại.")
-    scope_unit = get_unit(session, scope) if scope else None
+        raise Conflict("Người dùng '{username}' đã tồn tại.", field="username", username=username)
+    scope_unit = get_unit(session, scope, field="scope") if scope else None
     if not actor.covers(scope_unit.path if scope_unit is not None else None):
-        raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
+        raise PermissionDenied(
+            "Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.", field="scope"
+        )
     user = User(
         username=username,
-        full_name=refuse_bidi(nfc(full_name.strip()), "Họ tên"),
+        full_name=refuse_bidi(nfc(full_name.strip()), Words("Họ tên"), field="full_name"),
         password_hash=hash_password(password),
         role=role,
         scope_unit=scope_unit,
@@ -136,7 +147,7 @@ def _get(session: Session, username: str) -> User:
         select(User).options(selectinload(User.scope_unit)).where(User.username == username)
     )
     if user is None:
-        raise NotFound(f"Không có người dùng '{username}'.")
+        raise NotFound("Không có người dùng '{username}'.", field="username", username=username)
     return user
 
 
@@ -161,7 +172,9 @@ def _require_manager(actor: Actor, user: User | None = None) -> None:
     if not (actor.is_system or actor.role is Role.ADMIN):
         raise PermissionDenied("Chỉ quản trị viên được quản lý người dùng.")
     if user is not None and not actor.covers(_path(user)):
-        raise PermissionDenied(f"Người dùng '{user.username}' nằm ngoài phạm vi của bạn.")
+        raise PermissionDenied(
+            "Người dùng '{username}' nằm ngoài phạm vi của bạn.", username=user.username
+        )
 
 
 def _scoped(stmt, actor: Actor):
@@ -225,20 +238,24 @@ def update_user(
     user = _get(session, username)
     _require_manager(actor, user)
     role = role if isinstance(role, Role) else parse_role(role)
-    scope_unit = get_unit(session, scope) if scope else None
+    scope_unit = get_unit(session, scope, field="scope") if scope else None
     if not actor.covers(scope_unit.path if scope_unit is not None else None):
-        raise PermissionDenied("Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.")
+        raise PermissionDenied(
+            "Không thể giao phạm vi nằm ngoài phạm vi của chính bạn.", field="scope"
+        )
     before = _snapshot(user)
     was_national_admin = user.active and user.role is Role.ADMIN and user.scope_unit is None
     stays = active and role is Role.ADMIN and scope_unit is None
     if was_national_admin and not stays and _national_admins(session) <= 1:
         raise Conflict(
-            f"'{username}' là quản trị viên toàn quốc cuối cùng còn hoạt động: "
-            "không thể khóa, đổi vai trò hay thu hẹp phạm vi."
+            "'{username}' là quản trị viên toàn quốc cuối cùng còn hoạt động: "
+            "không thể khóa, đổi vai trò hay thu hẹp phạm vi.",
+            field="active",
+            username=username,
         )
     if actor.user_id == user.id and not active:
-        raise Conflict("Bạn không thể tự khóa tài khoản của chính mình.")
-    user.full_name = refuse_bidi(nfc(full_name.strip()), "Họ tên")
+        raise Conflict("Bạn không thể tự khóa tài khoản của chính mình.", field="active")
+    user.full_name = refuse_bidi(nfc(full_name.strip()), Words("Họ tên"), field="full_name")
     user.role = role
     user.scope_unit = scope_unit
     user.active = active
@@ -284,7 +301,7 @@ def authenticate(session: Session, username: str, password: str) -> Actor:
     if user is None or not ok:
         raise PermissionDenied("Sai tên đăng nhập hoặc mật khẩu.")
     if not user.active:
-        raise PermissionDenied(f"Tài khoản '{username}' đã bị khóa.")
+        raise PermissionDenied("Tài khoản '{username}' đã bị khóa.", username=username)
     return actor_for(user)
 
 

@@ -167,25 +167,42 @@ class AbbreviationTable:
 def _parse_line(line: str, where: str) -> Abbreviation:
     fields = [f.strip() for f in _SEPARATOR.split(line.strip())]
     if len(fields) < 2:
-        raise InvalidInput(f"{where}: expected 'abbreviation<TAB>expansion[<TAB>context]'")
+        raise InvalidInput(
+            "{where}: cần dạng 'chữ viết tắt<TAB>cách đọc[<TAB>ngữ cảnh]'.", where=where
+        )
     if len(fields) > 3:
-        raise InvalidInput(f"{where}: too many fields ({len(fields)}); at most three")
+        raise InvalidInput(
+            "{where}: quá nhiều cột ({count}); tối đa ba.", where=where, count=len(fields)
+        )
     abbreviation, expansion = fields[0], fields[1]
     context = fields[2] if len(fields) == 3 else ""
     if not abbreviation or any(ch.isspace() for ch in abbreviation):
-        raise InvalidInput(f"{where}: the abbreviation must be one word, got {abbreviation!r}")
+        raise InvalidInput(
+            "{where}: chữ viết tắt phải là một từ, không phải {abbreviation!r}.",
+            where=where,
+            abbreviation=abbreviation,
+        )
     if not expansion:
-        raise InvalidInput(f"{where}: empty expansion for {abbreviation!r}")
+        raise InvalidInput(
+            "{where}: thiếu cách đọc của {abbreviation!r}.", where=where, abbreviation=abbreviation
+        )
     kind, colon, regex = context.partition(":")
     if context and not (context == "doc" or (kind in ("before", "after") and colon and regex)):
         raise InvalidInput(
-            f"{where}: unknown context {context!r}; use doc, before:REGEX or after:REGEX"
+            "{where}: không có ngữ cảnh {context!r}; dùng doc, before:REGEX hoặc after:REGEX.",
+            where=where,
+            context=context,
         )
     if regex:
         try:
             re.compile(regex)
         except re.error as exc:
-            raise InvalidInput(f"{where}: bad regular expression {regex!r}: {exc}") from None
+            raise InvalidInput(
+                "{where}: biểu thức chính quy {regex!r} sai: {error}.",
+                where=where,
+                regex=regex,
+                error=str(exc),
+            ) from None
     return Abbreviation(abbreviation, expansion, context, where)
 
 
@@ -203,12 +220,20 @@ def _read_table_file(path: Path) -> AbbreviationTable:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read abbreviation file: {exc.strerror}") from None
+        raise InvalidInput(
+            "{path}: không đọc được tệp chữ viết tắt: {reason}.",
+            path=str(path),
+            reason=exc.strerror,
+        ) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+        raise InvalidInput(
+            "{path}:{line}: tệp không phải UTF-8; hãy lưu lại với bảng mã UTF-8.",
+            path=str(path),
+            line=line,
+        ) from None
     return parse_abbreviations(text, str(path))
 
 

@@ -47,7 +47,10 @@ def build_engine(name: str, settings: AudioSettings | None = None) -> TtsEngine:
     """The engine called ``name``, configured from ``settings``."""
     if name not in ENGINES:
         raise InvalidInput(
-            f"Không có bộ máy đọc '{name}'. Chọn một trong: auto, {', '.join(ENGINES)}."
+            "Không có bộ máy đọc '{name}'. Chọn một trong: auto, {engines}.",
+            field="engine",
+            name=name,
+            engines=", ".join(ENGINES),
         )
     module_name, class_name = ENGINES[name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)

@@ -100,8 +100,11 @@ class TtsEngine(ABC):
         known = [v.id for v in self.voices()]
         if voice not in known:
             raise InvalidInput(
-                f"Giọng '{voice}' không có trong bộ máy '{self.name}'. "
-                f"Các giọng: {', '.join(known)}."
+                "Giọng '{voice}' không có trong bộ máy '{engine}'. Các giọng: {voices}.",
+                field="voice",
+                voice=voice,
+                engine=self.name,
+                voices=", ".join(known),
             )
         return voice
 

@@ -250,8 +250,12 @@ class EspeakEngine(TtsEngine):
             raise InvalidInput("Văn bản cần đọc chứa ký tự NUL (\\x00).")
         if not (isinstance(speed, int | float) and MIN_SPEED <= speed <= MAX_SPEED):
             raise InvalidInput(
-                f"Tốc độ đọc {speed!r} không hợp lệ: phải từ {MIN_SPEED:g} đến {MAX_SPEED:g} "
-                "(1 là bình thường)."
+                "Tốc độ đọc {speed!r} không hợp lệ: phải từ {low:g} đến {high:g} "
+                "(1 là bình thường).",
+                field="speed",
+                speed=speed,
+                low=MIN_SPEED,
+                high=MAX_SPEED,
             )
         rate = min(_RATE_MAX, max(_RATE_MIN, int(_NORMAL_RATE * speed)))
         library = self._open()

@@ -165,11 +165,15 @@ class GttsEngine(TtsEngine):
             raise InvalidInput("Đoạn văn không có chữ nào để đọc.")
         if len(text) > self.max_chars:
             raise InvalidInput(
-                f"Đoạn văn dài {len(text)} ký tự, quá {self.max_chars} ký tự "
-                "mà giọng Google nhận một lần; hãy chia câu ngắn hơn."
+                "Đoạn văn dài {length} ký tự, quá {limit} ký tự "
+                "mà giọng Google nhận một lần; hãy chia câu ngắn hơn.",
+                length=len(text),
+                limit=self.max_chars,
             )
         if not speed > 0:
-            raise InvalidInput(f"Tốc độ đọc phải lớn hơn 0 (đang là {speed}).")
+            raise InvalidInput(
+                "Tốc độ đọc phải lớn hơn 0 (đang là {speed}).", field="speed", speed=speed
+            )
         if _IMPORT_ERROR is not None:
             raise EngineUnavailable(f"Chưa cài thư viện gTTS ({_IMPORT_ERROR}).")
         try:
@@ -177,7 +181,7 @@ class GttsEngine(TtsEngine):
         except ValueError as error:
             raise TtsError(f"Không tạo được yêu cầu gửi Google: {error}.") from error
         if body is None:
-            raise InvalidInput(f"Đoạn văn không có chữ nào để đọc ({text!r}).")
+            raise InvalidInput("Đoạn văn không có chữ nào để đọc ({text!r}).", text=text)
         with self._lock:
             if self._last_success is not None:
                 wait = self.pause - (time.monotonic() - self._last_success)

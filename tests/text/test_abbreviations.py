@@ -95,11 +95,11 @@ def test_extra_table_is_used_by_the_normaliser(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "line", "fragment"),
     [
-        ("UBND\tỦy ban nhân dân\nHTX\n", 2, "expected"),
-        ("# c\n\nA\tb\tc\td\n", 3, "too many fields"),
-        ("KP\tkhu phố\tsomewhere\n", 1, "unknown context"),
-        ("KP\tkhu phố\tbefore:(\n", 1, "bad regular expression"),
-        ("KP\tkhu phố\tbefore:\n", 1, "unknown context"),
+        ("UBND\tỦy ban nhân dân\nHTX\n", 2, "cần dạng"),
+        ("# c\n\nA\tb\tc\td\n", 3, "quá nhiều cột"),
+        ("KP\tkhu phố\tsomewhere\n", 1, "không có ngữ cảnh"),
+        ("KP\tkhu phố\tbefore:(\n", 1, "biểu thức chính quy"),
+        ("KP\tkhu phố\tbefore:\n", 1, "không có ngữ cảnh"),
     ],
 )
 def test_malformed_line_names_file_and_line(
@@ -123,7 +123,7 @@ def test_non_utf8_file_is_rejected_with_its_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_invalid_input(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="cannot read"):
+    with pytest.raises(InvalidInput, match="không đọc được"):
         load_abbreviations(tmp_path / "nope.tsv")
 
 
