@@ -118,8 +118,9 @@ def migrate(engine: Engine, secret_key: str | None = None) -> None:
         command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise BroadcasterError(
-            f"Không kết nối hoặc không ghi được cơ sở dữ liệu "
-            f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}"
+            "Không kết nối hoặc không ghi được cơ sở dữ liệu {url}: {reason}",
+            url=engine.url.render_as_string(hide_password=True),
+            reason=str(exc.orig),
         ) from exc
 
 

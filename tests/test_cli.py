@@ -161,3 +161,48 @@ def test_quickstart_without_serving(cli, monkeypatch):
     status = json.loads(cli("status", "--json").output)
     assert (status["communes"], status["stations"], status["users"]) == (69, 69, 1)
     assert status["scripts_by_state"]["draft"] >= 8
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            [
+                "users",
+                "add",
+                "xyz",
+                "--role",
+                "editor",
+                "--scope",
+                "Atlantis",
+                "--password",
+                "x" * 9,
+            ],
+            "Lỗi: Không tìm thấy đơn vị hành chính 'Atlantis'. Đã nạp danh mục chưa? "
+            "(broadcaster units import) (--scope)",
+        ),
+        (
+            ["users", "add", "xyz", "--role", "editor", "--scope", "42", "--password", "ngan"],
+            "Lỗi: Mật khẩu phải có ít nhất 8 ký tự. (--password)",
+        ),
+        (
+            ["stations", "add", "--unit", "18073", "--code", "x1", "--windows", "7-8"],
+            "Lỗi: Khung giờ '7-8' sai định dạng; dùng GIỜ:PHÚT-GIỜ:PHÚT, ví dụ 17:00-18:00. "
+            "(--windows)",
+        ),
+        (
+            ["stations", "windows", "18073", "18:00-17:00"],
+            "Lỗi: Khung giờ '18:00-17:00': giờ bắt đầu phải trước giờ kết thúc "
+            "(khung giờ không được vắt qua nửa đêm). (WINDOWS)",
+        ),
+        (
+            ["slots", "list", "--station", "18073", "--date", "31/02/2026"],
+            "Lỗi: Ngày: ngày '31/02/2026' không hợp lệ: không tồn tại ngày này. (--date)",
+        ),
+    ],
+)
+def test_an_error_names_the_flag_of_its_field(cli, province, args, line):
+    """The service says which input is wrong; the command names it by its own flag."""
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert line in result.output.splitlines()

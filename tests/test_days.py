@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 
 from broadcaster import days
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 
 EXTREMES = ["9999-12-31", "0001-01-01", "2100-01-01", "1999-12-31"]
 
@@ -74,9 +74,27 @@ def test_dates_and_datetimes_given_as_values_are_checked_too():
 @pytest.mark.parametrize("text", EXTREMES)
 def test_the_message_names_the_field_and_the_range(text):
     with pytest.raises(InvalidInput) as refused:
-        days.parse_day(text, "Ngày kết thúc (--to)")
-    assert refused.value.message.startswith("Ngày kết thúc (--to): ngày ")
+        days.parse_day(text, Words("Ngày kết thúc"), field="day_to")
+    assert refused.value.message.startswith("Ngày kết thúc: ngày ")
     assert "01/01/2000 đến 31/12/2099" in refused.value.message
+    assert refused.value.field == "day_to"
+
+
+def test_the_field_name_is_translated_with_the_message():
+    english = {
+        "Ngày bắt đầu": "The start date",
+        "{label}: ngày '{text}' không hợp lệ: không tồn tại ngày này.": (
+            "{label}: the date '{text}' is not valid: there is no such day."
+        ),
+    }
+    with pytest.raises(InvalidInput) as refused:
+        days.parse_day("31/02/2026", Words("Ngày bắt đầu"), field="day_from")
+    assert refused.value.message == (
+        "Ngày bắt đầu: ngày '31/02/2026' không hợp lệ: không tồn tại ngày này."
+    )
+    assert refused.value.render(lambda t: english.get(t, t)) == (
+        "The start date: the date '31/02/2026' is not valid: there is no such day."
+    )
 
 
 # -- every entry point ----------------------------------------------------------------------

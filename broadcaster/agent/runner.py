@@ -113,8 +113,9 @@ class Runner:
             self._lock.acquire()
         except filelock.Timeout:
             raise BroadcasterError(
-                f"Một tác tử khác đang chạy với thư mục {self.folder}; "
-                "dừng nó trước (mỗi đài một tác tử)."
+                "Một tác tử khác đang chạy với thư mục {folder}; "
+                "dừng nó trước (mỗi đài một tác tử).",
+                folder=str(self.folder),
             ) from None
         try:
             self.spool = Spool(self.folder / "spool.db")

@@ -136,8 +136,10 @@ class Spool:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise BroadcasterError(
-                f"Tệp {path} do phiên bản tác tử mới hơn tạo (lược đồ {version}); "
-                "hãy cập nhật broadcaster."
+                "Tệp {path} do phiên bản tác tử mới hơn tạo (lược đồ {version}); "
+                "hãy cập nhật broadcaster.",
+                path=str(path),
+                version=version,
             )
         self._db.executescript(_SCHEMA)  # idempotent: CREATE … IF NOT EXISTS
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -118,8 +118,9 @@ class AudioStore:
                 yield
         except Timeout as exc:
             raise BroadcasterError(
-                f"Một tiến trình khác đang tạo cùng bản âm thanh quá {LOCK_TIMEOUT_S} giây; "
-                "hãy thử lại sau."
+                "Một tiến trình khác đang tạo cùng bản âm thanh quá {seconds} giây; "
+                "hãy thử lại sau.",
+                seconds=LOCK_TIMEOUT_S,
             ) from exc
 
     def piece_path(self, sha: str, suffix: str) -> Path:

@@ -233,6 +233,12 @@ def error_text(exc: BroadcasterError) -> str:
     return exc.render(_)
 
 
+def beside(exc: BroadcasterError, fields, default: str) -> dict[str, str]:
+    """The form errors for a service's error: its text beside its field when the form has
+    that field (``fields``), else beside ``default``."""
+    return {exc.field if exc.field in fields else default: error_text(exc)}
+
+
 def refused(exc: BroadcasterError) -> None:
     """Turn a service's refusal that is not about the form into 403/404."""
     if isinstance(exc, PermissionDenied):

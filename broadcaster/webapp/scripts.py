@@ -31,6 +31,7 @@ from broadcaster.webapp.common import (
     actor,
     db,
     done,
+    error_text,
     field,
     form_id,
     offset,
@@ -39,6 +40,8 @@ from broadcaster.webapp.common import (
 )
 
 bp = Blueprint("scripts", __name__, url_prefix="/scripts")
+# the typed inputs of the review forms on a script's page
+ACTION_FIELDS = ("reason", "note")
 
 READERS = (Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.AUDITOR)
 WRITERS = (Role.EDITOR, Role.APPROVER, Role.ADMIN)
@@ -206,18 +209,19 @@ def _act(slug: str, action, message) -> object:
     info, place = visible_script(slug)
     try:
         after = action()
-    except PermissionDenied as exc:
-        db().rollback()
-        return render_detail(info, place, status=403, error=exc.message)
     except NotFound:
         db().rollback()
         abort(404)
-    except Conflict as exc:
-        db().rollback()
-        return render_detail(info, place, status=409, error=exc.message)
     except BroadcasterError as exc:
         db().rollback()
-        return render_detail(info, place, status=400, error=exc.message)
+        status = (
+            403 if isinstance(exc, PermissionDenied) else 409 if isinstance(exc, Conflict) else 400
+        )
+        if exc.field in ACTION_FIELDS:  # beside the box the reviewer typed into
+            values = {exc.field: request.form.get(exc.field, "")[:MAX_REASON]}
+            errors = {exc.field: error_text(exc)}
+            return render_detail(info, place, status=status, errors=errors, values=values)
+        return render_detail(info, place, status=status, error=error_text(exc))
     db().commit()
     done(message(after))
     return redirect(url_for("scripts.detail", slug=slug))

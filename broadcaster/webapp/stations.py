@@ -38,6 +38,7 @@ from broadcaster.webapp.common import (
     actor,
     db,
     done,
+    error_text,
     field,
     offset,
     page_number,
@@ -234,7 +235,7 @@ def _failed(station, unit, name: str, exc: BroadcasterError | None, errors: dict
     db().rollback()
     if exc is not None:
         refused(exc)
-        errors[name] = exc.message
+        errors[name] = error_text(exc)  # each of these forms has one input
     return _detail(
         station, unit, errors=errors, values={name: typed(request.form.get(name))}, status=400
     )
@@ -298,7 +299,7 @@ def quiet_day_remove(code: str, day: str):
     except BroadcasterError as exc:
         db().rollback()
         refused(exc)
-        abort(404, description=exc.message)  # an impossible date: no such quiet day
+        abort(404, description=error_text(exc))  # an impossible date: no such quiet day
     db().commit()
     done(_("Đã bỏ ngày nghỉ phát %(day)s.", day=info.day.strftime("%d/%m/%Y")))
     done(_planned(report))
@@ -325,7 +326,7 @@ def token_issue(code: str):
     except BroadcasterError as exc:
         db().rollback()
         refused(exc)
-        abort(400, description=exc.message)
+        abort(400, description=error_text(exc))
     db().commit()
     if link:
         base = f"{public_base()}/api/v1/links/{issued.token}/playlist"
@@ -358,7 +359,7 @@ def token_revoke(code: str):
         count = tokens.revoke(db(), actor(), station.code, prefix or None)
     except NotFound as exc:
         db().rollback()
-        errors["prefix"] = exc.message
+        errors["prefix"] = error_text(exc)
         return _failed(station, unit, "prefix", None, errors)
     except BroadcasterError as exc:
         return _failed(station, unit, "prefix", exc, errors)

@@ -24,8 +24,10 @@ from broadcaster.webapp.common import (
     PAGE_SIZE,
     Page,
     actor,
+    beside,
     db,
     done,
+    error_text,
     field,
     offset,
     page_number,
@@ -36,6 +38,9 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 USERNAME_IN_URL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MAX_PASSWORD = 256
+# the inputs of the new-user and edit forms: a service's error is shown beside its own
+NEW_FIELDS = ("username", "full_name", "role", "scope", "password", "password2")
+EDIT_FIELDS = ("full_name", "role", "scope", "active")
 
 
 def _username(name: str) -> str:
@@ -71,9 +76,9 @@ def _scope(form, errors: dict[str, str]) -> str | None:
             errors["scope"] = _("Chọn tỉnh hoặc xã mà người dùng phụ trách.")
         return None
     try:
-        unit = get_unit(db(), code)
+        unit = get_unit(db(), code, field="scope")
     except BroadcasterError as exc:
-        errors["scope"] = exc.message
+        errors["scope"] = error_text(exc)
         return None
     if not actor().covers(unit.path):
         errors["scope"] = _("Đơn vị %(code)s nằm ngoài phạm vi của bạn.", code=unit.code)
@@ -85,7 +90,7 @@ def _role(value: str, errors: dict[str, str]) -> Role | None:
     try:
         return users.parse_role(value)
     except BroadcasterError as exc:
-        errors["role"] = exc.message
+        errors["role"] = error_text(exc)
         return None
 
 
@@ -103,7 +108,7 @@ def _password(form, errors: dict[str, str]) -> tuple[str | None, bool]:
     try:
         users.check_password_strength(password)
     except BroadcasterError as exc:
-        errors["password"] = exc.message
+        errors["password"] = error_text(exc)
         return None, False
     if form.get("password2", "") != password:
         errors["password2"] = _("Hai lần nhập mật khẩu không khớp.")
@@ -173,10 +178,10 @@ def create():
         )
     except PermissionDenied as exc:
         db().rollback()
-        return _new_form(values, {"scope": exc.message})
+        return _new_form(values, beside(exc, NEW_FIELDS, "scope"))
     except BroadcasterError as exc:  # a malformed or taken name: the rest was checked above
         db().rollback()
-        return _new_form(values, {"username": exc.message})
+        return _new_form(values, beside(exc, NEW_FIELDS, "username"))
     db().commit()
     if generated:
         return _secret_page(info, password)
@@ -244,11 +249,11 @@ def update(name: str):
         )
     except Conflict as exc:
         db().rollback()
-        return _edit_form(user, values, {"active": exc.message})
+        return _edit_form(user, values, beside(exc, EDIT_FIELDS, "active"))
     except BroadcasterError as exc:
         db().rollback()
         refused(exc)
-        return _edit_form(user, values, {"scope": exc.message})
+        return _edit_form(user, values, beside(exc, EDIT_FIELDS, "scope"))
     db().commit()
     if info.active != user.active:
         msg = _("Đã mở khóa %(name)s.", name=info.username)
@@ -282,7 +287,7 @@ def password(name: str):
         db().rollback()
         refused(exc)
         values = {"full_name": user.full_name, "role": user.role.value, "active": user.active}
-        return _edit_form(user, values, {}, password_errors={"password": exc.message})
+        return _edit_form(user, values, {}, password_errors={"password": error_text(exc)})
     db().commit()
     if user.id == actor().user_id:  # one's own new password: this browser carries on
         open_session(user.id)  # in a new session (the new password ended every other)

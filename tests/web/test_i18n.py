@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import string
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
+from broadcaster.errors import MESSAGE_KEYWORDS
 from broadcaster.webapp import web_dir
 from broadcaster.webapp.i18n import TRANSLATIONS
 
@@ -45,22 +48,49 @@ _PAIR = re.compile(r'[\w-]+="[^"]*"')
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
+_GETTEXT = {"_": None, "_l": None, "gettext": None}
+
+
 def _extract() -> dict[str, tuple[str, int]]:
-    """Every message id in the admin's Python and templates, with where it is used."""
+    """Every message id in the admin's Python and templates, and every service error's
+    message id (the error classes' names are the keywords, as for ``pybabel extract``),
+    with where it is used."""
     found: dict[str, tuple[str, int]] = {}
     sources = [
-        (REPO / "broadcaster" / "webapp", [("**.py", "python")]),
-        (TEMPLATES, [("**.html", "jinja2")]),
+        (REPO / "broadcaster" / "webapp", [("**.py", "python")], _GETTEXT),
+        (TEMPLATES, [("**.html", "jinja2")], _GETTEXT),
+        (REPO / "broadcaster", [("**.py", "python")], dict.fromkeys(MESSAGE_KEYWORDS)),
     ]
-    for folder, method_map in sources:
+    for folder, method_map, keywords in sources:
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(folder), method_map, keywords={"_": None, "_l": None, "gettext": None}
+            str(folder), method_map, keywords=keywords
         ):
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:
                 if msgid:
                     found.setdefault(msgid, (f"{folder.name}/{filename}", lineno))
     return found
+
+
+@cache
+def _service_ids() -> frozenset[str]:
+    """The message ids of the services' errors: ``{name}`` placeholders, str.format's."""
+    keywords = dict.fromkeys(MESSAGE_KEYWORDS)
+    folder = str(REPO / "broadcaster")
+    found = extract_from_dir(folder, [("**.py", "python")], keywords=keywords)
+    return frozenset(message for _f, _l, message, _c, _x in found if isinstance(message, str))
+
+
+def _format_names(text: str) -> set[str] | None:
+    """The ``{name}`` fields of ``text`` (with their format specs), None if it is malformed."""
+    try:
+        return {
+            f"{name}:{spec}"
+            for _lit, name, spec, _conv in string.Formatter().parse(text)
+            if name is not None
+        }
+    except ValueError:
+        return None
 
 
 def _catalog():
@@ -131,6 +161,11 @@ def test_english_keeps_every_placeholder():
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
             if set(names.findall(ids[0])) != set(names.findall(strings[0])):
                 wrong.append(repr(ids[0]))
+            elif ids[0] in _service_ids():  # a service error: str.format's {name}
+                if None in (expected := _format_names(ids[0]), _format_names(strings[0])):
+                    wrong.append(f"{ids[0]!r} (malformed braces)")
+                elif expected != _format_names(strings[0]):
+                    wrong.append(repr(ids[0]))
     assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -265,3 +268,29 @@ def test_a_nationwide_user_is_an_explicit_choice_of_a_national_admin(web):
     with web.factory() as s:
         user = s.scalar(select(User).where(User.username == "theoten"))
         assert user.scope_unit.code == "42"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "english"),
+    [
+        ({"username": "bientap"}, "username", "The user 'bientap' already exists."),
+        ({"username": "Ab"}, "username", "The user name 'Ab' is not valid: 3–64 characters"),
+        (
+            {"password": "ngan", "password2": "ngan"},
+            "password",
+            "The password must have at least 8 characters.",
+        ),
+        ({"scope": "Atlantis"}, "scope", "No administrative unit 'Atlantis' was found."),
+    ],
+)
+def test_a_refused_user_is_explained_in_english_beside_the_field(web, changes, field, english):
+    """The service's message, translated, stands beside the input it is about."""
+    client = web.client("quantri")
+    web.post(client, "/lang", {"lang": "en"})
+    response = web.post(client, "/users/new", NEW | changes)
+    assert response.status_code == 400
+    page = body(response)
+    beside = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, re.S)
+    assert beside is not None, page
+    assert english in html.unescape(beside[1])
+    assert _user(web, NEW["username"]) is None
