@@ -27,7 +27,7 @@ import os
 import sys
 import threading
 
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 from broadcaster.tts.base import (
     Availability,
     EngineAudio,
@@ -148,7 +148,8 @@ def _open_library(path: str, data_path: str | None) -> _Library:
     # so check it ourselves to give a clear reason.
     if data_path is not None and not os.path.isfile(os.path.join(data_path, "phontab")):
         raise EngineUnavailable(
-            f"Không thấy dữ liệu giọng đọc espeak-ng tại '{data_path}' (thiếu tệp phontab)."
+            "Không thấy dữ liệu giọng đọc espeak-ng tại '{data}' (thiếu tệp phontab).",
+            data=data_path,
         )
     key = os.path.realpath(path) if os.sep in path else path
     data = os.path.realpath(data_path) if data_path is not None else None
@@ -156,21 +157,29 @@ def _open_library(path: str, data_path: str | None) -> _Library:
     if opened is not None:
         if opened.data_path != data:
             raise EngineUnavailable(
-                f"Thư viện libespeak-ng '{path}' đã được khởi tạo với dữ liệu "
-                f"'{opened.data_path}', không dùng được thêm dữ liệu '{data_path}'."
+                "Thư viện libespeak-ng '{path}' đã được khởi tạo với dữ liệu "
+                "'{opened}', không dùng được thêm dữ liệu '{data}'.",
+                path=path,
+                opened=opened.data_path,
+                data=data_path,
             )
         return opened
     try:
         cdll = ctypes.CDLL(path)
         _declare(cdll)
     except (OSError, AttributeError) as exc:
-        raise EngineUnavailable(f"Không nạp được thư viện libespeak-ng '{path}': {exc}") from exc
+        raise EngineUnavailable(
+            "Không nạp được thư viện libespeak-ng '{path}': {error}", path=path, error=str(exc)
+        ) from exc
     encoded_data = data.encode() if data is not None else None
     rate = cdll.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, encoded_data, _INITIALIZE_DONT_EXIT)
     if rate <= 0:  # 0 when the data cannot be read, -1 on internal error
         raise EngineUnavailable(
-            f"Thư viện libespeak-ng '{path}' không khởi tạo được với dữ liệu "
-            f"'{data or 'mặc định'}' (espeak_Initialize trả về {rate})."
+            "Thư viện libespeak-ng '{path}' không khởi tạo được với dữ liệu "
+            "'{data}' (espeak_Initialize trả về {rate}).",
+            path=path,
+            data=data or Words("mặc định"),
+            rate=rate,
         )
     library = _Library(path, cdll, data, rate)
     cdll.espeak_SetSynthCallback(library.callback)
@@ -178,8 +187,10 @@ def _open_library(path: str, data_path: str | None) -> _Library:
     missing = [_VOICES[v][0] for v in _VOICES if v not in library.voices]
     if missing:
         raise EngineUnavailable(
-            f"Dữ liệu espeak-ng '{data or 'mặc định'}' của '{path}' thiếu giọng tiếng Việt: "
-            f"{', '.join(missing)}."
+            "Dữ liệu espeak-ng '{data}' của '{path}' thiếu giọng tiếng Việt: {missing}.",
+            data=data or Words("mặc định"),
+            path=path,
+            missing=", ".join(missing),
         )
     _OPENED[key] = library
     return library
@@ -187,7 +198,11 @@ def _open_library(path: str, data_path: str | None) -> _Library:
 
 def _check(code: int, call: str) -> None:
     if code != 0:
-        raise TtsError(f"espeak-ng không đọc được đoạn văn bản: {call} trả về mã lỗi {code}.")
+        raise TtsError(
+            "espeak-ng không đọc được đoạn văn bản: {call} trả về mã lỗi {code}.",
+            call=call,
+            code=code,
+        )
 
 
 def _speak(library: _Library, voice_id: str, rate: int, text: bytes) -> bytes:
@@ -261,7 +276,7 @@ class EspeakEngine(TtsEngine):
         library = self._open()
         samples = _speak(library, voice, rate, text.encode("utf-8"))
         if not samples:
-            raise TtsError(f"espeak-ng không tạo ra âm thanh cho đoạn: {text[:60]!r}.")
+            raise TtsError("espeak-ng không tạo ra âm thanh cho đoạn: {text!r}.", text=text[:60])
         return EngineAudio(data=_to_little_endian(samples), pcm_rate=library.rate)
 
     def _open(self) -> _Library:

@@ -175,11 +175,13 @@ class GttsEngine(TtsEngine):
                 "Tốc độ đọc phải lớn hơn 0 (đang là {speed}).", field="speed", speed=speed
             )
         if _IMPORT_ERROR is not None:
-            raise EngineUnavailable(f"Chưa cài thư viện gTTS ({_IMPORT_ERROR}).")
+            raise EngineUnavailable("Chưa cài thư viện gTTS ({error}).", error=str(_IMPORT_ERROR))
         try:
             body = wire.request_body(text, tld=self.tld, slow=speed < SLOW_BELOW)
         except ValueError as error:
-            raise TtsError(f"Không tạo được yêu cầu gửi Google: {error}.") from error
+            raise TtsError(
+                "Không tạo được yêu cầu gửi Google: {error}.", error=str(error)
+            ) from error
         if body is None:
             raise InvalidInput("Đoạn văn không có chữ nào để đọc ({text!r}).", text=text)
         with self._lock:
@@ -199,8 +201,11 @@ class GttsEngine(TtsEngine):
             except _Retryable as problem:
                 if attempt + 1 == attempts:
                     raise EngineUnavailable(
-                        f"Máy chủ Google ({self.url}) không trả lời được sau {attempts} lần thử: "
-                        f"{problem.reason}."
+                        "Máy chủ Google ({url}) không trả lời được sau {attempts} lần thử: "
+                        "{reason}.",
+                        url=self.url,
+                        attempts=attempts,
+                        reason=problem.reason,
                     ) from problem
                 delay = self._delay(problem, attempt)
                 log.warning(
@@ -219,8 +224,9 @@ class GttsEngine(TtsEngine):
             return self._rng.uniform(0, self.backoff * 2**attempt)  # full jitter
         if problem.retry_after > MAX_RETRY_AFTER:
             raise EngineUnavailable(
-                f"Máy chủ Google ({self.url}) yêu cầu chờ {problem.retry_after:.0f} giây "
-                "trước khi hỏi lại."
+                "Máy chủ Google ({url}) yêu cầu chờ {seconds:.0f} giây trước khi hỏi lại.",
+                url=self.url,
+                seconds=problem.retry_after,
             ) from problem
         return problem.retry_after
 
@@ -247,7 +253,11 @@ class GttsEngine(TtsEngine):
         if status >= 500:
             raise _Retryable(f"HTTP {status} {response.reason}")
         if status != 200:
-            raise TtsError(f"Google từ chối đoạn văn này: HTTP {status} {response.reason}.")
+            raise TtsError(
+                "Google từ chối đoạn văn này: HTTP {status} {reason}.",
+                status=status,
+                reason=response.reason,
+            )
         audio = wire.audio_from_answer(answer)
         if audio is None:
             raise _Retryable(f"HTTP 200 without audio in the answer ({len(answer)} bytes)")
@@ -257,15 +267,21 @@ class GttsEngine(TtsEngine):
 
     def _classify(self, error: OSError) -> Exception:
         if not isinstance(error, requests.RequestException):  # e.g. no file at REQUESTS_CA_BUNDLE
-            return EngineUnavailable(f"Không nạp được chứng chỉ (certificate) CA: {error}")
+            return EngineUnavailable(
+                "Không nạp được chứng chỉ (certificate) CA: {error}", error=str(error)
+            )
         if _certificate_refused(error):
             log.error("TLS certificate of %s did not verify; not using it: %s", self.url, error)
             return EngineUnavailable(
-                f"Chứng chỉ TLS (certificate) của {self.url} không xác thực được, "
-                f"nên không dùng máy chủ này: {error}"
+                "Chứng chỉ TLS (certificate) của {url} không xác thực được, "
+                "nên không dùng máy chủ này: {error}",
+                url=self.url,
+                error=str(error),
             )
         if _unreachable(error):
-            return EngineUnavailable(f"Không kết nối được tới {self.url}: {error}")
+            return EngineUnavailable(
+                "Không kết nối được tới {url}: {error}", url=self.url, error=str(error)
+            )
         return _Retryable(f"connection: {error}")
 
 
