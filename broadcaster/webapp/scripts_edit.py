@@ -72,7 +72,7 @@ def _unit(code: str, errors: dict[str, str]) -> AdminUnit | None:
     if not code:
         return None
     try:  # the picker sends a code; without JavaScript a name is typed
-        unit = get_unit(db(), code)
+        unit = get_unit(db(), code, field="unit")
     except BroadcasterError as exc:
         errors["unit"] = error_text(exc)
         return None

@@ -5,6 +5,7 @@ Each test runs on SQLite and PostgreSQL (the ``web`` fixture).
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -264,6 +265,16 @@ def test_bad_windows_are_400_beside_the_field_and_change_nothing(web):
     assert _count(web, AuditEvent, AuditEvent.action == "station.windows") == 0
     shown = text(web.post(client, f"/stations/{OWN_STATION}/windows", {"windows": "25:00-26:00"}))
     assert 'value="25:00-26:00"' in shown
+
+
+def test_a_windows_error_is_in_the_readers_language(web):
+    client = web.client("quantri")
+    web.post(client, "/lang", {"lang": "en"})
+    answer = web.post(client, f"/stations/{OWN_STATION}/windows", {"windows": "07:00-06:00"})
+    assert answer.status_code == 400
+    beside = re.search(r'id="windows-error"[^>]*>(.*?)</', text(answer), re.S)
+    assert beside is not None
+    assert "Window '07:00-06:00': the start must come before the end" in html.unescape(beside[1])
 
 
 def test_only_an_admin_changes_windows(web):
