@@ -16,7 +16,7 @@ from broadcaster.cli.context import (
     user_options,
 )
 from broadcaster.days import check_moment, parse_day
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 from broadcaster.models import AiringStatus, Station
 from broadcaster.services import airings, chain
 
@@ -36,10 +36,13 @@ def _at(app: AppContext, value: str | None, slot_day: date) -> datetime | None:
     try:
         if len(value) <= 5:
             return datetime.combine(slot_day, time.fromisoformat(value), tzinfo=tz)
-        return check_moment(datetime.fromisoformat(value).replace(tzinfo=tz), "Giờ")
+        moment = datetime.fromisoformat(value).replace(tzinfo=tz)
+        return check_moment(moment, Words("Giờ"), field="at")
     except ValueError:
         raise InvalidInput(
-            f"Giờ '{value}' không hợp lệ: dùng HH:MM hoặc 'YYYY-MM-DD HH:MM' (giờ địa phương)."
+            "Giờ '{value}' không hợp lệ: dùng HH:MM hoặc 'YYYY-MM-DD HH:MM' (giờ địa phương).",
+            field="at",
+            value=value,
         ) from None
 
 
@@ -110,12 +113,12 @@ def list_cmd(app: AppContext, station, day_from, day_to, limit: int, as_json: bo
     """Các lượt đã phát (mới nhất trước)."""
     with app.session() as session:
         if station and session.query(Station.id).filter(Station.code == station).first() is None:
-            raise InvalidInput(f"Không có đài nào mã '{station}'.")
+            raise InvalidInput("Không có đài nào mã '{code}'.", field="station", code=station)
         rows = airings.list_airings(
             session,
             station_code=station,
-            day_from=parse_day(day_from, "Từ ngày (--from)") if day_from else None,
-            day_to=parse_day(day_to, "Đến ngày (--to)") if day_to else None,
+            day_from=parse_day(day_from, Words("Từ ngày"), field="day_from") if day_from else None,
+            day_to=parse_day(day_to, Words("Đến ngày"), field="day_to") if day_to else None,
             tz=app.settings.tz,
             limit=limit,
         )
