@@ -199,6 +199,14 @@ def test_quickstart_without_serving(cli, monkeypatch):
             ["slots", "list", "--station", "18073", "--date", "31/02/2026"],
             "Lỗi: Ngày: ngày '31/02/2026' không hợp lệ: không tồn tại ngày này. (--date)",
         ),
+        (
+            ["airings", "list", "--from", "31/02/2026"],
+            "Lỗi: Từ ngày: ngày '31/02/2026' không hợp lệ: không tồn tại ngày này. (--from)",
+        ),
+        (
+            ["report", "compliance", "--period", "month", "--of", "2026-13"],
+            "Lỗi: Tháng 13 không có; dùng 1 đến 12. (--of)",
+        ),
     ],
 )
 def test_an_error_names_the_flag_of_its_field(cli, province, args, line):
