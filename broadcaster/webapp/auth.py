@@ -34,6 +34,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import (
     LoginManager,
@@ -282,7 +283,7 @@ def _attempt(username: str, password: str) -> tuple[str | None, int, Actor | Non
                 429,
                 None,
             )
-        return exc.message, 401, None
+        return exc.render(gettext), 401, None  # in the reader's language
     if busy_address or busy_account:
         log.warning(
             "sign-in to %r from %s despite many failures (%s)",

@@ -68,3 +68,11 @@ def test_a_nul_in_the_name_is_a_wrong_sign_in_not_an_error(web):
     assert _sign_in(web, "duyet", PASSWORD, OFFICE, client=own).status_code == 302
     for name in ("duyet\x00", "\x00"):
         assert _sign_in(web, name, "sai", OFFICE, client=own).status_code == 401
+
+
+def test_a_wrong_password_is_told_in_the_readers_language(web):
+    client = web.app.test_client()
+    web.post(client, "/lang", {"lang": "en"})
+    answer = _sign_in(web, "bientap", "sai", OFFICE, client=client)
+    assert answer.status_code == 401
+    assert "Wrong user name or password." in text(answer)
