@@ -30,6 +30,7 @@ class EventQuery:
     actor: str | None = None
     entity_type: str | None = None
     entity_id: str | None = None
+    entity_ids: tuple[str, ...] = ()  # any of these (a station is named by id or by code)
     day_from: date | None = None
     day_to: date | None = None
     before_id: int | None = None
@@ -73,6 +74,8 @@ def events_page(
         stmt = stmt.where(AuditEvent.entity_type == q.entity_type)
     if q.entity_id:
         stmt = stmt.where(AuditEvent.entity_id == q.entity_id)
+    if q.entity_ids:
+        stmt = stmt.where(AuditEvent.entity_id.in_(q.entity_ids))
     if q.day_from is not None:
         stmt = stmt.where(AuditEvent.at >= local_to_utc(q.day_from, time(0), tz))
     if q.day_to is not None:

@@ -26,7 +26,6 @@ from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
-    FormErrors,
     Page,
     actor,
     db,
@@ -35,6 +34,7 @@ from broadcaster.webapp.common import (
     scope_path,
     settings,
 )
+from broadcaster.webapp.pickers import StationPick, pick_station, unit_from
 
 bp = Blueprint("airings", __name__, url_prefix="/airings")
 
@@ -56,7 +56,14 @@ def _campaigns() -> list[tuple[int, str]]:
     return campaign_reads.campaign_choices(db(), scope_path())
 
 
-def _log_page(errors: dict[str, str], values: dict[str, str], rows, verify_errors=None):
+def _log_page(
+    errors: dict[str, str],
+    values: dict[str, str],
+    rows,
+    station: StationPick,
+    verify_errors=None,
+    verify_station: StationPick | None = None,
+):
     page = Page.of(rows, 1, PAGE_SIZE)
     next_url = None
     if page.more:
@@ -72,8 +79,11 @@ def _log_page(errors: dict[str, str], values: dict[str, str], rows, verify_error
         else None,
         values=values,
         errors=errors,
+        station_pick=station,
         verify_errors=verify_errors or {},
         verify_values=request.form if verify_errors else {},
+        # the same stations to choose from: no second query
+        verify_station=verify_station or StationPick("verify_station", station.choices),
         statuses=STATUS_LABELS,
         sources=SOURCE_LABELS,
         campaigns=_campaigns(),
@@ -97,25 +107,25 @@ def _last_verification() -> dict | None:
 @bp.get("/")
 @signed_in()
 def index():
-    try:
-        query, values = forms.log_query(request.args)
-    except FormErrors as exc:
-        values = {k: request.args.get(k, "")[:64] for k in forms.LOG_FIELDS}
-        return _log_page(exc.errors, values, [])
+    query, values, errors, station = forms.log_query(request.args)
+    if query is None:
+        return _log_page(errors, values, [], station)
     rows = airing_log.log_page(db(), query, tz=settings().tz, limit=PAGE_SIZE + 1)
-    return _log_page({}, values, rows)
+    return _log_page({}, values, rows, station)
 
 
 @bp.post("/verify")
 @signed_in(*VERIFIERS)
 def verify():
     errors: dict[str, str] = {}
-    code = field(request.form, "verify_station", max_length=64, errors=errors)
-    unit_code = field(request.form, "verify_unit", max_length=64, errors=errors)
-    station = forms.station_of(code, errors, "verify_station") if code else None
-    unit = forms.unit_of(unit_code, errors) if unit_code and not code else None
-    if "unit" in errors:
-        errors["verify_unit"] = errors.pop("unit")
+    picked = pick_station(request.form, "verify_station", active_only=False)
+    station = picked.chosen
+    if picked.error:
+        errors["verify_station"] = picked.error
+    unit_text = field(request.form, "verify_unit", max_length=64, errors=errors)
+    unit = None
+    if station is None and "verify_unit" not in errors:
+        unit = unit_from(unit_text, errors, "verify_unit")
     path = unit.path if unit is not None else scope_path()
     if not errors and station is None:
         count = chain.count_stations(db(), path)
@@ -128,10 +138,11 @@ def verify():
             )
     if errors:
         values = {k: "" for k in forms.LOG_FIELDS}
-        return _log_page({}, values, [], verify_errors=errors)
+        empty = StationPick("station", picked.choices)
+        return _log_page({}, values, [], empty, verify_errors=errors, verify_station=picked)
     if station is not None:
         report = chain.verify(db(), station.code)
-        label = _("đài %(code)s", code=station.code)
+        label = station.label
     else:
         report = chain.verify(db(), scope_path=path)
         label = unit.name if unit is not None else (actor().scope_path and _("phạm vi của bạn"))

@@ -1,7 +1,9 @@
 """Reading the airing log pages' filters and forms into checked values.
 
 Each reader collects every bad field into one ``errors`` dict (shown beside the
-fields, answered 400); a code outside the signed-in user's scope is 403 at once.
+fields, answered 400); a unit or station outside the signed-in user's scope is 403 at
+once. Units and stations are chosen by name (:mod:`broadcaster.webapp.pickers`); the
+URLs keep their codes.
 """
 
 from __future__ import annotations
@@ -11,18 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from broadcaster.clock import local_today
-from broadcaster.models import AdminUnit, AiringStatus, Station
+from broadcaster.models import AiringStatus, Station
 from broadcaster.services.airing_log import LogQuery
 from broadcaster.services.airings import SOURCES
 from broadcaster.services.campaign_reads import campaign_visible
 from broadcaster.webapp.common import (
-    STATION_CODE,
-    UNIT_CODE,
     FormErrors,
     actor,
     db,
@@ -31,6 +29,7 @@ from broadcaster.webapp.common import (
     optional_day,
     scope_path,
 )
+from broadcaster.webapp.pickers import StationPick, pick_station, unit_from
 
 LOG_FIELDS = ("unit", "station", "campaign", "from", "to", "status", "source")
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
@@ -38,49 +37,23 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 MAX_MINUTES = 360
 
 
-def unit_of(code: str, errors: dict[str, str]) -> AdminUnit | None:
-    if not code:
-        return None
-    unit = None
-    if UNIT_CODE.fullmatch(code):
-        unit = db().scalar(select(AdminUnit).where(AdminUnit.code == code))
-    if unit is None:
-        errors["unit"] = _("Không có đơn vị hành chính nào mã '%(code)s'.", code=code)
-        return None
-    if not actor().covers(unit.path):
-        abort(403)
-    return unit
-
-
-def station_of(code: str, errors: dict[str, str], name: str = "station") -> Station | None:
-    """The station of ``code``: an error of field ``name`` when unknown, 403 outside scope."""
-    if not code:
-        return None
-    row = None
-    if STATION_CODE.fullmatch(code):
-        row = (
-            db()
-            .execute(
-                select(Station, AdminUnit.path)
-                .join(AdminUnit, AdminUnit.id == Station.unit_id)
-                .where(Station.code == code)
-            )
-            .first()
-        )
-    if row is None:
-        errors[name] = _("Không có đài nào mã '%(code)s'.", code=code)
-        return None
-    if not actor().covers(row[1]):
-        abort(403)
-    return row[0]
-
-
-def log_query(args) -> tuple[LogQuery, dict[str, str]]:
-    """The log filters of ``args``; raises FormErrors (with the cleaned values) when bad."""
+def log_query(args) -> tuple[LogQuery | None, dict[str, str], dict[str, str], StationPick]:
+    """The log filters of ``args``: the query (None when a field is bad), the values to
+    show again and keep in links (the station as its code), the errors beside each field,
+    and the station picker. A unit or station outside the scope is 403."""
     errors: dict[str, str] = {}
-    values = {name: field(args, name, max_length=64, errors=errors) for name in LOG_FIELDS}
-    unit = unit_of(values["unit"], errors)
-    station = station_of(values["station"], errors)
+    values = {
+        name: field(args, name, max_length=64, errors=errors)
+        for name in LOG_FIELDS
+        if name != "station"
+    }
+    unit = unit_from(values["unit"], errors) if "unit" not in errors else None
+    if unit is not None:
+        values["unit"] = unit.code
+    station = pick_station(args, active_only=False)
+    if station.error:
+        errors["station"] = station.error
+    values["station"] = station.code or ""
     campaign_id = None
     if values["campaign"]:
         campaign_id = form_id(values["campaign"])
@@ -101,11 +74,11 @@ def log_query(args) -> tuple[LogQuery, dict[str, str]]:
     if source is not None and source not in SOURCES:
         errors["source"] = _("Chọn một nguồn trong danh sách.")
     if errors:
-        raise FormErrors(errors)
+        return None, values, errors, station
     query = LogQuery(
         scope_path=scope_path(),
         unit_path=unit.path if unit else None,
-        station_id=station.id if station else None,
+        station_id=station.chosen.id if station.chosen else None,
         campaign_id=campaign_id,
         day_from=first,
         day_to=last,
@@ -113,7 +86,7 @@ def log_query(args) -> tuple[LogQuery, dict[str, str]]:
         source=source,
         before_id=form_id(args.get("before")),
     )
-    return query, values
+    return query, values, errors, station
 
 
 @dataclass(frozen=True)

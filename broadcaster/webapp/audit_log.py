@@ -1,9 +1,11 @@
 """The admin's audit log page (nhật ký thao tác): every recorded change, newest first.
 
 Admins and auditors only (403 for other roles), read-only. Filters: action prefix
-(``script.``), actor (user name), entity type and id, local date range; keyset pages
-(``?before=<id>``). What a scoped reader sees is the rule of
-:mod:`broadcaster.services.audit_log`: the events done by users inside their scope.
+(``script.``), actor (user name), entity type, a station chosen by name (the station
+picker, ``?station=<code>``: the events about that station), local date range; keyset
+pages (``?before=<id>``). ``?entity_id=`` of older links still narrows to one object.
+What a scoped reader sees is the rule of :mod:`broadcaster.services.audit_log`: the
+events done by users inside their scope.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from broadcaster.webapp.common import (
     scope_path,
     settings,
 )
+from broadcaster.webapp.pickers import StationPick, pick_station
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -46,10 +49,19 @@ KNOWN_ENTITY_TYPES = (
 )
 
 
-def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str]]:
-    """The filters, the values to show again and the errors beside each field."""
+def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str], StationPick]:
+    """The filters, the values to show again, the errors beside each field, and the
+    station picker."""
     errors: dict[str, str] = {}
     values = {name: field(args, name, max_length=120, errors=errors) for name in FIELDS}
+    station = pick_station(args, active_only=False)
+    if station.error:
+        errors["station"] = station.error
+    values["station"] = station.code or ""
+    entity_type, entity_ids = values["entity_type"] or None, ()
+    if station.chosen is not None:
+        # a station's events name it by id (added, windows) or by code (tokens, links)
+        entity_type, entity_ids = "station", (str(station.chosen.id), station.chosen.code)
     if values["action"] and not _ACTION.fullmatch(values["action"]):
         errors["action"] = _("Thao tác gồm chữ thường, '.' và '_', ví dụ 'script.' hay 'user.add'.")
     if values["entity_type"] and not _ENTITY_TYPE.fullmatch(values["entity_type"]):
@@ -64,19 +76,20 @@ def parse(args) -> tuple[audit_log.EventQuery, dict[str, str], dict[str, str]]:
         scope_path=scope_path(),
         action_prefix=values["action"] or None,
         actor=values["actor"] or None,
-        entity_type=values["entity_type"] or None,
+        entity_type=entity_type,
         entity_id=values["entity_id"] or None,
+        entity_ids=entity_ids,
         day_from=first,
         day_to=last,
         before_id=form_id(args.get("before")),
     )
-    return query, values, errors
+    return query, values, errors, station
 
 
 @bp.get("/")
 @signed_in(Role.ADMIN, Role.AUDITOR)
 def index():
-    query, values, errors = parse(request.args)
+    query, values, errors, station = parse(request.args)
     rows = (
         [] if errors else audit_log.events_page(db(), query, tz=settings().tz, limit=PAGE_SIZE + 1)
     )
@@ -87,6 +100,7 @@ def index():
         rows=page.rows,
         values=values,
         errors=errors,
+        station_pick=station,
         entity_types=KNOWN_ENTITY_TYPES,
         actions=labels.ACTIONS,
         action_label=labels.action_label,
@@ -97,4 +111,7 @@ def index():
         pretty=audit_log.EventRow.pretty,
         next_url=url_for("audit.index", before=page.rows[-1].id, **kept) if page.more else None,
         first_url=url_for("audit.index", **kept) if request.args.get("before") else None,
+        clear_entity_url=url_for(
+            "audit.index", **{k: v for k, v in kept.items() if k != "entity_id"}
+        ),
     ), (400 if errors else 200)

@@ -35,14 +35,12 @@ from broadcaster.services import campaigns as svc
 from broadcaster.services.audio import render_pending
 from broadcaster.services.campaign_reads import (
     approved_scripts,
-    campaign_stations,
     campaigns_in_scope,
     reaches_scope,
     target_paths,
 )
-from broadcaster.services.slots import campaign_week, campaign_week_counts
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.campaigns_calendar import STATUS_LABELS, parse_week, week_of
+from broadcaster.webapp.campaigns_calendar import STATUS_LABELS, calendar_view
 from broadcaster.webapp.campaigns_forms import (
     PREFERRED_CHOICES,
     PRIORITY_CHOICES,
@@ -55,7 +53,6 @@ from broadcaster.webapp.campaigns_forms import (
 )
 from broadcaster.webapp.common import (
     PAGE_SIZE,
-    STATION_CODE,
     Page,
     actor,
     db,
@@ -66,7 +63,6 @@ from broadcaster.webapp.common import (
     refused,
     renderer,
     settings,
-    station_in_scope,
 )
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -317,32 +313,7 @@ def _titles(slugs) -> dict[str, str]:
 @signed_in(*READERS)
 def show(campaign_id: int):
     info, paths = _visible(campaign_id)
-    scope = actor().scope_path
-    tz = settings().tz
-    monday = parse_week(request.args.get("week"), _today())
-    week_error = None
-    if monday is None:
-        week_error = _("Tuần không hợp lệ: viết như 2026-W49.")
-        monday = parse_week("", _today())
-    number = page_number()
-    stations = campaign_stations(db(), paths, scope, limit=PAGE_SIZE + 1, offset=offset(number))
-    page = Page.of(stations, number)
-    code = (request.args.get("station") or "").strip()
-    station = None
-    if code:
-        if not STATION_CODE.fullmatch(code):
-            abort(404)
-        station_in_scope(code)  # 404 unknown, 403 outside the scope
-        found = campaign_stations(db(), paths, scope, code=code, limit=1)
-        if not found:
-            abort(404, description=_("Đài '%(code)s' không nhận chiến dịch này.", code=code))
-        station = found[0]
-    elif page.rows:
-        station = page.rows[0]
-    week = week_of(
-        monday, campaign_week(db(), campaign_id, station.id, monday, tz) if station else [], tz
-    )
-    counts = campaign_week_counts(db(), campaign_id, [s.id for s in page.rows], monday, tz)
+    cal, status = calendar_view(campaign_id, paths, request.args, _today())
     return render_template(
         "campaigns/show.html",
         campaign=info,
@@ -350,9 +321,5 @@ def show(campaign_id: int):
         statuses=CAMPAIGN_STATUS,
         slot_labels={k: str(v) for k, v in STATUS_LABELS.items()},
         can_manage=_manages(paths),
-        week=week,
-        week_error=week_error,
-        station=station,
-        page=page,
-        counts=counts,
-    ), (400 if week_error else 200)
+        **cal,
+    ), status

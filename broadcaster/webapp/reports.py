@@ -1,10 +1,10 @@
 """The admin's compliance reports: filters, charts, drill-down, downloads, stored reports.
 
-A thin shell over :mod:`broadcaster.reports`. Every view checks that the unit
-asked for lies in the signed-in user's scope; a unit outside it is 403, an
-unknown one or a malformed period is 400 with the form shown again, the error
-beside its field. A computed report is kept a minute per process, so the page,
-its two charts and its downloads count the log once.
+A thin shell over :mod:`broadcaster.reports`. The filters are read by
+:mod:`broadcaster.webapp.reports_filters` (unit picker, period lists, no codes typed):
+a unit outside the user's scope is 403, an unknown one or a malformed period is 400
+with the form shown again, the error beside its field. A computed report is kept a
+minute per process, so the page, its two charts and its downloads count the log once.
 
 Texts are in the reader's language (Flask-Babel, the Vietnamese text is the
 message id). The report itself keeps its Vietnamese labels, because the same
@@ -18,8 +18,6 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -32,24 +30,27 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from broadcaster.days import DayError, read_day
-from broadcaster.errors import BroadcasterError, NotFound
+from broadcaster.errors import NotFound
 from broadcaster.models import AdminUnit, ComplianceReport, Role
 from broadcaster.reports import compliance as counting
 from broadcaster.reports import export, store
-from broadcaster.reports.periods import KINDS, Period, custom, resolve
 from broadcaster.reports.seal import ChainRefused, SealKey
 from broadcaster.services import airings, audit
-from broadcaster.services.campaign_reads import campaign_choices, campaign_visible
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import FormErrors, day_message, is_digits, station_in_scope
+from broadcaster.webapp.common import FormErrors, is_digits, station_in_scope
 from broadcaster.webapp.common import db as _db
 from broadcaster.webapp.common import settings as _settings
-from broadcaster.webapp.reports_labels import KIND_LABELS, STATUS_VI, period_label
+from broadcaster.webapp.reports_filters import (
+    Query,
+    day_field,
+    form_context,
+    parse_query,
+    period_args,
+)
+from broadcaster.webapp.reports_labels import STATUS_VI, period_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -71,34 +72,6 @@ WRITERS = {
 }
 
 
-@dataclass(frozen=True)
-class Query:
-    """What the filter form asked for, checked."""
-
-    unit_code: str | None
-    unit: AdminUnit | None
-    period: Period
-    campaign_id: int | None
-
-    def args(self) -> dict[str, str]:
-        out = period_args(self.period.as_dict())
-        if self.unit_code:
-            out["unit"] = self.unit_code
-        if self.campaign_id:
-            out["campaign"] = str(self.campaign_id)
-        return out
-
-
-def period_args(period: dict) -> dict[str, str]:
-    """The filter arguments naming a report's period (``Period.as_dict()`` form)."""
-    out = {"kind": period["kind"], "cutoff": str(period["cutoff_day"])}
-    if period["kind"] == "custom":
-        out["from"], out["to"] = period["from"], period["to"]
-    else:
-        out["of"] = period["key"]
-    return out
-
-
 @bp.context_processor
 def _template_helpers() -> dict:
     return {"period_label": period_label}
@@ -114,106 +87,8 @@ def _drawing(chart: str):
     return draw
 
 
-def current_key(kind: str, today: date, cutoff: int) -> str:
-    """The period of ``kind`` that holds ``today`` (the one being counted now)."""
-    month, year = today.month, today.year
-    if cutoff > 1 and today.day >= cutoff:  # past the cut-off: already next month's period
-        month, year = (1, year + 1) if month == 12 else (month + 1, year)
-    if kind == "month":
-        return f"{year}-{month:02d}"
-    if kind == "quarter":
-        return f"{year}-Q{(month - 1) // 3 + 1}"
-    if kind == "half":
-        return f"{year}-H{1 if month <= 6 else 2}"
-    return str(year)
-
-
 def _scope_path(unit: AdminUnit | None) -> str | None:
     return unit.path if unit is not None else None
-
-
-def _has_control(args) -> str | None:
-    """The first field holding a control character (a NUL the database would choke on)."""
-    for key in ("unit", "kind", "of", "from", "to", "campaign", "cutoff"):
-        value = args.get(key) or ""
-        if len(value) > 64 or any(ord(ch) < 32 for ch in value):
-            return key
-    return None
-
-
-def parse_query(args) -> Query:
-    """The filters from ``args``; raises FormErrors naming each bad field."""
-    bad = _has_control(args)
-    if bad is not None:
-        raise FormErrors({bad: _("Giá trị không hợp lệ (quá dài hoặc có ký tự điều khiển).")})
-    errors: dict[str, str] = {}
-    settings = _settings()
-    db = _db()
-    actor = current_user.actor
-    unit_code = (args.get("unit") or "").strip() or current_user.scope_code
-    unit = None
-    if unit_code:
-        unit = db.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
-        if unit is None:
-            errors["unit"] = _("Không có đơn vị hành chính nào mã '%(code)s'.", code=unit_code)
-        elif not actor.covers(unit.path):
-            abort(403)
-    elif not actor.covers(None):
-        abort(403)
-    cutoff = settings.report_cutoff_day
-    raw_cutoff = (args.get("cutoff") or "").strip()
-    if raw_cutoff:
-        if not is_digits(raw_cutoff) or not 1 <= int(raw_cutoff) <= 28:
-            errors["cutoff"] = _("Ngày chốt số liệu là một số từ 1 đến 28.")
-        else:
-            cutoff = int(raw_cutoff)
-    kind = args.get("kind") or "month"
-    period = None
-    if kind not in (*KINDS, "custom"):
-        errors["kind"] = _("Chọn tháng, quý, 6 tháng, năm hoặc khoảng tùy chọn.")
-    elif kind == "custom":
-        try:
-            first = _day(args.get("from"), "from")
-            last = _day(args.get("to"), "to")
-            period = custom(first, last, cutoff)
-        except FormErrors as exc:
-            errors.update(exc.errors)
-        except BroadcasterError as exc:
-            errors["to"] = exc.message
-    else:
-        today = settings.today()
-        of = (args.get("of") or "").strip() or current_key(kind, today, cutoff)
-        try:
-            period = resolve(kind, of, cutoff)
-        except BroadcasterError as exc:
-            errors["of"] = exc.message
-    campaign_id = None
-    raw_campaign = (args.get("campaign") or "").strip()
-    if raw_campaign:
-        known = is_digits(raw_campaign) and int(raw_campaign) < 2**31
-        if not known or not campaign_visible(db, int(raw_campaign), actor.scope_path):
-            errors["campaign"] = _("Không có chiến dịch nào số '%(number)s'.", number=raw_campaign)
-        else:
-            campaign_id = int(raw_campaign)
-    if errors:
-        raise FormErrors(errors)
-    return Query(unit_code or None, unit, period, campaign_id)
-
-
-def _day(value: str | None, field: str) -> date:
-    """The day typed in the ``from`` or ``to`` field."""
-    if not value:
-        raise FormErrors({field: _("Nhập từ ngày.") if field == "from" else _("Nhập đến ngày.")})
-    try:
-        return read_day(value, vietnamese=False)
-    except DayError as error:
-        if error.reason == "range":
-            raise FormErrors({field: day_message(error)}) from None
-        if field == "from":
-            message = _("Từ ngày '%(value)s' không hợp lệ: dùng YYYY-MM-DD.", value=value)
-        else:
-            message = _("Đến ngày '%(value)s' không hợp lệ: dùng YYYY-MM-DD.", value=value)
-        raise FormErrors({field: message}) from None
 
 
 class _ReportCache:
@@ -247,22 +122,6 @@ def _report(q: Query) -> dict:
             _db(), q.period, unit_code=q.unit_code, campaign_id=q.campaign_id, tz=_settings().tz
         ),
     )
-
-
-def _campaign_choices() -> list[tuple[int, str]]:
-    return campaign_choices(_db(), current_user.actor.scope_path)
-
-
-def _form_context(args, errors: dict[str, str]) -> dict:
-    return {
-        "values": {
-            k: args.get(k, "") for k in ("unit", "kind", "of", "from", "to", "campaign", "cutoff")
-        },
-        "errors": errors,
-        "kinds": [(k, str(KIND_LABELS[k])) for k in (*KINDS, "custom")],
-        "campaign_choices": _campaign_choices(),
-        "default_cutoff": _settings().report_cutoff_day,
-    }
 
 
 def _drill(report: dict, args: dict[str, str]) -> tuple[str, list[tuple[dict, str]]]:
@@ -330,7 +189,7 @@ def compliance():
         q = parse_query(request.args)
     except FormErrors as exc:
         return render_template(
-            "reports/compliance.html", report=None, **_form_context(request.args, exc.errors)
+            "reports/compliance.html", report=None, **form_context(request.args, exc.errors)
         ), 400
     report = _report(q)
     args = q.args()
@@ -348,7 +207,7 @@ def compliance():
         },
         can_store=current_user.actor.role in STORERS,
         up_url=_up_url(q, args),
-        **_form_context(request.args, {}),
+        **form_context(request.args, {}, q),
     )
 
 
@@ -428,11 +287,11 @@ def station_airings(code: str):
     errors: dict[str, str] = {}
     first = last = None
     try:
-        first = _day(request.args.get("from"), "from") if request.args.get("from") else None
+        first = day_field(request.args.get("from"), "from") if request.args.get("from") else None
     except FormErrors as exc:
         errors.update(exc.errors)
     try:
-        last = _day(request.args.get("to"), "to") if request.args.get("to") else None
+        last = day_field(request.args.get("to"), "to") if request.args.get("to") else None
     except FormErrors as exc:
         errors.update(exc.errors)
     page = request.args.get("page", "1")

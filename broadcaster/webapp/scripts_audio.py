@@ -6,6 +6,10 @@ JavaScript is sent back to the script's page with ``?listen=<sha>``, where an
 ``<audio>`` plays ``/scripts/audio/<sha>.mp3``; ``scripts.js`` asks for JSON
 instead and puts the player in place. A render that fails (engine missing, a
 station outside the script's area) is a message, never a server error.
+
+The station whose names fill the placeholders is chosen by name with the station
+picker (:mod:`broadcaster.webapp.pickers`), among the stations of the user's scope in
+the script's area; none chosen is the first of them.
 """
 
 from __future__ import annotations
@@ -15,20 +19,29 @@ from flask_babel import gettext as _
 
 from broadcaster.audio.store import AudioStore
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
+from broadcaster.models import AdminUnit
+from broadcaster.services.script_list import ScriptPlace
 from broadcaster.services.script_preview import Preview, asset_visible, render_preview
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import (
-    STATION_CODE,
-    actor,
-    db,
-    field,
-    is_digits,
-    renderer,
-    scope_path,
-    settings,
-    station_in_scope,
-)
+from broadcaster.webapp.common import actor, db, is_digits, renderer, scope_path, settings
+from broadcaster.webapp.pickers import StationPick, pick_station
 from broadcaster.webapp.scripts import AUDIO_SHA, READERS, WRITERS, bp, visible_script
+
+
+def _area(place: ScriptPlace) -> list:
+    """The stations that may read a script of this place: those in its unit."""
+    if place.unit_path is None:
+        return []
+    return [AdminUnit.path.startswith(place.unit_path, autoescape=True)]
+
+
+@bp.context_processor
+def _listen_helpers() -> dict:
+    def listen_station_pick(place: ScriptPlace) -> StationPick:
+        """The Listen form's station picker; the station of ``?station=`` chosen."""
+        return pick_station(request.args, within=_area(place))
+
+    return {"listen_station_pick": listen_station_pick}
 
 
 def _wants_json() -> bool:
@@ -51,12 +64,10 @@ def listen(slug: str):
     version = int(raw_version) if is_digits(raw_version) and len(raw_version) < 10 else None
     if raw_version and version is None:
         abort(404)
-    errors: dict[str, str] = {}
-    station = field(request.form, "station", max_length=32, errors=errors)
-    if errors or (station and not STATION_CODE.fullmatch(station)):
-        return _failed(slug, _("Mã đài không hợp lệ."), 400, version)
-    if station:
-        station_in_scope(station)  # 404 unknown, 403 outside the scope
+    pick = pick_station(request.form, within=_area(_place))  # 403 outside the scope
+    if pick.error:
+        return _failed(slug, pick.error, 400, version)
+    station = pick.code
     if version is not None and all(v.number != version for v in info.versions):
         abort(404)
     try:
@@ -118,11 +129,7 @@ def _said_by(preview: Preview) -> str:
     if preview.cached:
         voice += " " + _("Âm thanh đã có sẵn, không phải tạo lại.")
     if preview.station_name:
-        voice += " " + _(
-            "Tên xã, tỉnh, đài đọc theo %(station)s (%(code)s).",
-            station=preview.station_name,
-            code=preview.station_code,
-        )
+        voice += " " + _("Tên xã, tỉnh, đài đọc theo %(station)s.", station=preview.station_name)
     return voice
 
 
