@@ -131,7 +131,17 @@ def station_choices(
     )
     if count > (SELECT_LIMIT if limit is None else limit):
         return None
-    return _choices(_select().where(*conditions).order_by(AdminUnit.path, Station.name))
+    found = _choices(_select().where(*conditions))
+    return sorted(found, key=lambda c: (fold(c.province or ""), _sort_name(c.commune), c.name))
+
+
+def _sort_name(commune: str) -> str:
+    """A commune's name as a list sorts it: "Xã Đức Thọ" under Đ, not under X."""
+    folded = fold(commune)
+    for kind in _KINDS:
+        if folded.startswith(kind):
+            return folded[len(kind) :]
+    return folded
 
 
 def _words(column):
@@ -164,6 +174,30 @@ def stations_named(text: str, conditions: Sequence) -> list[StationChoice]:
     exact = {wanted, *(kind + wanted for kind in _KINDS)}
     whole = [c for c in found if fold(c.commune) in exact or fold(c.name) == fold(name)]
     return whole if len(whole) == 1 else found
+
+
+SUGGESTIONS = 20
+
+
+def suggest_stations(text: str, *, active_only: bool = False) -> list[StationChoice]:
+    """Up to ``SUGGESTIONS`` stations of the user's scope whose commune or own name holds
+    ``text`` anywhere (a name being typed: "thanh s" already finds Thành Sen)."""
+    wanted = fold(text)
+    for prefix in _PREFIXES:
+        if wanted.startswith(prefix):
+            wanted = wanted[len(prefix) :]
+            break
+    if len(wanted) < 2:
+        return []
+    stmt = _select().where(
+        *_conditions((), active_only),
+        or_(
+            AdminUnit.name_folded.contains(wanted),
+            Station.name.icontains(text.strip(), autoescape=True),
+        ),
+    )
+    found = _choices(stmt.order_by(AdminUnit.name_folded).limit(SUGGESTIONS))
+    return sorted(found, key=lambda c: (_sort_name(c.commune), fold(c.province or "")))
 
 
 def _by_code(code: str, conditions: Sequence) -> StationChoice | None:

@@ -18,6 +18,11 @@ A parent outside the scope is 403, an unknown parent 404, a malformed argument
 
 The contract of the picker itself (markup, behaviour without JavaScript) is in the
 docstring of ``web/static/unitpicker.js``.
+
+``GET /units/stations.json?q=<text>`` feeds the station picker's name box (a scope too
+large for a list, ``web/static/stationpicker.js``): ``{"stations": [{"code", "label"}]}``,
+at most 20 stations of the user's scope whose commune or station name holds the text,
+diacritics optional; the label is what the box then holds and the server resolves.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from flask_babel import gettext as _
 from broadcaster.services.units import BRANCH_LIMIT, PICKER_LIMIT, find_unit, search_units
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import UNIT_CODE, actor, db
+from broadcaster.webapp.pickers import suggest_stations
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
@@ -87,3 +93,19 @@ def search():
         ],
         more=len(hits) > limit,
     )
+
+
+@bp.get("/stations.json")
+@signed_in()
+def stations():
+    query = _argument("q")
+    if query is None:
+        return _refuse(
+            400,
+            _(
+                "Từ khóa hoặc mã đơn vị không hợp lệ (quá %(n)s ký tự hoặc có ký tự điều khiển).",
+                n=MAX_QUERY,
+            ),
+        )
+    found = suggest_stations(query)
+    return jsonify(stations=[{"code": c.code, "label": c.label} for c in found])

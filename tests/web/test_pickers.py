@@ -13,6 +13,7 @@ from broadcaster.db import transaction
 from broadcaster.models import Slot
 from broadcaster.planning.calendar import monday_of, week_label
 from broadcaster.services import stations, users
+from broadcaster.vntext import fold
 from broadcaster.webapp import pickers
 from tests.web.conftest import OTHER_STATION, OWN_STATION, PASSWORD
 from tests.web.conftest import text as body
@@ -235,3 +236,26 @@ def test_listen_station_is_chosen_by_name(web, name_box):
     assert heard.status_code == 200, heard.get_data(as_text=True)
     assert heard.get_json()["station"] == OTHER_STATION
     assert "phường Trần Phú" in heard.get_json()["voice"]
+
+
+# -- the name box's suggestions --------------------------------------------------------
+
+
+def test_station_suggestions_while_typing_stay_inside_the_scope(web):
+    client = web.client("kiemtra")
+    found = client.get("/units/stations.json?q=thanh s").get_json()["stations"]
+    assert {"code": OWN_STATION, "label": "Đài truyền thanh phường Thành Sen, Hà Tĩnh"} in found
+    assert all("thanh s" in fold(s["label"]) for s in found)
+    two = client.get("/units/stations.json?q=hong linh").get_json()["stations"]
+    assert len(two) == 2
+    assert web.client("daixa").get("/units/stations.json?q=tran phu").get_json() == {"stations": []}
+    assert client.get("/units/stations.json?q=a%00b").status_code == 400
+
+
+def test_an_ambiguous_name_offers_its_candidates_to_choose(web, scene, name_box):  # noqa: F811
+    page = body(web.client("kiemtra").get("/airings/?station_name=Sơn Kim"))
+    suggestions = page.split('<datalist id="station-suggestions">', 1)[1].split("</datalist>")[0]
+    assert 'value="Đài truyền thanh xã Sơn Kim 1, Hà Tĩnh"' in suggestions
+    assert 'value="Đài truyền thanh xã Sơn Kim 2, Hà Tĩnh"' in suggestions
+    one = web.client("kiemtra").get("/airings/?station_name=Đài truyền thanh xã Sơn Kim 2, Hà Tĩnh")
+    assert one.status_code == 200
