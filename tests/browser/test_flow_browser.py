@@ -121,7 +121,9 @@ def test_from_draft_to_a_verified_airing(page, context, live):
     row = auditor.locator("#airings-table tbody tr").filter(has_text="phát tại cụm loa thôn 3")
     row.wait_for()
     assert "xác nhận tay: daixa" in row.inner_text()
-    auditor.fill("#verify_station", "18073")
+    auditor.get_by_label("Đài cần kiểm tra").select_option(
+        label="Đài truyền thanh phường Thành Sen"
+    )
     auditor.click("#verify-submit")
     auditor.locator("[data-test=verify-ok]").wait_for()
     with live.factory() as s:
