@@ -101,7 +101,10 @@ class TooMany(BroadcasterError):
         self.retry_after = retry_after
 
 
-# The names under which ``pybabel extract`` finds the message ids (babel.cfg keywords).
+# The names under which ``pybabel extract`` finds the message ids (docs/i18n.md): these
+# classes and the subclasses whose messages a page can show (speech, audio, the report
+# chain). The station agent's, the players' and the configuration's stay Vietnamese:
+# they are read in a terminal or a log, never in the admin.
 MESSAGE_KEYWORDS = (
     "BroadcasterError",
     "NotFound",
@@ -110,4 +113,8 @@ MESSAGE_KEYWORDS = (
     "InvalidInput",
     "TooMany",
     "Words",
+    "TtsError",
+    "EngineUnavailable",
+    "AudioError",
+    "ChainRefused",
 )

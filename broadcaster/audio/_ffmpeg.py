@@ -45,10 +45,14 @@ def _run(args: list[str], data: bytes | None, what: str) -> subprocess.Completed
     try:
         done = subprocess.run(cmd, input=data, capture_output=True, check=False)
     except OSError as exc:
-        raise AudioError(f"Không chạy được ffmpeg ({cmd[0]}): {exc.strerror}") from exc
+        raise AudioError(
+            "Không chạy được ffmpeg ({program}): {error}", program=cmd[0], error=exc.strerror
+        ) from exc
     if done.returncode != 0:
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise AudioError(f"ffmpeg lỗi khi {what}: {' / '.join(tail) or done.returncode}")
+        raise AudioError(
+            "ffmpeg lỗi khi {what}: {detail}", what=what, detail=" / ".join(tail) or done.returncode
+        )
     return done
 
 

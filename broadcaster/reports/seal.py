@@ -120,7 +120,7 @@ def _append(session: Session, columns: dict, key: SealKey) -> ComplianceReport:
     if head is not None:
         problem = head_problem(head, key)
         if problem:
-            raise ChainRefused(f"Không lưu được báo cáo: {problem}.")
+            raise ChainRefused("Không lưu được báo cáo: {problem}.", problem=problem)
     seq, prev = (head.seq, head.chain_sha256) if head else (0, GENESIS)
     seq += 1
     chain = link(seq, prev, columns["body_sha256"])

@@ -291,7 +291,8 @@ class EspeakEngine(TtsEngine):
                 return self._opened
             except EngineUnavailable as exc:
                 reasons.append(str(exc))
-        raise EngineUnavailable(" ".join(reasons))
+        every_reason = " ".join(reasons)  # already-worded messages, joined (not a message id)
+        raise EngineUnavailable(every_reason)
 
     def _candidates(self) -> tuple[list[tuple[str, str | None]], list[str]]:
         """(library, data) pairs to try, best first, and why others were left out."""
