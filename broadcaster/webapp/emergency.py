@@ -64,7 +64,7 @@ from broadcaster.webapp.common import (
     typed,
 )
 from broadcaster.webapp.scripts import AUDIO_SHA
-from broadcaster.webapp.scripts_audio import _said_by  # the Listen's voice note, shared
+from broadcaster.webapp.scripts_audio import said_by
 from broadcaster.webapp.scripts_edit import warning_text
 
 log = logging.getLogger(__name__)
@@ -357,7 +357,7 @@ def _heard(form, errors: dict[str, str], title: str, body: str, codes: list[str]
         "names": _names_note(said) if said else None,
         "warnings": [_warning(w) for w in text_warnings(body)] if body else [],
         "audio_url": url_for(".audio", sha=hearing.sha256) if hearing else None,
-        "voice": _said_by(hearing) if hearing else None,
+        "voice": said_by(hearing) if hearing else None,
     }
     if _wants_json():
         return jsonify(errors=errors, **found), status

@@ -94,7 +94,7 @@ def listen(slug: str):
         why = exc.strerror or str(exc)
         return _failed(slug, _("Không tạo được âm thanh: %(why)s", why=why), 503, version)
     url = url_for("scripts.audio", sha=preview.sha256)
-    said = _said_by(preview)
+    said = said_by(preview)
     if _wants_json():
         return jsonify(
             sha256=preview.sha256,
@@ -118,7 +118,7 @@ def listen(slug: str):
     )
 
 
-def _said_by(preview: Preview) -> str:
+def said_by(preview: Preview) -> str:
     """Which voice spoke, why, and whose names it said — in the user's language."""
     if preview.engine == "gtts":
         voice = _("Giọng đọc: Google (trực tuyến).")
