@@ -33,7 +33,6 @@ from broadcaster.webapp.api import public_base
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
     PAGE_SIZE,
-    UNIT_CODE,
     Page,
     actor,
     db,
@@ -48,6 +47,7 @@ from broadcaster.webapp.common import (
     station_in_scope,
     typed,
 )
+from broadcaster.webapp.pickers import unit_from
 
 ISSUE_KEY = "stations.issue_once"  # the one-time code of the token form last shown
 
@@ -130,15 +130,11 @@ def index():
     if state not in STATES:
         errors["state"] = _("Chọn tất cả, trực tuyến hoặc mất liên lạc.")
     path = scope_path()
+    unit = None
     if unit_code and "unit" not in errors:
-        unit = None
-        if UNIT_CODE.fullmatch(unit_code):
-            unit = db().scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
-        if unit is None:
-            errors["unit"] = _("Không có đơn vị hành chính nào mã '%(code)s'.", code=unit_code)
-        elif not actor().covers(unit.path):
-            abort(403)
-        else:
+        # the unit picker sends a code; typed without JavaScript, a name (403 outside)
+        unit = unit_from(unit_code, errors)
+        if unit is not None:
             path = unit.path
     number = page_number()
     rows = []
@@ -152,6 +148,8 @@ def index():
             limit=PAGE_SIZE + 1,
         )
     values = {k: typed(args.get(k), 100) for k in ("unit", "q", "state")}
+    if unit is not None:
+        values["unit"] = unit.code  # the picker's value, whatever was typed
     query = {k: v for k, v in values.items() if v}
     return render_template(
         "stations/index.html",

@@ -47,7 +47,7 @@ def test_a_national_scope_types_a_station_name_and_is_offered_names(page, live, 
     sign_in(page, live, "kiemtra")
     page.locator("nav.menu").get_by_role("link", name="Nhật ký phát").click()
     filters = page.locator("#airings-filters")
-    box = filters.get_by_role("combobox", name=re.compile(r"^Đài\b"))
+    box = filters.get_by_role("combobox", name=re.compile(r"^Chọn đài\b"))
     box.fill("hồng lĩnh")
     # the browser offers the stations whose name holds what was typed
     suggestions = page.locator("#station-suggestions option")
@@ -61,7 +61,7 @@ def test_a_national_scope_types_a_station_name_and_is_offered_names(page, live, 
     page.wait_for_load_state()
     error = page.locator("#station-error")
     assert "Bắc Hồng Lĩnh" in error.inner_text() and "Nam Hồng Lĩnh" in error.inner_text()
-    box = page.locator("#airings-filters").get_by_role("combobox", name=re.compile(r"^Đài\b"))
+    box = page.locator("#airings-filters").get_by_role("combobox", name=re.compile(r"^Chọn đài\b"))
     box.fill(labels[1])
     page.locator("#airings-filters").get_by_role("button", name="Lọc").click()
     page.wait_for_load_state()

@@ -31,7 +31,7 @@ def _filter_pages(web) -> dict[str, str]:
     campaign_id = create(web, targets="18073, 18100")
     seed(web, "tin-co-cho-dien", body="Kính thưa bà con {ten_xa}, mời đi họp.")
     urls = {
-        "kiemtra": ["/airings/", "/reports/compliance", f"/campaigns/{campaign_id}"],
+        "kiemtra": ["/airings/", "/reports/compliance", f"/campaigns/{campaign_id}", "/stations/"],
         "quantri": ["/audit/", "/airings/"],
         "bientap": ["/scripts/tin-co-cho-dien"],
     }

@@ -259,3 +259,11 @@ def test_an_ambiguous_name_offers_its_candidates_to_choose(web, scene, name_box)
     assert 'value="Đài truyền thanh xã Sơn Kim 2, Hà Tĩnh"' in suggestions
     one = web.client("kiemtra").get("/airings/?station_name=Đài truyền thanh xã Sơn Kim 2, Hà Tĩnh")
     assert one.status_code == 200
+
+
+def test_stations_list_unit_by_name_without_javascript(web):
+    client = web.client("kiemtra")
+    page = body(client.get("/stations/?unit=Thành Sen"))
+    assert f"/stations/{OWN_STATION}" in page and f"/stations/{OTHER_STATION}" not in page
+    assert f'value="{OWN_STATION}"' in page  # the unit picker's value: the code
+    assert client.get("/stations/?unit=Sơn Kim").status_code == 400
