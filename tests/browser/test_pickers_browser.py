@@ -12,7 +12,9 @@ def test_auditor_filters_the_log_by_a_station_name(page, live):
     sign_in(page, live, "kiemtra")
     page.locator("nav.menu").get_by_role("link", name="Nhật ký phát").click()
     filters = page.locator("#airings-filters")
-    filters.get_by_label("Chọn đài", exact=True).select_option(label="Đài truyền thanh phường Thành Sen")
+    filters.get_by_label("Chọn đài", exact=True).select_option(
+        label="Đài truyền thanh phường Thành Sen"
+    )
     filters.get_by_role("button", name="Lọc").click()
     page.wait_for_url(re.compile(r"station=18073"))
     # the choice is shown again, by its name
