@@ -131,7 +131,8 @@ def test_add_with_a_pattern_by_an_approver(cli, library):
         (["--times-per-week", "3", "--pattern", "T2 06:00"], "không cả hai"),
         (
             [],
-            "thiếu số lần/tuần (ví dụ 3) hoặc lịch cố định (ví dụ 'T2 06:00, T4 17:30'). (--times-per-week)",
+            "thiếu số lần/tuần (ví dụ 3) hoặc lịch cố định "
+            "(ví dụ 'T2 06:00, T4 17:30'). (--times-per-week)",
         ),
         (["--times-per-week", "3", "--from", END.isoformat(), "--to", START.isoformat()], "trước"),
         (["--times-per-week", "2", "--user", "lan", "--password", PASSWORD], "'editor' không được"),

@@ -57,6 +57,7 @@ from broadcaster.webapp.common import (
     actor,
     db,
     done,
+    error_text,
     field,
     offset,
     page_number,
@@ -167,7 +168,7 @@ def new():
         raise
     except BroadcasterError as exc:
         session.rollback()
-        form.errors[field_of(exc, form.values["mode"])] = exc.message
+        form.errors[field_of(exc, form.values["mode"])] = error_text(exc)
         return _form_page(form, None, 400)
     session.commit()
     _render_in_background(info.id)
@@ -200,7 +201,7 @@ def edit(campaign_id: int):
         raise
     except BroadcasterError as exc:
         session.rollback()
-        form.errors[field_of(exc, form.values["mode"])] = exc.message
+        form.errors[field_of(exc, form.values["mode"])] = error_text(exc)
         return _form_page(form, info, 400)
     session.commit()
     _render_in_background(campaign_id)
@@ -233,7 +234,7 @@ def transition(campaign_id: int, action: str):
         raise
     except BroadcasterError as exc:
         session.rollback()
-        abort(409, description=exc.message)
+        abort(409, description=error_text(exc))
     session.commit()
     if action == "resume":
         _render_in_background(campaign_id)

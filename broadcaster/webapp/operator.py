@@ -31,7 +31,6 @@ from broadcaster.clock import local_today
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Role, Slot, Station
-from broadcaster.reports import week_pdf
 from broadcaster.services import airing_log, airings, playlist
 from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.auth import signed_in
@@ -262,6 +261,8 @@ def week_schedule():
     now = utcnow()
     monday = airing_log.monday_of(local_today(tz)) + timedelta(weeks=WEEKS[raw])
     slots = airing_log.station_weeks(db(), station.id, tz=tz, first_day=monday, now=now, days=7)
+    from broadcaster.reports import week_pdf  # fpdf loads when a schedule is printed, not at start
+
     items = [
         week_pdf.ScheduledItem(
             at=s.planned_start.astimezone(tz).replace(tzinfo=None),

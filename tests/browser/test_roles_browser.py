@@ -137,7 +137,8 @@ def test_the_approver_approves_and_runs_a_campaign_for_the_province(page, live):
         assert [t.unit.code for t in campaign.targets] == ["42"]
 
     # the week calendar of one station, chosen by its name; it opens on a week with slots
-    page.get_by_label("Chọn đài", exact=True).select_option(label="Đài truyền thanh phường Thành Sen")
+    picker = page.get_by_label("Chọn đài", exact=True)
+    picker.select_option(label="Đài truyền thanh phường Thành Sen")
     page.get_by_role("button", name="Xem", exact=True).click()
     page.locator("[data-test=slot]").first.wait_for()
     assert "station=18073" in page.url

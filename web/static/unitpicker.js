@@ -30,7 +30,7 @@
   "use strict";
 
   var DEFAULTS = {
-    search: "Tìm đơn vị (tên có hoặc không dấu, hoặc mã)",
+    search: "Tìm đơn vị theo tên (có dấu hay không đều được)",
     remove: "Bỏ",
     expand: "Mở",
     add: "Chọn",
