@@ -8,14 +8,17 @@ the missing program into a failure.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 _ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+_LOCK = os.path.join(tempfile.gettempdir(), "broadcaster-tests-apt.lock")
 
 
 def apt_install(packages: list[str]) -> str:
@@ -27,15 +30,19 @@ def apt_install(packages: list[str]) -> str:
     print(
         f"\n[tests] installing Debian's {' '.join(packages)} (once)…", file=sys.stderr, flush=True
     )
+    wait = ["-o", "DPkg::Lock::Timeout=600"]  # another apt at work: wait for it, not fail
     commands = [
         ["dpkg", "--configure", "-a"],  # an install cut short earlier blocks every other
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        ["apt-get", *wait, "update", "-qq"],
+        ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends", *packages],
     ]
-    for command in commands:
-        done = subprocess.run(command, env=_ENV, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            return f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}"
+    # the suite's parallel workers install one at a time (the second finds it done)
+    with open(_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for command in commands:
+            done = subprocess.run(command, env=_ENV, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                return f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}"
     return "installed"
 
 

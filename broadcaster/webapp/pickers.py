@@ -255,8 +255,14 @@ def pick_station(
             )
     elif code:
         pick.typed = code
-        pick.chosen = _by_code(code, conditions)
-        if pick.chosen is None:
+        anywhere = _by_code(code, ())  # in the user's scope (403 outside it)
+        pick.chosen = _by_code(code, conditions) if anywhere and conditions else anywhere
+        if pick.chosen is None and anywhere is not None:
+            pick.error = _(
+                "%(station)s không có trong danh sách chọn ở đây; chọn một đài trong danh sách.",
+                station=anywhere.label,
+            )
+        elif pick.chosen is None:
             pick.error = _("Không có đài này trong danh sách chọn.")
     return pick
 

@@ -243,17 +243,20 @@ def test_listen_with_fetch_answers_json_for_a_chosen_station(web):
         {"station": "18100"},
         headers={"Accept": "application/json"},
     )
-    assert response.status_code == 422 and "18100" in response.get_json()["error"]
+    refused = response.get_json()["error"]
+    assert response.status_code == 400 and "phường Trần Phú" in refused, refused
+    assert "18100" not in refused  # named, not coded
     # without JS: back to the page with the message
     response = web.post(client, "/scripts/nghe-thu/listen", {"station": "18100"})
     assert response.status_code == 302
-    assert "18100" in text(client.get(response.headers["Location"]))
+    page = text(client.get(response.headers["Location"]))
+    assert "phường Trần Phú, Hà Tĩnh không có trong danh sách chọn" in page
 
 
 @pytest.mark.parametrize(
     ("form", "status"),
     [
-        ({"station": "KHONG"}, 404),
+        ({"station": "KHONG"}, 302),  # back to the page, the picker's message beside it
         ({"station": "a\x00"}, 302),
         ({"station": "x" * 5000}, 302),
         ({"version": "9"}, 404),
