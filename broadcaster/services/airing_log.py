@@ -30,8 +30,6 @@ from broadcaster.models import (
 )
 from broadcaster.planning.calendar import local_to_utc
 
-CONFIRM_DAYS = 3  # today and the two days before: what an operator still confirms
-
 
 @dataclass(frozen=True)
 class LogQuery:
@@ -145,60 +143,6 @@ class Reported:
     source: str
     confirmed_by: str | None
     started_at: datetime
-
-
-@dataclass(frozen=True)
-class SlotToConfirm:
-    id: int
-    planned_start: datetime | None
-    duration_ms: int
-    campaign: str | None
-    title: str | None
-    status: str
-    reported: list[Reported]
-
-
-def slots_to_confirm(
-    session: Session, station_id: int, *, tz: ZoneInfo, today: date, days: int = CONFIRM_DAYS
-) -> list[SlotToConfirm]:
-    """The station's slots planned from ``days - 1`` days before ``today`` to its end,
-    newest first, each with what the log already holds for it (two queries)."""
-    start = _local_midnight(today - timedelta(days=days - 1), tz)
-    end = _local_midnight(today + timedelta(days=1), tz)
-    rows = session.execute(
-        select(Slot, Campaign.name, ScriptVersion.title)
-        .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
-        .outerjoin(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
-        .where(
-            Slot.station_id == station_id,
-            Slot.planned_start >= start,
-            Slot.planned_start < end,
-        )
-        .order_by(Slot.planned_start.desc(), Slot.position)
-        .limit(200)
-    ).all()
-    reported: dict[int, list[Reported]] = {}
-    if rows:
-        for a in session.scalars(
-            select(Airing)
-            .where(Airing.station_id == station_id, Airing.slot_id.in_([s.id for s, *_ in rows]))
-            .order_by(Airing.seq)
-        ):
-            reported.setdefault(a.slot_id, []).append(
-                Reported(a.seq, str(a.status), a.source, a.confirmed_by, a.started_at)
-            )
-    return [
-        SlotToConfirm(
-            id=s.id,
-            planned_start=s.planned_start,
-            duration_ms=s.duration_ms,
-            campaign=name,
-            title=title,
-            status=str(s.status),
-            reported=reported.get(s.id, []),
-        )
-        for s, name, title in rows
-    ]
 
 
 def stations_in_scope(session: Session, scope_path: str | None, limit: int = 2) -> list[Station]:

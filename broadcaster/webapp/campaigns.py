@@ -44,7 +44,6 @@ from broadcaster.webapp.campaigns_calendar import STATUS_LABELS, calendar_view
 from broadcaster.webapp.campaigns_forms import (
     PREFERRED_CHOICES,
     PRIORITY_CHOICES,
-    WEEKDAY_NAMES,
     CampaignForm,
     changes_of,
     field_of,
@@ -53,6 +52,7 @@ from broadcaster.webapp.campaigns_forms import (
 )
 from broadcaster.webapp.common import (
     PAGE_SIZE,
+    WEEKDAY_NAMES,
     Page,
     actor,
     db,

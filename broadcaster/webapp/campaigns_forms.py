@@ -38,15 +38,6 @@ FIELDS = (
     "priority",
     "targets",
 )
-WEEKDAY_NAMES = (
-    _l("Thứ hai"),
-    _l("Thứ ba"),
-    _l("Thứ tư"),
-    _l("Thứ năm"),
-    _l("Thứ sáu"),
-    _l("Thứ bảy"),
-    _l("Chủ nhật"),
-)
 PREFERRED_CHOICES = (
     ("any", _l("Mọi khung giờ")),
     ("morning", _l("Buổi sáng")),

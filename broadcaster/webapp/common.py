@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,15 @@ PAGE_SIZE = 50
 MAX_PAGE = 100_000
 STATION_CODE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 UNIT_CODE = re.compile(r"[0-9A-Za-z._-]{1,16}")
+WEEKDAY_NAMES = (  # Monday first, as date.weekday() counts
+    _l("Thứ hai"),
+    _l("Thứ ba"),
+    _l("Thứ tư"),
+    _l("Thứ năm"),
+    _l("Thứ sáu"),
+    _l("Thứ bảy"),
+    _l("Chủ nhật"),
+)
 
 
 def db() -> Session:

@@ -33,8 +33,10 @@ from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Role, Slot, Station
 from broadcaster.services import airing_log, airings, playlist
 from broadcaster.webapp import airings_forms as forms
+from broadcaster.webapp.airings import SOURCE_LABELS, STATUS_LABELS
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import (
+    WEEKDAY_NAMES,
     FormErrors,
     actor,
     db,
@@ -65,22 +67,6 @@ STATE_LABELS = {
     "cancelled": _l("đã hủy"),
     "unplaced": _l("chưa xếp giờ"),
 }
-REPORT_LABELS = {
-    "aired": _l("đã phát"),
-    "partial": _l("phát dở"),
-    "failed": _l("phát lỗi"),
-    "skipped": _l("bỏ qua"),
-}
-SOURCE_LABELS = {"agent": _l("máy tự động"), "manual": _l("xác nhận tay")}
-WEEKDAYS = (
-    _l("Thứ hai"),
-    _l("Thứ ba"),
-    _l("Thứ tư"),
-    _l("Thứ năm"),
-    _l("Thứ sáu"),
-    _l("Thứ bảy"),
-    _l("Chủ nhật"),
-)
 WEEK_NAMES = {"previous": _l("Tuần trước"), "this": _l("Tuần này"), "next": _l("Tuần sau")}
 PRINT_NAMES = {
     "previous": _l("In lịch tuần trước (PDF)"),
@@ -149,9 +135,9 @@ def _page(pick: StationPick, found, *, errors=None, posted=None):
         week=next(k for k, v in WEEKS.items() if v == offset),
         week_names=WEEK_NAMES,
         print_names=PRINT_NAMES,
-        weekdays=WEEKDAYS,
+        weekdays=WEEKDAY_NAMES,
         states=STATE_LABELS,
-        reports=REPORT_LABELS,
+        reports=STATUS_LABELS,
         sources=SOURCE_LABELS,
         errors=errors or {},
         posted=posted or {},
@@ -225,7 +211,7 @@ def confirm():
             _(
                 "Đã ghi nhật ký: lượt %(slot)s, %(status)s (dòng số %(seq)s).",
                 slot=slot.id,
-                status=REPORT_LABELS[str(c.status)],
+                status=STATUS_LABELS[str(c.status)],
                 seq=result.seq,
             )
         )
