@@ -243,6 +243,13 @@ class ScriptVersion(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
     review_reason: Mapped[str | None] = mapped_column(Text)
+    # A recording (bản ghi âm) read by a person, instead of or beside the text (then a
+    # transcript): the uploaded bytes are kept under ``recording_path`` (relative to the
+    # audio folder), addressed by their sha256; ``recording_info`` holds what was measured
+    # of them and the warnings shown to the editor and the approver.
+    recording_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    recording_path: Mapped[str | None] = mapped_column(String(255))
+    recording_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     script: Mapped[Script] = relationship(back_populates="versions", foreign_keys=[script_id])
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
@@ -250,7 +257,16 @@ class ScriptVersion(Base):
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
 
 
-IMMUTABLE_VERSION_FIELDS = ("script_id", "number", "title", "body", "tags", "placeholders")
+IMMUTABLE_VERSION_FIELDS = (
+    "script_id",
+    "number",
+    "title",
+    "body",
+    "tags",
+    "placeholders",
+    "recording_sha256",
+    "recording_path",
+)
 
 
 @event.listens_for(ScriptVersion, "before_update")
@@ -337,17 +353,61 @@ class SlotStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # the campaign was paused, edited or ended before it aired
 
 
+class CampaignKind(enum.StrEnum):
+    ANNOUNCEMENT = "announcement"  # tin bài: synthesised or recorded script versions
+    RELAY = "relay"  # tiếp âm: a live stream at a fixed time and length
+
+
+class RelaySource(Base):
+    """A live stream a station relays (nguồn tiếp âm): VOV1, the provincial radio.
+
+    Only sources an admin configured here are ever opened, by the server's checks or by
+    the agents. ``backup_url`` is another stream, ``backup_script_id`` a recorded script
+    whose approved version plays when both streams are down. The last check's result is
+    kept on the row for the dashboard.
+    """
+
+    __tablename__ = "relay_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    backup_url: Mapped[str | None] = mapped_column(String(1000))
+    backup_script_id: Mapped[int | None] = mapped_column(ForeignKey("scripts.id"))
+    # the unit whose admins manage it; None for a nation-wide source (VOV1)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    checked_at: Mapped[datetime | None]
+    check_ok: Mapped[bool | None]
+    check_detail: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[AdminUnit | None] = relationship()
+    backup_script: Mapped[Script | None] = relationship()
+
+
 class Campaign(Base):
     """A propaganda campaign (chiến dịch tuyên truyền): what airs, how often, where, when.
 
     Cadence is either ``times_per_week`` on allowed ``weekdays`` (0 = Monday) in a
     ``preferred`` window, or an explicit weekly ``pattern`` of [weekday, "HH:MM"].
+    A relay campaign (``kind`` relay) airs its ``relay_source`` from ``relay_start``
+    for ``relay_minutes`` on each of its ``weekdays``, and has no scripts.
     """
 
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[CampaignKind] = mapped_column(
+        _str_enum(CampaignKind, "campaign_kind"),
+        default=CampaignKind.ANNOUNCEMENT,
+        server_default=CampaignKind.ANNOUNCEMENT.value,
+    )
+    relay_source_id: Mapped[int | None] = mapped_column(ForeignKey("relay_sources.id"), index=True)
+    relay_start: Mapped[time | None] = mapped_column(Time)
+    relay_minutes: Mapped[int | None] = mapped_column(SmallInteger)
     priority: Mapped[Priority] = mapped_column(_str_enum(Priority, "priority"))
     status: Mapped[CampaignStatus] = mapped_column(
         _str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.ACTIVE
@@ -366,6 +426,7 @@ class Campaign(Base):
         cascade="all, delete-orphan", order_by="CampaignScript.position"
     )
     targets: Mapped[list[CampaignTarget]] = relationship(cascade="all, delete-orphan")
+    relay_source: Mapped[RelaySource | None] = relationship()
 
 
 class CampaignScript(Base):
@@ -437,7 +498,9 @@ class Slot(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     emergency_id: Mapped[int | None] = mapped_column(ForeignKey("emergencies.id"), index=True)
     occurrence: Mapped[str] = mapped_column(String(32))
-    script_version_id: Mapped[int] = mapped_column(ForeignKey("script_versions.id"))
+    # None for a relay slot, which carries its ``relay_source_id`` instead
+    script_version_id: Mapped[int | None] = mapped_column(ForeignKey("script_versions.id"))
+    relay_source_id: Mapped[int | None] = mapped_column(ForeignKey("relay_sources.id"))
     audio_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"), index=True)
     week: Mapped[str] = mapped_column(String(8), index=True)  # ISO week, e.g. 2026-W48
     planned_start: Mapped[datetime | None]
@@ -594,7 +657,7 @@ class Airing(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
     campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     emergency_id: Mapped[int | None] = mapped_column(Integer)
-    script_version_id: Mapped[int] = mapped_column(Integer)
+    script_version_id: Mapped[int | None] = mapped_column(Integer)  # None for a relay
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
     status: Mapped[AiringStatus] = mapped_column(_str_enum(AiringStatus, "airing_status"))
@@ -603,6 +666,11 @@ class Airing(Base):
     note: Mapped[str | None] = mapped_column(Text)
     confirmed_by_id: Mapped[int | None] = mapped_column(Integer)
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    # a relay's report: the seconds actually relayed and the source used
+    # (main | backup | file); None for every other airing
+    relay_source_id: Mapped[int | None] = mapped_column(Integer)
+    relayed_s: Mapped[int | None] = mapped_column(Integer)
+    relay_used: Mapped[str | None] = mapped_column(String(8))
     received_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))

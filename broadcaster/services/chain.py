@@ -24,7 +24,7 @@ from broadcaster.errors import NotFound
 from broadcaster.models import AdminUnit, Airing, AiringChainHead, Station
 from broadcaster.vntext import nfc
 
-CANONICAL_VERSION = 1
+CANONICAL_VERSION = 1  # 2 for a relay's report, which adds its three fields
 GENESIS = "0" * 64
 
 
@@ -53,6 +53,14 @@ def canonical(station_code: str, row: Airing) -> bytes:
         "confirmed_by": row.confirmed_by,
         "received_at": _ts(row.received_at),
     }
+    if row.relayed_s is not None or row.relay_used is not None or row.relay_source_id is not None:
+        # a relay's report (v2): rows without these fields keep their v1 bytes
+        content.update(
+            v=2,
+            relay_source_id=row.relay_source_id,
+            relayed_s=row.relayed_s,
+            relay_used=row.relay_used,
+        )
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
