@@ -380,6 +380,8 @@ class RelaySource(Base):
     checked_at: Mapped[datetime | None]
     check_ok: Mapped[bool | None]
     check_detail: Mapped[str | None] = mapped_column(String(300))
+    # when the checks began to fail (kept while they keep failing; None when the last passed)
+    failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

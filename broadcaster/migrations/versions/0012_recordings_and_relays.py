@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("checked_at", TS, nullable=True),
         sa.Column("check_ok", sa.Boolean(), nullable=True),
         sa.Column("check_detail", sa.String(length=300), nullable=True),
+        sa.Column("failing_since", TS, nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.ForeignKeyConstraint(
