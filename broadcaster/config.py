@@ -50,6 +50,8 @@ _KEYS = {
     "session_idle_minutes": "BROADCASTER_SESSION_IDLE_MINUTES",
     "trusted_proxies": "BROADCASTER_TRUSTED_PROXIES",
     "session_max_hours": "BROADCASTER_SESSION_MAX_HOURS",
+    "recording_max_mb": "BROADCASTER_RECORDING_MAX_MB",
+    "recording_max_minutes": "BROADCASTER_RECORDING_MAX_MINUTES",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -75,6 +77,9 @@ class AudioSettings:
     chime: str = "off"  # off | generated | path to a sound file
     abbreviations_file: Path | None = None
     document_numbers: str = "full"  # full | compact
+    # an uploaded recording larger or longer than this is refused
+    recording_max_mb: int = 200
+    recording_max_minutes: int = 90
 
 
 @dataclass(frozen=True)
@@ -301,4 +306,6 @@ def _audio_settings(pick, cwd: Path) -> AudioSettings:
         chime=chime,
         abbreviations_file=(cwd / abbreviations).resolve() if abbreviations else None,
         document_numbers=_choice(pick, "document_numbers", "full", ("full", "compact")),
+        recording_max_mb=_whole(pick, "recording_max_mb", 200, 1, 4096),
+        recording_max_minutes=_whole(pick, "recording_max_minutes", 90, 1, 24 * 60),
     )
