@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.clock import local_today
 from broadcaster.errors import BroadcasterError
+from broadcaster.relay_urls import NO_PRIVATE, PrivatePolicy, parse_policy
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 CONFIG_FILE_NAME = "broadcaster.toml"
@@ -52,6 +53,7 @@ _KEYS = {
     "session_max_hours": "BROADCASTER_SESSION_MAX_HOURS",
     "recording_max_mb": "BROADCASTER_RECORDING_MAX_MB",
     "recording_max_minutes": "BROADCASTER_RECORDING_MAX_MINUTES",
+    "relay_allow_private": "BROADCASTER_RELAY_ALLOW_PRIVATE",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -110,6 +112,9 @@ class Settings:
     # Reverse proxies in front of the server (nginx: 1) whose X-Forwarded-For, -Proto,
     # -Host and -Port are believed; 0 believes none (the server faces the network).
     trusted_proxies: int = 0
+    # Relay streams on loopback or private networks are refused unless allowed here:
+    # "on" (every such range) or networks such as "10.20.0.0/16" (a province's own server).
+    relay_allow_private: PrivatePolicy = NO_PRIVATE
 
     @property
     def tz(self) -> ZoneInfo:
@@ -240,7 +245,19 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         session_idle_minutes=_whole(pick, "session_idle_minutes", 120, 5, 24 * 60),
         session_max_hours=_whole(pick, "session_max_hours", 12, 1, 24 * 7),
         trusted_proxies=_whole(pick, "trusted_proxies", 0, 0, 5),
+        relay_allow_private=_relay_policy(pick),
     )
+
+
+def _relay_policy(pick) -> PrivatePolicy:
+    raw = pick("relay_allow_private")
+    try:
+        return parse_policy(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"BROADCASTER_RELAY_ALLOW_PRIVATE='{raw}' không hợp lệ (không đọc được '{exc}'); "
+            "dùng off, on, hoặc các dải mạng cách nhau bởi dấu phẩy, vd 10.20.0.0/16."
+        ) from None
 
 
 def _number(pick, key: str, default: float, low: float, high: float, unit: str = "") -> float:
