@@ -54,16 +54,21 @@ class ScriptText:
     placeholders: tuple[str, ...] = ()
     campaign: str | None = None
     source: str = ""
+    # sha256 of a recording's source bytes (the body is then an optional transcript)
+    recording_sha256: str | None = None
 
     @property
     def content_sha256(self) -> str:
+        content = {
+            "title": self.title,
+            "body": self.body,
+            "tags": list(self.tags),
+            "campaign": self.campaign,
+        }
+        if self.recording_sha256:  # only then: a text version's hash stays what it was
+            content["recording"] = self.recording_sha256
         canonical = json.dumps(
-            {
-                "title": self.title,
-                "body": self.body,
-                "tags": list(self.tags),
-                "campaign": self.campaign,
-            },
+            content,
             ensure_ascii=False,
             sort_keys=True,
         )

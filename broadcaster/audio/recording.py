@@ -209,11 +209,7 @@ def probe(path: Path, limits: Limits = Limits()) -> Probe:
     """What the file says it is; refuses non-audio, an empty file, too big or too long."""
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise _refuse(
-            "Tệp ghi âm nặng {size} MB, quá giới hạn {limit} MB.",
-            size=round(size / 1024 / 1024, 1),
-            limit=round(limits.max_bytes / 1024 / 1024),
-        )
+        raise too_big(size, limits)
     if size == 0:
         raise _refuse("Tệp ghi âm rỗng (0 byte).")
     text = _ffmpeg(["-i", str(path)]).stderr.decode("utf-8", "replace")
@@ -238,6 +234,15 @@ def probe(path: Path, limits: Limits = Limits()) -> Probe:
     if header_s is not None and header_s > limits.max_s:
         raise _too_long(header_s, limits)
     return result
+
+
+def too_big(size: int, limits: Limits) -> InvalidInput:
+    """The refusal of a file over the size limit (also said while it is still arriving)."""
+    return _refuse(
+        "Tệp ghi âm nặng hơn {size} MB, quá giới hạn {limit} MB.",
+        size=round(size / 1024 / 1024, 1),
+        limit=round(limits.max_bytes / 1024 / 1024, 1),
+    )
 
 
 def _too_long(seconds: float, limits: Limits) -> InvalidInput:

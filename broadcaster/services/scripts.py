@@ -46,6 +46,13 @@ class VersionInfo:
     reviewed_by: str | None
     reviewed_at: datetime | None
     review_reason: str | None
+    # a recording (then ``body`` is an optional transcript): see services.recordings
+    recording_sha256: str | None = None
+    recording_info: dict | None = None
+
+    @property
+    def is_recording(self) -> bool:
+        return self.recording_sha256 is not None
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ def _version_info(v: ScriptVersion) -> VersionInfo:
         reviewed_by=v.reviewed_by.username if v.reviewed_by else None,
         reviewed_at=v.reviewed_at,
         review_reason=v.review_reason,
+        recording_sha256=v.recording_sha256,
+        recording_info=v.recording_info,
     )
 
 
