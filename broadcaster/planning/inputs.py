@@ -80,6 +80,13 @@ def estimate_ms(title: str, body: str) -> int:
     return int(words / WORDS_PER_SECOND * 1000) + FIXED_OVERHEAD_MS
 
 
+def version_ms(title: str, body: str, recording_info: dict | None) -> int:
+    """A recorded version lasts what it airs (trimmed); a text one, its words' estimate."""
+    if recording_info and "aired_s" in recording_info:
+        return round(float(recording_info["aired_s"]) * 1000)
+    return estimate_ms(title, body)
+
+
 def digest(session, weeks, tz, campaigns, stations, quiet) -> str:
     """A fingerprint of everything a full plan depends on, slots included."""
     slot_count, slot_changed = session.execute(
@@ -130,16 +137,20 @@ def load_campaigns(
     rows = session.scalars(stmt).all()
     ids = [c.id for c in rows]
     versions: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for cid, vid, title, body in session.execute(
+    for cid, vid, title, body, recorded in session.execute(
         select(
-            CampaignScript.campaign_id, ScriptVersion.id, ScriptVersion.title, ScriptVersion.body
+            CampaignScript.campaign_id,
+            ScriptVersion.id,
+            ScriptVersion.title,
+            ScriptVersion.body,
+            ScriptVersion.recording_info,
         )
         .join(Script, Script.id == CampaignScript.script_id)
         .join(ScriptVersion, ScriptVersion.id == Script.approved_version_id)
         .where(CampaignScript.campaign_id.in_(ids), Script.archived_at.is_(None))
         .order_by(CampaignScript.campaign_id, CampaignScript.position)
     ):
-        versions[cid].append((vid, estimate_ms(title, body)))
+        versions[cid].append((vid, version_ms(title, body, recorded)))
     targets: dict[int, set[str]] = defaultdict(set)
     for cid, path in session.execute(
         select(CampaignTarget.campaign_id, AdminUnit.path)

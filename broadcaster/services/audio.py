@@ -96,6 +96,13 @@ def record_rendered(session: Session, renderer: AudioRenderer, result: RenderRes
     )
 
 
+def recording_render(session: Session, renderer: AudioRenderer, version: ScriptVersion):
+    """The mastered recording of a recorded version (asset row, render result)."""
+    from broadcaster.services.recordings import recording_render as made
+
+    return made(session, renderer, version)
+
+
 def load_station(session: Session, code: str) -> Station:
     """The station of ``code`` with its unit and the unit's parent (for its placeholders)."""
     station = session.scalar(
@@ -168,7 +175,10 @@ def render_script(
 ) -> RenderResult:
     script = load_script(session, slug)
     station = load_station(session, station_code) if station_code else None
-    request, _ = script_request(_pick_version(script, latest), station)
+    version = _pick_version(script, latest)
+    if version.recording_sha256:  # a person's recording airs, never a voice reading it
+        return recording_render(session, renderer, version)[1]
+    request, _ = script_request(version, station)
     result = renderer.render(request, engine=engine, voice=voice, progress=progress)
     record_rendered(session, renderer, result)
     return result
@@ -189,7 +199,7 @@ def approved_jobs(session: Session) -> list[tuple[ScriptVersion, Station | None]
     for script in scripts:
         version = script.approved_version
         assert version is not None
-        if not version.placeholders:
+        if not version.placeholders or version.recording_sha256:  # a recording: one file
             jobs.append((version, None))
             continue
         stmt = (
@@ -216,10 +226,14 @@ def render_approved(
     """Render every approved script; one failure never stops the batch."""
     summary = BatchSummary()
     for version, station in approved_jobs(session):
-        request, label = script_request(version, station)
+        label = version.script.slug
         try:
-            result = renderer.render(request, engine=engine, voice=voice)
-            record_rendered(session, renderer, result)
+            if version.recording_sha256:
+                result = recording_render(session, renderer, version)[1]
+            else:
+                request, label = script_request(version, station)
+                result = renderer.render(request, engine=engine, voice=voice)
+                record_rendered(session, renderer, result)
         except BroadcasterError as exc:
             outcome = RenderOutcome(label, error=exc.message)
             summary.failed.append(outcome)
@@ -255,9 +269,12 @@ def render_slot(
         .options(selectinload(Station.unit).selectinload(AdminUnit.parent))
         .where(Station.id == slot.station_id)
     )
-    request, _ = script_request(version, station)
-    result = renderer.render(request, engine=engine, voice=voice)
-    asset = record_rendered(session, renderer, result)
+    if version.recording_sha256:  # the mastered recording, the same file for every station
+        asset, result = recording_render(session, renderer, version)
+    else:
+        request, _ = script_request(version, station)
+        result = renderer.render(request, engine=engine, voice=voice)
+        asset = record_rendered(session, renderer, result)
     slot.audio_asset_id = asset.id
     slot.duration_ms = asset.duration_ms
     return result

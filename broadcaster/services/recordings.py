@@ -39,7 +39,7 @@ from broadcaster.vntext import nfc
 
 if TYPE_CHECKING:  # the audio pipeline pulls in numpy and scipy
     from broadcaster.audio.recording import Analysis, Limits
-    from broadcaster.audio.render import AudioRenderer, Mastering
+    from broadcaster.audio.render import AudioRenderer, Mastering, RenderResult
 
 ENGINE = "recording"
 CHUNK = 1 << 20
@@ -403,8 +403,15 @@ def recording_asset(
     session: Session, renderer_or_audio_dir: AudioRenderer | Path, version: ScriptVersion
 ) -> AudioAsset:
     """The mastered MP3 of a recorded version: found, or made now (once, under a lock)."""
+    return recording_render(session, renderer_or_audio_dir, version)[0]
+
+
+def recording_render(
+    session: Session, renderer_or_audio_dir: AudioRenderer | Path, version: ScriptVersion
+) -> tuple[AudioAsset, RenderResult]:
+    """:func:`recording_asset` with the renderer's kind of result (for the render paths)."""
     from broadcaster.audio import recording, steps
-    from broadcaster.audio.render import AudioRenderer
+    from broadcaster.audio.render import AudioRenderer, RenderResult
     from broadcaster.audio.store import AssetRecord
     from broadcaster.files import file_digest
     from broadcaster.services.audio import record_asset
@@ -419,16 +426,20 @@ def recording_asset(
     store = renderer.store
     mastering = _mastering(renderer)
     sha = recording_key(version.recording_sha256, mastering)
+    path = store.asset_path(sha)
     row = session.scalar(select(AudioAsset).where(AudioAsset.sha256 == sha))
-    if row is not None and store.asset_path(sha).is_file():
-        return row
+    if row is not None and (found := store.get(sha)) is not None:
+        return row, RenderResult(found, path, True)
+    cached = True
     with store.lock(sha):
         found = store.get(sha)
         if found is None:
+            cached = False
             source = store.root / version.recording_path
             if not source.is_file():
                 raise NotFound(
-                    "Không thấy tệp ghi âm của phiên bản {number} ({path}) trong thư mục âm thanh.",
+                    "Không thấy tệp ghi âm của phiên bản {number} ({path}) trong thư mục "
+                    "âm thanh.",
                     number=version.number,
                     path=version.recording_path,
                 )
@@ -472,5 +483,5 @@ def recording_asset(
                 format_version=recording.FORMAT_VERSION,
             )
             store.put_record(found)
-    path = store.asset_path(sha)
-    return record_asset(session, found, store.relative(path), file_digest(path))
+    row = record_asset(session, found, store.relative(path), file_digest(path))
+    return row, RenderResult(found, path, cached)

@@ -128,6 +128,8 @@ def render_preview(
             "Tin bài '{slug}' nằm ngoài phạm vi của '{actor}'.", slug=slug, actor=actor.label
         )
     chosen = _version(script, version)
+    if chosen.recording_sha256:  # a person's recording: heard as it will air, for everybody
+        return _recording_preview(session, renderer, actor, script, chosen)
     station = None
     if station_code:
         station = load_station(session, station_code)
@@ -180,6 +182,30 @@ def render_preview(
         warnings=tuple(result.warnings),
         engine=result.record.engine,
         station_name=station.name if station else None,
+    )
+
+
+def _recording_preview(
+    session: Session, renderer: AudioRenderer, actor: Actor, script: Script, chosen: ScriptVersion
+) -> Preview:
+    from broadcaster.services.recordings import recording_render
+
+    asset, result = recording_render(session, renderer, chosen)
+    record(
+        session,
+        actor,
+        "script.preview",
+        "script",
+        script.id,
+        after={"version": chosen.number, "station": None, "sha256": asset.sha256},
+    )
+    return Preview(
+        sha256=asset.sha256,
+        version=chosen.number,
+        station_code=None,
+        cached=result.cached,
+        duration_ms=asset.duration_ms,
+        engine=asset.engine,
     )
 
 
