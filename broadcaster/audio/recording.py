@@ -43,7 +43,11 @@ INFO_VERSION = 1
 FORMAT_VERSION = 1  # bump when a change here changes the sound of a mastered recording
 FIELD = "recording"
 
-SILENCE_DB = -45.0  # quieter than this (dBFS) counts as silence
+# Quieter than this (dBFS) counts as silence: measured at each of these levels in the
+# same pass, the one used is the highest at least SILENCE_BELOW_DB under the speech, so
+# a quiet recording's words are not taken for silence.
+SILENCE_DB = (-45.0, -55.0, -65.0)
+SILENCE_BELOW_DB = 20.0
 SILENCE_MIN_S = 0.25  # silencedetect's shortest silence
 KEEP_LEAD_S = 0.25  # room tone kept before the first sound after trimming
 KEEP_TAIL_S = 0.6  # and after the last
@@ -67,6 +71,7 @@ TRUNCATED_SIGNS = (
     "Header missing",
     "invalid new backstep",
     "Error while decoding",
+    "File ended prematurely",
 )
 
 
@@ -247,9 +252,9 @@ def too_big(size: int, limits: Limits) -> InvalidInput:
 
 def _too_long(seconds: float, limits: Limits) -> InvalidInput:
     return _refuse(
-        "Bản ghi dài {length}, quá giới hạn {limit} phút. Hãy chia thành nhiều bản.",
+        "Bản ghi dài {length}, quá giới hạn {limit} (phút:giây). Hãy chia thành nhiều bản.",
         length=_minutes(seconds),
-        limit=round(limits.max_s / 60),
+        limit=_minutes(limits.max_s),
     )
 
 
@@ -271,13 +276,33 @@ def _riff_truncated(path: Path) -> bool:
     return False
 
 
+def _ogg_truncated(path: Path) -> bool:
+    """An Ogg file whose last page is cut short or is not the end of the stream."""
+    with path.open("rb") as fh:
+        if fh.read(4) != b"OggS":
+            return False
+        size = path.stat().st_size
+        start = max(0, size - 70_000)  # a page is at most 65 307 bytes
+        fh.seek(start)
+        tail = fh.read()
+    at = tail.rfind(b"OggS")
+    if at < 0 or len(tail) - at < 27:
+        return True
+    header_type, segments = tail[at + 5], tail[at + 26]
+    table = tail[at + 27 : at + 27 + segments]
+    if len(table) < segments or at + 27 + segments + sum(table) > len(tail):
+        return True
+    return not header_type & 0x04
+
+
 _ASTATS = {
     "peak_db": re.compile(r"Peak level dB: (-?[\d.]+|-?inf)"),
     "peak_count": re.compile(r"Peak count: ([\d.]+)"),
     "samples": re.compile(r"Number of samples: (\d+)"),
 }
-_SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
-_SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
+_SILENCE_START = re.compile(r"\[Parsed_silencedetect_(\d+) @ [^]]*\] silence_start: (-?[\d.]+)")
+_SILENCE_END = re.compile(r"\[Parsed_silencedetect_(\d+) @ [^]]*\] silence_end: (-?[\d.]+)")
+_FIRST_SILENCE_FILTER = 2  # the filters' indexes in analyse's chain
 
 
 def _loudnorm_json(text: str) -> dict[str, str]:
@@ -296,7 +321,7 @@ def _num(value: str) -> float:
 def analyse(path: Path, limits: Limits = Limits(), *, filename: str = "") -> Analysis:
     """Probe and measure ``path``; refuse what cannot air, warn about what sounds bad."""
     info = probe(path, limits)
-    if _riff_truncated(path):
+    if _riff_truncated(path) or _ogg_truncated(path):
         raise _truncated()
     done = _ffmpeg(
         [
@@ -309,7 +334,7 @@ def analyse(path: Path, limits: Limits = Limits(), *, filename: str = "") -> Ana
                     "aformat=sample_fmts=s16:channel_layouts=mono",
                     "astats=metadata=0:measure_perchannel=none:"
                     "measure_overall=Peak_level+Peak_count+Number_of_samples",
-                    f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}",
+                    *(f"silencedetect=n={level}dB:d={SILENCE_MIN_S}" for level in SILENCE_DB),
                     f"loudnorm=I=-16:TP=-1:LRA={LRA_TARGET}:print_format=json",
                 ]
             ),
@@ -337,13 +362,18 @@ def analyse(path: Path, limits: Limits = Limits(), *, filename: str = "") -> Ana
         raise _too_long(duration, limits)
     measured = _loudnorm_json(text)
     loudness = _num(measured["input_i"])
+    level = next(
+        (i for i, db in enumerate(SILENCE_DB) if db <= loudness - SILENCE_BELOW_DB),
+        len(SILENCE_DB) - 1,
+    )
+    wanted = str(_FIRST_SILENCE_FILTER + level)
     # silences: (start, end), end None when it runs to the end of the file
     silences: list[tuple[float, float | None]] = []
     for line in text.splitlines():
-        if m := _SILENCE_START.search(line):
-            silences.append((max(0.0, float(m.group(1))), None))
-        elif (m := _SILENCE_END.search(line)) and silences and silences[-1][1] is None:
-            silences[-1] = (silences[-1][0], float(m.group(1)))
+        if (m := _SILENCE_START.search(line)) and m.group(1) == wanted:
+            silences.append((max(0.0, float(m.group(2))), None))
+        elif (m := _SILENCE_END.search(line)) and m.group(1) == wanted and silences:
+            silences[-1] = (silences[-1][0], float(m.group(2)))
     closed = [(a, duration if b is None or b >= duration - 0.05 else b) for a, b in silences]
     start, end = 0.0, duration
     if closed and closed[0][0] <= 0.05:

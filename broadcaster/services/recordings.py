@@ -438,8 +438,7 @@ def recording_render(
             source = store.root / version.recording_path
             if not source.is_file():
                 raise NotFound(
-                    "Không thấy tệp ghi âm của phiên bản {number} ({path}) trong thư mục "
-                    "âm thanh.",
+                    "Không thấy tệp ghi âm của phiên bản {number} ({path}) trong thư mục âm thanh.",
                     number=version.number,
                     path=version.recording_path,
                 )
