@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from broadcaster.models import (
     AdminUnit,
     Campaign,
+    CampaignKind,
     CampaignScript,
     CampaignStatus,
     CampaignTarget,
     Priority,
+    RelaySource,
     Script,
     ScriptVersion,
     Slot,
@@ -73,6 +75,21 @@ class PlanCampaign:
     ends_on: date
     versions: tuple[tuple[int, int], ...]  # (script version id, estimated ms), in rotation order
     targets: frozenset[str]
+    relay: PlanRelay | None = None  # a relay campaign (tiếp âm): no versions, a fixed time
+
+
+@dataclass(frozen=True)
+class PlanRelay:
+    """A relay's source, local start and length; ``active`` False plans nothing."""
+
+    source_id: int
+    start: time
+    minutes: int
+    active: bool
+
+    @property
+    def ms(self) -> int:
+        return self.minutes * 60_000
 
 
 def estimate_ms(title: str, body: str) -> int:
@@ -110,6 +127,7 @@ def digest(session, weeks, tz, campaigns, stations, quiet) -> str:
                     c.ends_on,
                     c.versions,
                     sorted(c.targets),
+                    c.relay,
                 )
                 for c in campaigns
             ]
@@ -158,9 +176,10 @@ def load_campaigns(
         .where(CampaignTarget.campaign_id.in_(ids))
     ):
         targets[cid].add(path)
+    relays = _relays(session, [c for c in rows if c.kind is CampaignKind.RELAY])
     result = []
     for c in rows:
-        if not versions[c.id]:
+        if not versions[c.id] and c.id not in relays:
             log.warning("campaign %s has no approved script left; nothing planned", c.id)
         result.append(
             PlanCampaign(
@@ -176,9 +195,29 @@ def load_campaigns(
                 ends_on=c.ends_on,
                 versions=tuple(versions[c.id]),
                 targets=frozenset(targets[c.id]),
+                relay=relays.get(c.id),
             )
         )
     return result
+
+
+def _relays(session: Session, campaigns: list[Campaign]) -> dict[int, PlanRelay]:
+    """Each relay campaign's fixed time and length, and whether its source is on."""
+    ids = {c.relay_source_id for c in campaigns if c.relay_source_id is not None}
+    rows = session.execute(
+        select(RelaySource.id, RelaySource.active).where(RelaySource.id.in_(ids))
+    )
+    active = {source_id: on for source_id, on in rows}
+    found = {}
+    for c in campaigns:
+        if c.relay_start is None or not c.relay_minutes or c.relay_source_id is None:
+            log.warning("relay campaign %s has no source, time or length; nothing planned", c.id)
+            continue
+        on = bool(active.get(c.relay_source_id))
+        if not on:
+            log.warning("relay campaign %s: its source is switched off; nothing planned", c.id)
+        found[c.id] = PlanRelay(c.relay_source_id, c.relay_start, c.relay_minutes, on)
+    return found
 
 
 def ancestors(path: str) -> frozenset[str]:
@@ -221,7 +260,7 @@ def load_quiet_days(session: Session, first: date, last: date) -> dict[int, set[
 def load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[int, str], tuple]]:
     """Existing slots of the horizon's weeks, by station then (campaign, occurrence).
 
-    Columns 4 to 10 are the ones planning compares (``planner._COMPARED``).
+    Planning compares the columns named in ``planner._COMPARED``, by name.
     """
     stmt = select(
         Slot.id,
@@ -236,6 +275,7 @@ def load_existing(session: Session, weeks: list[str]) -> dict[int, dict[tuple[in
         Slot.status,
         Slot.note,
         Slot.audio_asset_id,
+        Slot.relay_source_id,
     ).where(Slot.week.in_(weeks), Slot.campaign_id.is_not(None))  # emergencies are not planned
     existing: dict[int, dict[tuple[int, str], tuple]] = defaultdict(dict)
     for row in session.execute(stmt):

@@ -3,9 +3,11 @@ weeks covering a rolling horizon (default 14 days).
 
 For each station and week, the campaigns' occurrences are generated (N a week
 spread evenly over the allowed days, or an explicit pattern), then placed into
-the station's windows: higher priority first, then older campaigns; what does
-not fit moves to the next allowed window of the same week; what still cannot
-fit becomes an ``unplaced`` slot and is reported, never dropped.
+the station's windows: relays (tiếp âm) first, at their fixed time, then higher
+priority, then older campaigns; items without a fixed time are laid around the
+fixed ones (:mod:`broadcaster.planning.fixed`); what does not fit moves to the
+next allowed window of the same week; what still cannot fit becomes an
+``unplaced`` slot and is reported, never dropped.
 
 Planning again is idempotent: each slot has a key (station, campaign,
 occurrence); only future slots that have not aired are changed, and rows are
@@ -23,16 +25,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.db import utcnow
 from broadcaster.models import (
+    Campaign,
+    CampaignKind,
     PlanState,
     Slot,
     SlotStatus,
 )
 from broadcaster.planning.calendar import days_on, local_to_utc, week_label, weeks_between
+from broadcaster.planning.fixed import (
+    OUTSIDE_WINDOWS,
+    OVER_A_RELAY,
+    RELAYS_OVERLAP,
+    lay_out,
+    overlaps,
+    relay_occurrences,
+)
 from broadcaster.planning.inputs import (
     PlanCampaign,
     PlanStation,
@@ -83,7 +95,8 @@ def plan(
     """Bring the slots of the coming ``days`` in line with the campaigns.
 
     ``campaign_ids`` limits the work to those campaigns (after an edit, a pause
-    or an end); the others' slots then count as already taken window time.
+    or an end); the others' slots then count as already taken window time. A relay
+    among them plans every campaign: the others are laid around it.
     """
     if days < 1 or days > 120:
         raise ValueError("days must be between 1 and 120")
@@ -93,6 +106,8 @@ def plan(
     mondays = weeks_between(today, today + timedelta(days=days - 1))
     first_day, last_day = today, mondays[-1] + timedelta(days=6)
     report = PlanReport(first_day=first_day, last_day=last_day)
+    if campaign_ids is not None and _has_relay(session, campaign_ids):
+        campaign_ids = None  # the relay takes window time first: everything moves around it
 
     campaigns = load_campaigns(session, today, last_day, campaign_ids)
     stations = load_stations(session)
@@ -153,19 +168,25 @@ def plan(
     return report
 
 
+def _has_relay(session: Session, campaign_ids: Collection[int]) -> bool:
+    kinds = session.scalars(select(Campaign.kind).where(Campaign.id.in_(list(campaign_ids))))
+    return CampaignKind.RELAY in set(kinds)
+
+
 def _replannable(row, now: datetime) -> bool:
     return row.status in REPLANNABLE and (row.planned_start is None or row.planned_start >= now)
 
 
-def _occupied(rows: dict, now: datetime, scope: set[int]) -> dict[datetime, int]:
-    """Window time (ms) already taken by slots this run will not move, by window end."""
-    busy: dict[datetime, int] = defaultdict(int)
+def _occupied(rows: dict, now: datetime, scope: set[int]) -> dict[datetime, list]:
+    """The (start, end) of slots this run will not move, by window end."""
+    busy: dict[datetime, list] = defaultdict(list)
     for (campaign_id, _), row in rows.items():
         if row.planned_start is None or row.status in (SlotStatus.CANCELLED, SlotStatus.UNPLACED):
             continue
         if campaign_id in scope and _replannable(row, now):
             continue
-        busy[row.window_end] += row.duration_ms
+        end = row.planned_start + timedelta(milliseconds=row.duration_ms)
+        busy[row.window_end].append((row.planned_start, end))
     return busy
 
 
@@ -179,6 +200,8 @@ def _phase(station_id: int, campaign_id: int) -> float:
 
 def _occurrences(c: PlanCampaign, station: PlanStation, monday: date, today: date) -> list[tuple]:
     """(campaign, key, day, allowed days, window order, fixed time, version, ms) of a week."""
+    if c.relay is not None:
+        return relay_occurrences(c, station, monday, today)
     if not c.versions:
         return []
     sunday = monday + timedelta(days=6)
@@ -242,20 +265,51 @@ def _place(
     used: dict[tuple[date, int], int] = defaultdict(int)
     taken_days: dict[int, set[date]] = defaultdict(set)  # one airing a day per campaign first
     placed: dict[tuple[date, int], list] = defaultdict(list)
-    ends: dict[tuple[date, int], datetime] = {}
+    relays: dict[tuple[date, int], list] = defaultdict(list)  # (start, end) of relays placed
+    fixed: dict[tuple[date, int], list] = defaultdict(list)  # relays and pattern items
+    flowing: dict[tuple[date, int], list[int]] = defaultdict(list)  # ms of the others, in order
+    bounds: dict[tuple[date, int], tuple[datetime, datetime]] = {}
 
-    def window_end(day: date, w: int) -> datetime:
-        if (day, w) not in ends:
-            ends[(day, w)] = local_to_utc(day, station.windows[w].ends_at, tz)
-        return ends[(day, w)]
+    def window(day: date, w: int) -> tuple[datetime, datetime]:
+        if (day, w) not in bounds:
+            win = station.windows[w]
+            bounds[(day, w)] = (
+                local_to_utc(day, win.starts_at, tz),
+                local_to_utc(day, win.ends_at, tz),
+            )
+        return bounds[(day, w)]
+
+    def kept(day: date, w: int) -> list:
+        return busy.get(window(day, w)[1], [])
+
+    def fits(day: date, w: int, ms: int, at: time | None) -> bool:
+        load = used[(day, w)] + sum(_ms(a, b) for a, b in kept(day, w))
+        if load + ms > station.windows[w].capacity_ms:
+            return False
+        blocks, lengths = [*fixed[(day, w)], *kept(day, w)], flowing[(day, w)]
+        if at is None:
+            lengths = [*lengths, ms]
+        else:
+            start = local_to_utc(day, at, tz)
+            blocks.append((start, start + timedelta(milliseconds=ms)))
+        return lay_out(*window(day, w), blocks, lengths) is not None
 
     def candidates(day: date, allowed: tuple[date, ...]):
         yield day
         yield from (d for d in allowed if d > day)  # the rest of the week first,
         yield from (d for d in allowed if d < day)  # then its earlier days
 
-    occurrences.sort(key=lambda o: (o[0].rank, o[2], o[1]))
-    for c, key, day, allowed, order, fixed, version_id, ms in occurrences:
+    def unplaced(c, key, version_id, ms, reason) -> None:
+        report.unplaced.append(Unplaced(station.code, c.id, key, reason))
+        source = c.relay.source_id if c.relay else None
+        desired[(station.id, c.id, key)] = _row(
+            station.id, c.id, key, week, version_id, None, None, 0, ms, SlotStatus.UNPLACED,
+            reason, source,
+        )  # fmt: skip
+
+    # relays first: they take window time before anything else
+    occurrences.sort(key=lambda o: (o[0].relay is None, o[0].rank, o[2], o[1]))
+    for c, key, day, allowed, order, at, version_id, ms in occurrences:
         old = existing.get((c.id, key))
         if (
             old is not None
@@ -263,82 +317,92 @@ def _place(
             and old.script_version_id == version_id
         ):
             ms = old.duration_ms  # rendered already: its real length, not the estimate
-        spot = None
+        if c.relay is not None:
+            start = local_to_utc(day, at, tz)
+            if start < now:
+                continue  # already begun: whatever happens to it stays as it is
+            interval = (start, start + timedelta(milliseconds=ms))
+            reason = "ngày nghỉ phát" if day in quiet else None if order else OUTSIDE_WINDOWS
+            if reason is None and overlaps(*interval, relays[(day, order[0])]):
+                reason = RELAYS_OVERLAP
+            if reason is not None:
+                unplaced(c, key, None, ms, reason)
+                continue
+            w = order[0]
+            used[(day, w)] += ms
+            relays[(day, w)].append(interval)
+            fixed[(day, w)].append(interval)
+            placed[(day, w)].append((at, c, key, None, ms, window(day, w)[1]))
+            continue
+        spot, reason = None, None
         for candidate_day in candidates(day, allowed):
             if candidate_day in quiet or candidate_day < today:
                 continue
-            if fixed is None and candidate_day != day and candidate_day in taken_days[c.id]:
+            if at is None and candidate_day != day and candidate_day in taken_days[c.id]:
                 continue
             for w in order:
-                end = window_end(candidate_day, w)
+                end = window(candidate_day, w)[1]
                 if end <= now:
                     continue
-                load = used[(candidate_day, w)] + busy.get(end, 0)
-                if load + ms <= station.windows[w].capacity_ms:
+                if at is not None:
+                    start = local_to_utc(candidate_day, at, tz)
+                    mine = (start, start + timedelta(milliseconds=ms))
+                    if overlaps(*mine, relays[(candidate_day, w)]):
+                        reason = OVER_A_RELAY
+                        continue
+                if fits(candidate_day, w, ms, at):
                     spot = (candidate_day, w, end)
                     break
             if spot:
                 break
         if spot is None:
-            reason = (
-                "ngày nghỉ phát"
-                if day in quiet and len(allowed) == 1
-                else "không còn chỗ trong các khung giờ được phép của tuần"
-            )
-            report.unplaced.append(Unplaced(station.code, c.id, key, reason))
-            desired[(station.id, c.id, key)] = _row(
-                station.id,
-                c.id,
-                key,
-                week,
-                version_id,
-                None,
-                None,
-                0,
-                ms,
-                SlotStatus.UNPLACED,
-                reason,
-            )
+            if reason is None:
+                reason = (
+                    "ngày nghỉ phát"
+                    if day in quiet and len(allowed) == 1
+                    else "không còn chỗ trong các khung giờ được phép của tuần"
+                )
+            unplaced(c, key, version_id, ms, reason)
             continue
         candidate_day, w, end = spot
         used[(candidate_day, w)] += ms
         taken_days[c.id].add(candidate_day)
-        placed[(candidate_day, w)].append((fixed, c, key, version_id, ms, end))
+        if at is None:
+            flowing[(candidate_day, w)].append(ms)
+        else:
+            start = local_to_utc(candidate_day, at, tz)
+            fixed[(candidate_day, w)].append((start, start + timedelta(milliseconds=ms)))
+        placed[(candidate_day, w)].append((at, c, key, version_id, ms, end))
     for (day, w), items in placed.items():
-        window = station.windows[w]
-        end = window_end(day, w)
-        cursor = local_to_utc(day, window.starts_at, tz) + timedelta(milliseconds=busy.get(end, 0))
+        blocks = [*fixed[(day, w)], *kept(day, w)]
+        starts = iter(lay_out(*window(day, w), blocks, flowing[(day, w)]) or ())
         timed = []
-        for fixed, c, key, version_id, ms, end in items:
-            if fixed is not None:
-                start = local_to_utc(day, fixed, tz)
-            else:
-                start, cursor = cursor, cursor + timedelta(milliseconds=ms)
+        for at, c, key, version_id, ms, end in items:
+            start = local_to_utc(day, at, tz) if at is not None else next(starts)
             timed.append((start, c.rank, key, c, version_id, ms, end))
         timed.sort(key=lambda t: (t[0], t[1], t[2]))
         for position, (start, _, key, c, version_id, ms, end) in enumerate(timed):
             desired[(station.id, c.id, key)] = _row(
-                station.id,
-                c.id,
-                key,
-                week,
-                version_id,
-                start,
-                end,
-                position,
-                ms,
-                SlotStatus.PLANNED,
-                None,
-            )
+                station.id, c.id, key, week, version_id, start, end, position, ms,
+                SlotStatus.PLANNED, None, c.relay.source_id if c.relay else None,
+            )  # fmt: skip
 
 
-def _row(station_id, campaign_id, key, week, version_id, start, end, position, ms, status, note):
+def _ms(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() * 1000)
+
+
+def _row(
+    station_id, campaign_id, key, week, version_id, start, end, position, ms, status, note,
+    relay_source_id=None,
+):  # fmt: skip
     return {
         "station_id": station_id,
         "campaign_id": campaign_id,
         "occurrence": key,
         "week": week,
         "script_version_id": version_id,
+        "relay_source_id": relay_source_id,
         "planned_start": start,
         "window_end": end,
         "position": position,
@@ -353,6 +417,7 @@ def _row(station_id, campaign_id, key, week, version_id, start, end, position, m
 
 _COMPARED = (
     "script_version_id",
+    "relay_source_id",
     "planned_start",
     "window_end",
     "position",
@@ -377,7 +442,7 @@ def _write(
         if old is None:
             inserts.append({**row, "created_at": stamp, "updated_at": stamp})
             continue
-        if not _replannable(old, now) or tuple(old[4:11]) == tuple(row[f] for f in _COMPARED):
+        if not _replannable(old, now) or all(getattr(old, f) == row[f] for f in _COMPARED):
             report.unchanged += 1
             continue
         # another script version means other audio: the render job makes it anew

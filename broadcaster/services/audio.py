@@ -259,6 +259,11 @@ def render_slot(
     slot = session.get(Slot, slot_id)
     if slot is None:
         raise NotFound("Không có lượt phát {slot_id}.", slot_id=slot_id)
+    if slot.script_version_id is None:
+        raise Conflict(
+            "Lượt phát {slot_id} là tiếp âm một luồng trực tiếp; không có âm thanh để tạo.",
+            slot_id=slot_id,
+        )
     version = session.scalar(
         select(ScriptVersion)
         .options(selectinload(ScriptVersion.script))
@@ -304,6 +309,7 @@ def pending_slots(session: Session, campaign_id: int | None = None) -> list[int]
     stmt = select(Slot.id).where(
         Slot.status == SlotStatus.PLANNED,
         Slot.audio_asset_id.is_(None),
+        Slot.script_version_id.is_not(None),  # a relay (tiếp âm) plays a stream: no audio
         Slot.planned_start < clock.utcnow() + RENDER_AHEAD,
     )
     if campaign_id is not None:

@@ -21,6 +21,7 @@ from broadcaster.models import (
     CampaignStatus,
     CampaignTarget,
     Priority,
+    RelaySource,
     Script,
     ScriptVersion,
     Station,
@@ -30,7 +31,7 @@ from broadcaster.services.campaigns import (
     _STATUS_ALIASES,
     TargetInfo,
     _below,
-    _cadence_of,
+    describe_cadence,
 )
 from broadcaster.vntext import fold
 
@@ -60,6 +61,7 @@ class CampaignRow:
     ends_on: date
     scripts: tuple[str, ...]
     targets: tuple[TargetInfo, ...]
+    kind: str = "announcement"  # announcement | relay (tiếp âm)
 
 
 def _row(c: Campaign) -> CampaignRow:
@@ -68,11 +70,12 @@ def _row(c: Campaign) -> CampaignRow:
         name=c.name,
         status=c.status,
         priority=c.priority,
-        cadence=_cadence_of(c).describe(),
+        cadence=describe_cadence(c),
         starts_on=c.starts_on,
         ends_on=c.ends_on,
         scripts=tuple(cs.script.slug for cs in c.scripts),
         targets=tuple(TargetInfo(t.unit.code, t.unit.name) for t in c.targets),
+        kind=c.kind.value,
     )
 
 
@@ -200,3 +203,16 @@ def campaign_stations(
         stmt = stmt.where(Station.code == code)
     rows = session.execute(stmt.order_by(Station.code).limit(limit).offset(offset))
     return [StationRef(*row) for row in rows]
+
+
+def relay_choices(session: Session, scope_path: str | None, *, limit: int = 200) -> list[str]:
+    """Names of the active relay sources a campaign in ``scope_path`` may air: nation-wide
+    ones (VOV1) and those of a unit inside the scope or holding it, by name."""
+    stmt = (
+        select(RelaySource.name)
+        .outerjoin(AdminUnit, AdminUnit.id == RelaySource.unit_id)
+        .where(RelaySource.active.is_(True))
+    )
+    if scope_path is not None:
+        stmt = stmt.where(or_(RelaySource.unit_id.is_(None), _touches_scope(scope_path)))
+    return list(session.scalars(stmt.order_by(RelaySource.name).limit(limit)))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -25,14 +25,17 @@ from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from broadcaster.models import (
     AdminUnit,
     Campaign,
+    CampaignKind,
     CampaignScript,
     CampaignStatus,
     CampaignTarget,
     Priority,
+    RelaySource,
     Role,
     Script,
     Station,
 )
+from broadcaster.services import campaign_relay as relay
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.cadence import (
     Cadence,
@@ -56,6 +59,7 @@ STATUS_LABELS = {
 _LOAD = (
     selectinload(Campaign.scripts).selectinload(CampaignScript.script),
     selectinload(Campaign.targets).selectinload(CampaignTarget.unit),
+    selectinload(Campaign.relay_source).selectinload(RelaySource.unit),
 )
 _CREATE, _EDIT = Words("tạo chiến dịch"), Words("sửa chiến dịch")
 _STATUS_ALIASES = {"dang chay": "active", "tam dung": "paused", "ket thuc": "ended"}
@@ -68,6 +72,11 @@ class CampaignSpec:
     Cadence: ``times_per_week`` (with optional ``weekdays``, default T2–T7, and
     ``preferred`` window morning|evening|any) or ``pattern``, never both.
     ``starts_on`` defaults to today.
+
+    A relay (``kind`` "relay", tiếp âm) has no scripts and no cadence: its
+    ``relay_source`` (the source's name), ``relay_start`` (HH:MM local) and
+    ``relay_minutes``, on ``weekdays`` (every day by default); see
+    :mod:`broadcaster.services.campaign_relay`.
     """
 
     name: str
@@ -80,6 +89,10 @@ class CampaignSpec:
     weekdays: str | Sequence[int] | None = None
     preferred: str | None = None
     pattern: str | Sequence[Sequence[Any]] | None = None
+    kind: str | CampaignKind | None = None
+    relay_source: str | None = None
+    relay_start: str | time | None = None
+    relay_minutes: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,8 @@ class CampaignChanges:
     """What to change in a campaign; None leaves a field as it is.
 
     ``scripts`` and ``targets`` replace the whole list. Giving ``pattern``
-    switches to a fixed pattern, giving ``times_per_week`` to N a week.
+    switches to a fixed pattern, giving ``times_per_week`` to N a week. A campaign's
+    kind never changes; the relay fields apply to a relay only.
     """
 
     name: str | None = None
@@ -100,6 +114,9 @@ class CampaignChanges:
     weekdays: str | Sequence[int] | None = None
     preferred: str | None = None
     pattern: str | Sequence[Sequence[Any]] | None = None
+    relay_source: str | None = None
+    relay_start: str | time | None = None
+    relay_minutes: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,11 @@ class CampaignInfo:
     starts_on: date
     ends_on: date
     station_count: int  # active stations below the targets
+    kind: str = CampaignKind.ANNOUNCEMENT.value  # announcement | relay
+    relay_source: str | None = None  # the source's name
+    relay_source_id: int | None = None
+    relay_start: str | None = None  # "HH:MM", local
+    relay_minutes: int | None = None
 
 
 # --- permissions and look-ups ---------------------------------------------------------
@@ -280,19 +302,38 @@ def _snapshot(c: Campaign) -> dict[str, Any]:
         "ends_on": c.ends_on.isoformat(),
         "scripts": [cs.script.slug for cs in c.scripts],
         "targets": [t.unit.code for t in c.targets],
+        **(_relay_snapshot(c) if c.kind is CampaignKind.RELAY else {}),
     }
+
+
+def _relay_snapshot(c: Campaign) -> dict[str, Any]:
+    return {
+        "kind": c.kind.value,
+        "relay_source": c.relay_source.name if c.relay_source else None,
+        "relay_start": f"{c.relay_start:%H:%M}",
+        "relay_minutes": c.relay_minutes,
+    }
+
+
+def describe_cadence(c: Campaign) -> str:
+    """The cadence in Vietnamese; a relay's source, time and length."""
+    if c.kind is CampaignKind.RELAY and c.relay_start is not None:
+        name = c.relay_source.name if c.relay_source else "?"
+        return relay.describe(name, c.relay_start, c.relay_minutes or 0, c.weekdays or ())
+    return _cadence_of(c).describe()
 
 
 def _info(session: Session, c: Campaign) -> CampaignInfo:
     paths = [t.unit.path for t in c.targets]
     count = session.scalar(select(func.count(Station.id)).join(Station.unit).where(*_below(paths)))
     cadence = _cadence_of(c)
+    is_relay = c.kind is CampaignKind.RELAY
     return CampaignInfo(
         id=c.id,
         name=c.name,
         status=c.status,
         priority=c.priority,
-        cadence=cadence.describe(),
+        cadence=describe_cadence(c),
         times_per_week=cadence.times_per_week,
         weekdays=cadence.weekdays,
         preferred=cadence.preferred,
@@ -302,6 +343,11 @@ def _info(session: Session, c: Campaign) -> CampaignInfo:
         starts_on=c.starts_on,
         ends_on=c.ends_on,
         station_count=count or 0,
+        kind=c.kind.value,
+        relay_source=c.relay_source.name if is_relay and c.relay_source else None,
+        relay_source_id=c.relay_source_id if is_relay else None,
+        relay_start=f"{c.relay_start:%H:%M}" if is_relay and c.relay_start else None,
+        relay_minutes=c.relay_minutes if is_relay else None,
     )
 
 
@@ -313,7 +359,8 @@ def add_campaign(
 ) -> CampaignInfo:
     """Check everything, then store the campaign (status active). Does not plan."""
     require_manager(actor, [], _CREATE)
-    campaign = Campaign(status=CampaignStatus.ACTIVE, created_by_id=actor.user_id)
+    kind = relay.parse_kind(spec.kind)
+    campaign = Campaign(status=CampaignStatus.ACTIVE, created_by_id=actor.user_id, kind=kind)
     _apply(session, actor, campaign, spec, today)
     session.add(campaign)
     session.flush()
@@ -382,11 +429,17 @@ def _apply(
     """
     new = c.id is None
     what = _CREATE if new else _EDIT
+    is_relay = c.kind is CampaignKind.RELAY
     name = parse_name(ch.name) if ch.name is not None or new else None
     units = _targets(session, ch.targets) if ch.targets is not None or new else None
     if units is not None:
         require_manager(actor, units, what)
-    scripts = _scripts(session, ch.scripts) if ch.scripts is not None or new else None
+    if is_relay:
+        relay.refuse_announcement_fields(ch.scripts, ch.times_per_week, ch.preferred, ch.pattern)
+    else:
+        relay.refuse_relay_fields(ch.relay_source, ch.relay_start, ch.relay_minutes)
+    wants_scripts = not is_relay and (ch.scripts is not None or new)
+    scripts = _scripts(session, ch.scripts) if wants_scripts else None
     starts_on = (
         parse_date(ch.starts_on, Words("Ngày bắt đầu"), "starts_on") if ch.starts_on else None
     )
@@ -396,10 +449,16 @@ def _apply(
     ends_on = parse_date(ch.ends_on, Words("Ngày kết thúc"), "ends_on") if ch.ends_on else c.ends_on
     check_dates(starts_on, ends_on, today, ends_changed=new or ends_on != c.ends_on)
     priority = parse_priority(ch.priority) if ch.priority is not None else None
-    cadence = _merged_cadence(c, ch)
-    if cadence is not None or units is not None:
-        stations = _stations_for(session, units or [t.unit for t in c.targets])
-        check_against_stations(cadence or _cadence_of(c), stations)
+    if is_relay:
+        cadence, fixed = None, relay.merged(session, c, ch)
+        if units is not None:
+            _stations_for(session, units)
+        relay.check_source_reaches(fixed.source, units or [t.unit for t in c.targets])
+    else:
+        cadence, fixed = _merged_cadence(c, ch), None
+        if cadence is not None or units is not None:
+            stations = _stations_for(session, units or [t.unit for t in c.targets])
+            check_against_stations(cadence or _cadence_of(c), stations)
 
     if name is not None:
         c.name = name
@@ -407,6 +466,10 @@ def _apply(
     c.starts_on, c.ends_on = starts_on, ends_on
     if cadence is not None:
         _set_cadence(c, cadence)
+    if fixed is not None:
+        c.relay_source, c.relay_source_id = fixed.source, fixed.source.id
+        c.relay_start, c.relay_minutes = fixed.start, fixed.minutes
+        c.weekdays, c.times_per_week, c.preferred, c.pattern = list(fixed.weekdays), None, "any", []
     if scripts is not None:
         _set_scripts(c, scripts)
     if units is not None:

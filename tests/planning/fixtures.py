@@ -91,3 +91,54 @@ def campaign(factory, approved_script):
             return c.id
 
     return make
+
+
+@pytest.fixture
+def relay_campaign(factory, ha_tinh):
+    """Create a relay source (once per name) and a relay campaign on it: -> campaign id."""
+
+    def make(
+        source: str = "VOV1",
+        at: time = time(6),
+        minutes: int = 30,
+        *,
+        unit: str = "42",
+        weekdays=(0, 1, 2, 3, 4, 5, 6),
+        starts_on: date = date(2026, 11, 2),
+        ends_on: date = date(2026, 12, 31),
+        name: str | None = None,
+        backup_script_id: int | None = None,
+    ) -> int:
+        from broadcaster.models import CampaignKind, RelaySource
+
+        with transaction(factory) as s:
+            found = s.scalar(select(RelaySource).where(RelaySource.name == source))
+            if found is None:
+                found = RelaySource(
+                    name=source,
+                    url=f"http://127.0.0.1:9/{source.lower()}.mp3",
+                    backup_script_id=backup_script_id,
+                )
+                s.add(found)
+                s.flush()
+            unit_id = s.scalar(select(AdminUnit.id).where(AdminUnit.code == unit))
+            c = Campaign(
+                name=name or f"Tiếp âm {source}",
+                kind=CampaignKind.RELAY,
+                relay_source_id=found.id,
+                relay_start=at,
+                relay_minutes=minutes,
+                priority=Priority.NORMAL,
+                times_per_week=None,
+                weekdays=list(weekdays),
+                preferred="any",
+                pattern=[],
+                starts_on=starts_on,
+                ends_on=ends_on,
+            )
+            c.targets = [CampaignTarget(unit_id=unit_id)]
+            s.add(c)
+            s.flush()
+            return c.id
+
+    return make
