@@ -44,6 +44,8 @@ MAX_AGE = timedelta(days=60)  # an agent offline for weeks still gets its report
 MAX_LENGTH = timedelta(hours=6)
 SLOT_SLACK = timedelta(days=7)  # how far from its planned time a slot may be reported aired
 SOURCES = ("agent", "manual")
+RELAY_USED = ("main", "backup", "file")  # which source of a relay played (longest)
+RELAY_OVER = timedelta(seconds=60)  # relayed seconds may pass the slot's length by this
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class AiringReport:
     audio_sha256: str | None = None
     source: str = "agent"
     note: str | None = None
+    # a relay's report (tiếp âm): the seconds actually relayed and the source that played
+    # longest; only on a relay slot
+    relayed_s: int | None = None
+    relay_used: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,9 @@ class AiringInfo:
     note: str | None
     received_at: datetime
     row_hash: str
+    relay_source_id: int | None = None
+    relayed_s: int | None = None
+    relay_used: str | None = None
 
 
 def _same(stored: Airing, report: AiringReport) -> bool:
@@ -145,7 +154,34 @@ def _same(stored: Airing, report: AiringReport) -> bool:
         and stored.audio_sha256 == report.audio_sha256
         and stored.source == report.source
         and (stored.note or None) == (nfc(report.note) if report.note else None)
+        and stored.relayed_s == report.relayed_s
+        and stored.relay_used == report.relay_used
     )
+
+
+def _check_relay(report: AiringReport, slot: Row) -> InvalidInput | None:
+    """``relayed_s`` and ``relay_used`` belong to a relay slot, and fit its length."""
+    has_relay = report.relayed_s is not None or report.relay_used is not None
+    if slot.relay_source_id is None:
+        if not has_relay:
+            return None
+        return InvalidInput(
+            "lượt phát {slot} không phải lượt tiếp âm: không nhận số giây tiếp âm "
+            "hay nguồn tiếp âm",
+            field="relayed_s" if report.relayed_s is not None else "relay_used",
+            slot=report.slot_id,
+        )
+    if report.relay_used is not None and report.relay_used not in RELAY_USED:
+        return InvalidInput("nguồn tiếp âm phải là main, backup hoặc file", field="relay_used")
+    if report.relayed_s is not None:
+        most = int((timedelta(milliseconds=slot.duration_ms or 0) + RELAY_OVER).total_seconds())
+        if report.relayed_s < 0 or report.relayed_s > most:
+            return InvalidInput(
+                "số giây tiếp âm phải từ 0 đến {most} (độ dài lượt phát cộng 60 giây)",
+                field="relayed_s",
+                most=most,
+            )
+    return None
 
 
 def _check_times(report: AiringReport, now: datetime) -> InvalidInput | None:
@@ -194,6 +230,8 @@ def _batch_statements(dialect: str):
         Slot.campaign_id,
         Slot.emergency_id,
         Slot.script_version_id,
+        Slot.relay_source_id,
+        Slot.duration_ms,
     ).where(member(Slot.id, "ids", Integer))
     aired = (
         update(Slot)
@@ -290,6 +328,7 @@ def ingest(
             bad = InvalidInput(
                 "giờ bắt đầu cách giờ dự kiến của lượt phát quá 7 ngày", field="started_at"
             )
+        bad = bad or _check_relay(r, slot)
         if bad is not None:
             problems.append(ItemProblem(i, r.id, bad))
             continue
@@ -324,6 +363,9 @@ def ingest(
                 note=nfc(r.note) if r.note else None,
                 confirmed_by_id=confirmed_by[0] if confirmed_by else None,
                 confirmed_by=confirmed_by[1] if confirmed_by else None,
+                relay_source_id=slot.relay_source_id,
+                relayed_s=r.relayed_s,
+                relay_used=r.relay_used,
                 received_at=now,
                 prev_hash=prev,
             )
@@ -382,8 +424,13 @@ def confirm(
     note: str | None = None,
     report_id: str | None = None,
     tz: ZoneInfo | None = None,
+    relayed_s: int | None = None,
+    relay_used: str | None = None,
 ) -> ItemResult:
     """An operator confirms by hand what aired (source ``manual``, with who confirmed).
+
+    A relay slot confirmed ``aired`` without ``relayed_s`` counts the minutes from its
+    start to its end as relayed (``failed``: none); ``relay_used`` stays unknown unless given.
 
     ``report_id`` (a UUID the confirming form carries) makes a form sent twice one
     row: the second sending finds the first and is answered ``duplicate``. A slot not
@@ -431,6 +478,12 @@ def confirm(
             slot=slot_id,
         )
     end = ended_at or start + timedelta(milliseconds=slot.duration_ms)
+    if slot.relay_source_id is not None and relayed_s is None:
+        if status == AiringStatus.AIRED:
+            longest = timedelta(milliseconds=slot.duration_ms) + RELAY_OVER
+            relayed_s = int(max(timedelta(0), min(end - start, longest)).total_seconds())
+        elif status == AiringStatus.FAILED:
+            relayed_s = 0
     report = AiringReport(
         id=report_id or str(uuid.uuid4()),
         slot_id=slot_id,
@@ -439,6 +492,8 @@ def confirm(
         status=status,
         source="manual",
         note=note,
+        relayed_s=relayed_s,
+        relay_used=relay_used,
     )
     try:
         (result,) = ingest(
@@ -454,7 +509,13 @@ def confirm(
         "airing.confirm",
         "airing",
         report.id,
-        after={"station": station_code, "slot": slot_id, "status": str(status), "seq": result.seq},
+        after={
+            "station": station_code,
+            "slot": slot_id,
+            "status": str(status),
+            "seq": result.seq,
+            **({"relayed_s": relayed_s} if relayed_s is not None else {}),
+        },
         note=note,
     )
     return result
@@ -497,6 +558,9 @@ def list_airings(
             note=a.note,
             received_at=a.received_at,
             row_hash=a.row_hash,
+            relay_source_id=a.relay_source_id,
+            relayed_s=a.relayed_s,
+            relay_used=a.relay_used,
         )
         for a, code in session.execute(stmt)
     ]

@@ -421,6 +421,8 @@ def post_airings(code: str):
             audio_sha256=r.audio_sha256,
             source=r.source,
             note=r.note,
+            relayed_s=r.relayed_s,
+            relay_used=r.relay_used,
         )
         for r in batch.reports
     ]

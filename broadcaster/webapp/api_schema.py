@@ -21,6 +21,7 @@ from broadcaster.services.airings import (
     MAX_AGE,
     MAX_BATCH,
     MAX_LENGTH,
+    RELAY_OVER,
     SLOT_SLACK,
 )
 
@@ -86,6 +87,21 @@ class AiringIn(_In):
     audio_sha256: str | None = Field(default=None, pattern=SHA256)
     source: Literal["agent", "manual"] = "agent"
     note: str | None = Field(default=None, max_length=500, pattern=NO_NUL)
+    relayed_s: whole(0, INT32) | None = Field(
+        default=None,
+        description=(
+            "chỉ cho lượt tiếp âm: số giây đã tiếp âm thật (kể cả nguồn dự phòng), "
+            f"không quá độ dài lượt phát cộng {int(RELAY_OVER.total_seconds())} giây; "
+            "lượt khác: 422"
+        ),
+    )
+    relay_used: Literal["main", "backup", "file"] | None = Field(
+        default=None,
+        description=(
+            "chỉ cho lượt tiếp âm: nguồn đã phát lâu nhất — main (luồng chính), "
+            "backup (luồng dự phòng), file (bản ghi dự phòng); lượt khác: 422"
+        ),
+    )
 
 
 class AiringBatchIn(_In):
