@@ -111,6 +111,19 @@ def render_job(v: int = ARGS_VERSION) -> None:
     _recorded("render", work, v)
 
 
+def relays_job(v: int = ARGS_VERSION) -> None:
+    """Check the relay sources that air soon (and those never checked); keep the results."""
+
+    def work(settings: Settings) -> str:
+        from broadcaster.services.relays import check_due
+
+        with transaction(_factory(settings)) as s:
+            summary = check_due(s, utcnow(), policy=settings.relay_allow_private)
+        return summary.say()
+
+    _recorded("relays", work, v)
+
+
 def reports_job(v: int = ARGS_VERSION) -> None:
     """Store the periodic compliance reports that are due (monthly, quarterly, yearly)."""
 

@@ -6,6 +6,9 @@ Jobs and their policies (why):
 * ``watchdog`` every minute: missed airings show up within a minute of their grace.
 * ``render`` every 10 minutes: audio for the next 48 hours; a failure is retried
   at the next run (the renderer itself retries gTTS and falls back offline).
+* ``relays`` every 15 minutes: checks the relay sources airing in the next hours (and
+  those never checked), so a dead stream shows on the dashboard before its slot
+  (:func:`broadcaster.services.relays.check_due`).
 * ``reports`` daily at 06:00 local: stores the monthly, quarterly and yearly compliance
   reports that are due (:mod:`broadcaster.reports.periodic`); a missed day catches up.
 
@@ -50,6 +53,7 @@ class Intervals:
     watchdog: int = 60
     render: int = 600
     standby_poll: float = 5.0
+    relays: int = 900
 
 
 class SchedulerService:
@@ -92,6 +96,14 @@ class SchedulerService:
             id="render",
             kwargs=args,
             replace_existing=True,
+        )
+        scheduler.add_job(
+            "broadcaster.scheduler.jobs:relays_job",
+            IntervalTrigger(seconds=i.relays),
+            id="relays",
+            kwargs=args,
+            replace_existing=True,
+            misfire_grace_time=600,
         )
         scheduler.add_job(
             "broadcaster.scheduler.jobs:reports_job",

@@ -22,7 +22,10 @@ What the admin's first page shows, computed without Flask:
   pattern's length, for a campaign running the whole week). The reasons are kept
   so the page can say why;
 * **unplaced** (không xếp được): the slots of this week and next that found no
-  room in any window, by campaign and station.
+  room in any window, by campaign and station;
+* **failing relay sources** (nguồn tiếp âm lỗi): active sources seen from the scope
+  whose last check failed, with since when and why
+  (:func:`broadcaster.services.relays.failing_sources`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from broadcaster.models import (
 from broadcaster.planning.calendar import monday_of, week_label
 from broadcaster.reports import compliance
 from broadcaster.reports.periods import custom
-from broadcaster.services import health
+from broadcaster.services import health, relays
 
 WORST_OFFLINE = 10
 RULES = compliance.Rules()  # the report's: grace, early, offline after
@@ -170,6 +173,7 @@ class Overview:
     unplaced: list[UnplacedRow]
     unplaced_more: bool
     rules: dict = field(default_factory=dict)
+    failing_relays: list[relays.RelaySourceInfo] = field(default_factory=list)
 
 
 def _station_ids(path: str | None):
@@ -303,6 +307,7 @@ def overview(
         unplaced=unplaced,
         unplaced_more=more,
         rules=rules.as_dict(),
+        failing_relays=relays.failing_sources(session, path),
     )
 
 
