@@ -36,6 +36,7 @@ class ScriptRow:
     approved_version: int | None
     updated_at: datetime
     author: str | None
+    recorded: bool = False  # the latest version carries a recording
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ def search_scripts(
     """Scripts visible to ``scope_path``, newest change first.
 
     ``text`` matches the slug (typed with or without diacritics: the slug is
-    folded), or the latest title or body with the diacritics as typed, ignoring
-    case (on SQLite: the case of ASCII letters, and a query typed in lower case).
+    folded), or the latest title or body (for a recording, its transcript) with the
+    diacritics as typed, ignoring case (on SQLite: the case of ASCII letters, and a
+    query typed in lower case).
     """
     if state and state not in STATES:
         raise InvalidInput(
@@ -105,6 +107,7 @@ def search_scripts(
             approved.number,
             latest.created_at,
             User.username,
+            latest.recording_sha256,
         )
         .join(latest_number, latest_number.c.script_id == Script.id)
         .join(latest, and_(latest.script_id == Script.id, latest.number == latest_number.c.number))
@@ -157,6 +160,7 @@ def search_scripts(
             approved_version=approved_number,
             updated_at=updated_at,
             author=author,
+            recorded=recording is not None,
         )
         for (
             slug,
@@ -169,6 +173,7 @@ def search_scripts(
             approved_number,
             updated_at,
             author,
+            recording,
         ) in session.execute(stmt)
     ]
 

@@ -37,6 +37,7 @@ from broadcaster.webapp import (
     operator,
     reports,
     scripts,
+    scripts_recording,
     stations,
     units,
     users,
@@ -97,7 +98,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         template_folder=str(root / "templates"),
         static_folder=str(root / "static"),
     )
-    app.config.update(SECRET_KEY=settings.secret_key, BROADCASTER_SETTINGS=settings)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        BROADCASTER_SETTINGS=settings,
+        # the largest body any page takes: a recording's upload (BROADCASTER_RECORDING_MAX_MB)
+        # and its form; beyond it, 413 before the body is read (the station API has its own)
+        MAX_CONTENT_LENGTH=scripts_recording.body_limit(settings.audio.recording_max_mb),
+    )
     if settings.trusted_proxies:
         # the client's address, scheme and host as the trusted proxies saw them: what the
         # sign-in throttle, the station rate limits, sessions and heartbeats record
@@ -195,7 +202,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            # media from blob: — the page's own microphone recording, heard back before sending
+            "default-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; "
+            "form-action 'self'; base-uri 'none'",
         )
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -252,14 +252,26 @@ def approve(slug: str):
     number = _form_version()
     errors: dict[str, str] = {}
     note = field(request.form, "note", max_length=MAX_REASON, multiline=True, errors=errors)
+    info, place = visible_script(slug)
+    if _unheard_recording(info, number) and request.form.get("heard") != "1":
+        errors["heard"] = _("Hãy nghe hết bản ghi âm rồi đánh dấu ô “đã nghe” trước khi duyệt.")
     if errors:
-        info, place = visible_script(slug)
         return render_detail(info, place, status=400, errors=errors)
     return _act(
         slug,
         lambda: svc.approve(db(), actor(), slug, number, note),
         lambda i: _("Đã duyệt: phiên bản %(n)s là bản được phát.", n=i.approved_version),
     )
+
+
+def _unheard_recording(info: svc.ScriptInfo, number: int | None) -> bool:
+    """Does the version to approve carry a recording (the approver must say they heard it)?"""
+    if number is None:
+        pending = [v.number for v in info.versions if v.status is VersionStatus.SUBMITTED]
+        if not pending:
+            return False
+        number = pending[-1]
+    return scripts_recording.has_recording(info.id, number)
 
 
 @bp.post("/<slug>/reject")
@@ -298,4 +310,4 @@ def archive(slug: str):
 
 
 # the editor and the audio preview add their views to this blueprint
-from broadcaster.webapp import scripts_audio, scripts_edit  # noqa: E402, F401
+from broadcaster.webapp import scripts_audio, scripts_edit, scripts_recording  # noqa: E402, F401
