@@ -35,6 +35,7 @@ from broadcaster.webapp import (
     i18n,
     menu,
     operator,
+    relays,
     reports,
     scripts,
     scripts_recording,
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         users.bp,
         audit_log.bp,
         units.bp,
+        relays.bp,
     ):
         app.register_blueprint(blueprint)
     register_filters(app, settings.tz)

@@ -21,8 +21,9 @@ from collections import OrderedDict
 from datetime import date
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
-from broadcaster.models import AdminUnit
+from broadcaster.models import AdminUnit, Role
 from broadcaster.services import dashboard
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.common import actor, db, settings, unit_in_scope
@@ -138,4 +139,6 @@ def index():
         unit=unit,
         up_url=up_url,
         airings_args=airings_args,
+        is_admin=actor().role is Role.ADMIN,
+        relay_reason=lambda source: source.reason(_),
     )

@@ -20,6 +20,7 @@ MENU = (
     ("operator.week", _l("Lịch phát của đài"), ("operator",)),
     ("airings.index", _l("Nhật ký phát"), ALL),
     ("reports.compliance", _l("Báo cáo"), ALL),
+    ("relays.index", _l("Nguồn tiếp âm"), ("admin",)),
     ("users.index", _l("Người dùng"), ("admin",)),
     ("audit.index", _l("Nhật ký thao tác"), ("admin", "auditor")),
 )
