@@ -429,3 +429,44 @@ def test_the_job_records_its_run_and_the_dashboard_lists_the_failing_source(
     assert failing.reason() == "Địa chỉ này là một trang web (HTML), không phải luồng âm thanh."
     with pytest.raises(ValueError, match="unknown argument version"):
         jobs.relays_job(v=99)
+
+
+# --- the CLI ----------------------------------------------------------------------------
+
+
+def test_cli_add_list_check_edit_remove(cli, ha_tinh, server):
+    import json
+
+    from tests.conftest import Cli
+
+    run = Cli({**cli.env, "BROADCASTER_RELAY_ALLOW_PRIVATE": "127.0.0.1/32"})
+    bad = run("relays", "add", "VOV1", "--url", "file:///etc/passwd")
+    assert bad.exit_code == 2 and "'file:'" in bad.output and "(--url)" in bad.output
+    private = cli("relays", "add", "VOV1", "--url", server + "/stream.mp3")  # setting off
+    assert private.exit_code == 2 and "chính máy chủ này" in private.output
+    assert run("relays", "add", "VOV1", "--url", server + "/stream.mp3").exit_code == 0
+    added = run("relays", "add", "Đài tỉnh", "--url", server + "/page", "--unit", "42")
+    assert added.exit_code == 0, added.output
+    port = server.rsplit(":", 1)[1]
+    secret = f"http://nghe:bi-mat@127.0.0.1:{port}/stream.aac"
+    assert run("relays", "add", "Có mật khẩu", "--url", secret).exit_code == 0
+    listing = run("relays", "list")
+    assert "chưa kiểm tra" in listing.output and "bi-mat" not in listing.output
+    checked = run("relays", "check", "--timeout", "2")
+    assert checked.exit_code == 1  # one source fails
+    assert "Đài tỉnh: LỖI từ" in checked.output
+    assert "trang web (HTML), không phải luồng âm thanh" in checked.output
+    assert "VOV1: tốt" in checked.output and "bi-mat" not in checked.output
+    fixed = run("relays", "edit", "Đài tỉnh", "--url", server + "/live.m3u8")
+    assert fixed.exit_code == 0, fixed.output
+    assert run("relays", "check", "Đài tỉnh", "--timeout", "2").exit_code == 0
+    assert run("relays", "remove", "VOV1").exit_code == 0
+    rows = {r["name"]: r for r in json.loads(run("relays", "list", "--json").output)}
+    assert rows["VOV1"]["active"] is False
+    assert rows["Đài tỉnh"]["check_ok"] is True and rows["Đài tỉnh"]["unit"] == "42"
+    assert rows["Đài tỉnh"]["check"].startswith("Luồng HLS đang phát")
+    assert rows["Có mật khẩu"]["url"] == f"http://***@127.0.0.1:{port}/stream.aac"
+    missing = run("relays", "edit", "Không có", "--name", "X")
+    assert missing.exit_code == 2 and "Không có nguồn tiếp âm 'Không có'" in missing.output
+    due = run("relays", "check", "--due", "--timeout", "2")  # all checked: nothing due
+    assert due.exit_code == 0 and "không có nguồn tiếp âm nào cần kiểm tra" in due.output
