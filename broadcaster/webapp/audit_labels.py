@@ -15,6 +15,7 @@ from broadcaster.models import (
     Campaign,
     ComplianceReport,
     Emergency,
+    RelaySource,
     Script,
     ScriptVersion,
     Station,
@@ -30,6 +31,10 @@ ACTIONS = {
     "campaign.end": _l("Kết thúc chiến dịch"),
     "emergency.send": _l("Gửi tin khẩn cấp"),
     "emergency.cancel": _l("Hủy tin khẩn cấp"),
+    "relay.add": _l("Thêm nguồn tiếp âm"),
+    "relay.edit": _l("Sửa nguồn tiếp âm"),
+    "relay.deactivate": _l("Ngừng dùng nguồn tiếp âm"),
+    "relay.activate": _l("Dùng lại nguồn tiếp âm"),
     "report.store": _l("Lưu báo cáo"),
     "script.create": _l("Soạn tin bài mới"),
     "script.version": _l("Sửa tin bài (phiên bản mới)"),
@@ -60,6 +65,7 @@ KINDS = {
     "campaign": _l("Chiến dịch"),
     "compliance_report": _l("Báo cáo đã lưu"),
     "emergency": _l("Tin khẩn cấp"),
+    "relay_source": _l("Nguồn tiếp âm"),
     "script": _l("Tin bài"),
     "station": _l("Đài"),
     "unit": _l("Đơn vị hành chính"),
@@ -121,6 +127,12 @@ def object_names(session: Session, rows, *, link_users: bool) -> dict[tuple[str,
         ):
             url = url_for("emergency.detail", emergency_id=eid)
             names[("emergency", str(eid))] = Named(title, url)
+    if ids := _ids(rows, "relay_source"):
+        for rid, name in session.execute(
+            select(RelaySource.id, RelaySource.name).where(RelaySource.id.in_(ids))
+        ):
+            url = url_for("relays.edit", source_id=rid) if link_users else None  # admins'
+            names[("relay_source", str(rid))] = Named(name, url)
     if ids := _ids(rows, "user"):
         for uid, username, full_name in session.execute(
             select(User.id, User.username, User.full_name).where(User.id.in_(ids))
