@@ -220,6 +220,8 @@ def probe(path: Path, limits: Limits = Limits()) -> Probe:
     text = _ffmpeg(["-i", str(path)]).stderr.decode("utf-8", "replace")
     fmt = _INPUT.search(text)
     audio = _AUDIO.search(text)
+    if "moov atom not found" in text:  # an MP4/M4A/3GP whose end (its index) is missing
+        raise _truncated()
     if fmt is None or audio is None or not audio.group(2):
         raise _refuse(
             "Tệp này không phải âm thanh (hoặc là định dạng không đọc được). Hãy gửi tệp "
