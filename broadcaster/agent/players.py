@@ -3,6 +3,8 @@
 One small interface, :class:`Player`: ``play(path, stop)`` blocks until the file has
 played, ``stop`` was set (an emergency, or the agent stopping) or the player
 failed, and says which in a :class:`PlayOutcome` with real start and end times.
+``open_stream(label, rate)`` gives a :class:`StreamSink` that takes a relay's raw PCM
+as :mod:`broadcaster.agent.relay` decodes it from the live stream.
 
 - :class:`CommandPlayer` runs a command per file (``{file}`` is replaced by the
   path), e.g. the default: ffmpeg to the sound card, ``mpg123 -q {file}``, VLC.
@@ -15,6 +17,7 @@ failed, and says which in a :class:`PlayOutcome` with real start and end times.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shlex
@@ -74,6 +77,87 @@ class Player:
         """One line for the log: what this player does."""
         return self.name
 
+    def open_stream(self, label: str, rate: int) -> StreamSink:
+        """A sink for a relay's sound (raw 16-bit mono PCM at ``rate``), written by the
+        caller at the pace of real time; raises :class:`PlayerError` when this player
+        cannot play a stream."""
+        raise PlayerError("Trình phát {player} không tiếp âm được.", player=self.name)
+
+
+class StreamSink:
+    """Where a relay's PCM goes (see :meth:`Player.open_stream`).
+
+    :meth:`write` raises :class:`PlayerError` when the output has failed; :meth:`close`
+    ends it and returns the player's error, if any.
+    """
+
+    def write(self, pcm: bytes) -> None:
+        raise NotImplementedError
+
+    def close(self) -> str | None:
+        raise NotImplementedError
+
+
+class _ProcessSink(StreamSink):
+    """PCM into a player process's standard input."""
+
+    def __init__(self, command: list[str]) -> None:
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors
+            )
+        except OSError as exc:
+            self._errors.close()
+            raise PlayerError(
+                "Không chạy được {program}: {reason}", program=command[0], reason=exc.strerror
+            ) from None
+
+    def write(self, pcm: bytes) -> None:
+        try:
+            self.process.stdin.write(pcm)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            detail = _tail(self._errors) or f"mã thoát {self.process.poll()}"
+            raise PlayerError("Trình phát dừng khi đang tiếp âm: {detail}", detail=detail) from None
+
+    def close(self) -> str | None:
+        try:
+            with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+                self.process.stdin.close()
+            try:
+                self.process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=STOP_GRACE)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            if self.process.returncode not in (0, -15):
+                return _tail(self._errors) or f"mã thoát {self.process.returncode}"
+            return None
+        finally:
+            self._errors.close()
+
+
+class _WavSink(StreamSink):
+    """PCM into a WAV file (the file-sink player's relays)."""
+
+    def __init__(self, target: Path, rate: int) -> None:
+        self.target = target
+        self._out = wave.open(str(target), "wb")  # noqa: SIM115 (closed in close())
+        self._out.setnchannels(1)
+        self._out.setsampwidth(2)
+        self._out.setframerate(rate)
+
+    def write(self, pcm: bytes) -> None:
+        self._out.writeframes(pcm)
+
+    def close(self) -> str | None:
+        self._out.close()
+        return None
+
 
 def ffmpeg_exe() -> str:
     """``BROADCASTER_FFMPEG`` if set, else the binary shipped in the imageio-ffmpeg wheel."""
@@ -128,6 +212,26 @@ class CommandPlayer(Player):
     def command_for(self, path: Path) -> list[str]:
         return [a.replace("{file}", str(path)) for a in self.args]
 
+    def stream_command(self, rate: int, fallback: Sequence[str] | None = None) -> list[str]:
+        """The command fed raw PCM on its standard input, for a relay.
+
+        A command that reads ``-i {file}`` (ffmpeg, ffplay) takes ``-f s16le … -i pipe:0``;
+        for any other (mpg123, VLC, afplay) the ``fallback`` — this system's default
+        command — is used the same way, when it reads ``-i {file}`` too.
+        """
+        for args in (self.args, default_command() if fallback is None else list(fallback)):
+            at = next((n for n, a in enumerate(args) if "{file}" in a), None)
+            if at is not None and at > 0 and args[at - 1] == "-i":
+                raw = ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0"]
+                return [*args[: at - 1], *raw, *args[at + 1 :]]
+        raise PlayerError(
+            "Lệnh trình phát không nhận được luồng âm thanh để tiếp âm; "
+            "dùng ffmpeg hoặc ffplay (xem docs/agent.md)."
+        )
+
+    def open_stream(self, label: str, rate: int) -> StreamSink:
+        return _ProcessSink(self.stream_command(rate))
+
     def play(self, path: Path, stop: threading.Event) -> PlayOutcome:
         started = _now()
         with tempfile.TemporaryFile() as errors:
@@ -171,6 +275,11 @@ class FileSinkPlayer(Player):
     def describe(self) -> str:
         pace = "thời gian thực" if self.speed == 1 else f"nhanh gấp {self.speed:g} lần"
         return f"ghi tệp WAV vào {self.folder} ({pace})"
+
+    def open_stream(self, label: str, rate: int) -> StreamSink:
+        """Relays are written as they come: the relay paces them (``speed`` is for files)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return _WavSink(self.folder / f"{_now():%Y%m%dT%H%M%S%f}-{label[:16]}.wav", rate)
 
     def play(self, path: Path, stop: threading.Event) -> PlayOutcome:
         started = _now()

@@ -30,7 +30,15 @@ import filelock
 from broadcaster.agent.client import ApiClient, AuthRefused, Unavailable
 from broadcaster.agent.clock import ClockDrift
 from broadcaster.agent.listen import listen
-from broadcaster.agent.players import COMPLETED, ERROR, Player, PlayOutcome, make_player
+from broadcaster.agent.players import (
+    COMPLETED,
+    ERROR,
+    INTERRUPTED,
+    Player,
+    PlayOutcome,
+    make_player,
+)
+from broadcaster.agent.relay import RelayOutcome, RelayPlan, RelaySettings, relay
 from broadcaster.agent.schedule import Agenda, Item
 from broadcaster.agent.spool import Report, Spool
 from broadcaster.agent.sync import Every, Syncer
@@ -57,6 +65,16 @@ class AgentConfig:
     batch: int = 100
     max_attempts: int = 3
     retry_failed_s: float = 30.0
+    relay_lead_s: float = 5.0  # a relay's stream is opened this long before its start
+    relay_backup_after_s: float = 20.0  # a relay source silent this long: the next one
+    relay_stall_s: float = 5.0  # a connected stream without sound this long is reopened
+
+    def relay_settings(self) -> RelaySettings:
+        return RelaySettings(
+            lead_s=self.relay_lead_s,
+            backup_after_s=self.relay_backup_after_s,
+            stall_s=self.relay_stall_s,
+        )
 
 
 @dataclass
@@ -356,7 +374,7 @@ class Runner:
 
     def _done(self, item: Item) -> bool:
         """Nothing more to do for this slot (aired, given up on, or not the agent's to play)."""
-        if item.status != "planned" or not item.sha256:
+        if item.status != "planned" or not (item.sha256 or item.is_relay):
             return True
         record = self.spool.play(item.slot_id)
         if record is None:
@@ -369,6 +387,8 @@ class Runner:
     def _skip(self, item: Item) -> bool:
         if self._done(item) or self._retry_at.get(item.slot_id, 0) > time.monotonic():
             return True
+        if item.is_relay:  # its backup recording helps, but the stream does not wait for it
+            return False
         if self.syncer.audio_path(item.sha256) is None:
             self._sync_now.set()  # not downloaded yet: the sync thread will try
             return True
@@ -378,11 +398,12 @@ class Runner:
         while not self._stopping.is_set():
             now = self.clock.now()
             self._note_closed(now)
-            item = self.agenda.due(now, self._skip)
+            lead = self.config.relay_lead_s
+            item = self.agenda.due(now, self._skip, lead_s=lead)
             if item is not None:
                 self._play(item)
                 continue
-            upcoming = self.agenda.next_start(now, self._done)
+            upcoming = self.agenda.next_start(now, self._done, lead_s=lead)
             wait = 5.0 if upcoming is None else (upcoming - now).total_seconds()
             self._wake.wait(min(max(wait, 0.05), 5.0))
             self._wake.clear()
@@ -392,29 +413,40 @@ class Runner:
             if item.slot_id in self._noted_closed or not item.closed_at(now):
                 continue
             self._noted_closed.add(item.slot_id)
-            if not self._done(item) and item.window_end > self._started:
+            if not self._done(item) and item.ends_at > self._started:
+                missing = not item.is_relay and not self.syncer.audio_path(item.sha256)
                 log.warning(
                     "Lượt %d “%s” đã hết khung giờ (%s) mà chưa phát được%s.",
                     item.slot_id,
                     item.title,
-                    self.agenda.local(item.window_end),
-                    "" if self.syncer.audio_path(item.sha256) else " (chưa tải được âm thanh)",
+                    self.agenda.local(item.ends_at),
+                    " (chưa tải được âm thanh)" if missing else "",
                 )
 
-    def _play(self, item: Item) -> None:
-        path = self.syncer.audio_path(item.sha256)
-        if path is None:
-            return
+    def _take(self, item: Item) -> _Playing | None:
+        """Mark ``item`` as playing, unless the agent stops or an emergency came first."""
         playing = _Playing(item, threading.Event())
         with self._state_lock:
             if self._stopping.is_set():
-                return
+                return None
             self._playing = playing
         if not item.is_emergency and self._urgent() is not None:
             # an emergency came in after this item was picked and before _preempt could see
             # it playing: leave it for the emergency (the loop picks that first)
             with self._state_lock:
                 self._playing = None
+            return None
+        return playing
+
+    def _play(self, item: Item) -> None:
+        if item.is_relay:
+            self._relay(item)
+            return
+        path = self.syncer.audio_path(item.sha256)
+        if path is None:
+            return
+        playing = self._take(item)
+        if playing is None:
             return
         attempt = self.spool.begin_play(item.slot_id, item.sha256, self.clock.now())
         log.info(
@@ -463,6 +495,76 @@ class Runner:
             item.slot_id,
             {"aired": "đã phát trọn", "partial": "phát dở", "failed": "LỖI"}[status],
             seconds,
+            f" ({report.note})" if report.note else "",
+        )
+        self._sync_now.set()
+
+    def _relay(self, item: Item) -> None:
+        """A relay: its stream from (a little before) its start to its end, then its report.
+
+        ``relayed_s`` counts the seconds of sound from every source; ``relay_used`` is the
+        source that gave the most of them.
+        """
+        playing = self._take(item)
+        if playing is None:
+            return
+        attempt = self.spool.begin_play(item.slot_id, None, self.clock.now())
+        source = item.relay
+        backup_file = self.syncer.audio_path(source.backup_audio_sha256)
+        log.info(
+            "Mở luồng tiếp âm lượt %d “%s” (%s; bắt đầu %s, dài %d giây%s%s).",
+            item.slot_id,
+            item.title,
+            source.url,
+            self.agenda.local(item.planned_start),
+            item.duration_ms // 1000,
+            ", có luồng dự phòng" if source.backup_url else "",
+            ", có bản ghi dự phòng" if backup_file else "",
+        )
+        now, mono = self.clock.now(), time.monotonic()
+        plan = RelayPlan(
+            url=source.url,
+            backup_url=source.backup_url,
+            backup_file=backup_file,
+            start_at=mono + (item.planned_start - now).total_seconds(),
+            end_at=mono + (item.ends_at - now).total_seconds(),
+            label=f"relay-{item.slot_id}",
+        )
+        try:
+            outcome = relay(self.player, plan, playing.stop, self.config.relay_settings())
+        except Exception as exc:  # a bug must not lose the report: it is a failed relay
+            log.exception("Tiếp âm gặp lỗi không lường trước")
+            at = datetime.now(UTC)
+            outcome = RelayOutcome(at, at, ERROR, detail=str(exc) or type(exc).__name__)
+        status = outcome.status(item.duration_ms / 1000)
+        notes = [outcome.note()] if outcome.note() else []
+        if outcome.result == INTERRUPTED and playing.reason:
+            notes.append(playing.reason)
+        if outcome.detail:
+            notes.append(f"trình phát lỗi: {outcome.detail}")
+        report = Report.new(
+            item.slot_id,
+            self.clock.to_server(outcome.started_at),
+            self.clock.to_server(max(outcome.ended_at, outcome.started_at)),
+            status,
+            note="; ".join(notes) or None,
+            relayed_s=outcome.relayed_s,
+            relay_used=outcome.used,
+        )
+        self.spool.finish_play(report)
+        with self._state_lock:
+            self._playing = None
+            self._last_result = outcome.result
+        if status == "failed" and outcome.result != INTERRUPTED:
+            self._retry_at[item.slot_id] = time.monotonic() + self.config.retry_failed_s
+        log_at = log.info if status == "aired" else log.warning
+        log_at(
+            "Tiếp âm xong lượt %d (lần %d): %s, %d/%d giây%s.",
+            item.slot_id,
+            attempt,
+            {"aired": "đủ", "partial": "thiếu", "failed": "LỖI"}[status],
+            outcome.relayed_s,
+            item.duration_ms // 1000,
             f" ({report.note})" if report.note else "",
         )
         self._sync_now.set()

@@ -15,13 +15,14 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from broadcaster.logs import stamp
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+RELAY_TAIL = timedelta(seconds=1)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -29,11 +30,32 @@ def _parse(value: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class Relay:
+    """A relay item's sources (the playlist's ``relay`` object)."""
+
+    source_id: int
+    name: str
+    url: str
+    backup_url: str | None = None
+    backup_audio_sha256: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Relay:
+        return cls(
+            source_id=int(data.get("source_id") or 0),
+            name=str(data.get("name") or ""),
+            url=str(data["url"]),
+            backup_url=data.get("backup_url") or None,
+            backup_audio_sha256=data.get("backup_audio_sha256") or None,
+        )
+
+
+@dataclass(frozen=True)
 class Item:
     """One playlist item (a slot), as the agent needs it."""
 
     slot_id: int
-    kind: str  # campaign | emergency
+    kind: str  # campaign | emergency | relay
     title: str
     repeat: int
     planned_start: datetime | None
@@ -43,14 +65,34 @@ class Item:
     sha256: str | None
     size: int | None
     emergency_id: int | None = None
+    relay: Relay | None = None
 
     @property
     def is_emergency(self) -> bool:
         return self.kind == "emergency"
 
+    @property
+    def is_relay(self) -> bool:
+        return self.relay is not None
+
+    @property
+    def file_sha256(self) -> str | None:
+        """The audio file this item needs on disk: its own, or a relay's backup recording."""
+        if self.relay is not None:
+            return self.relay.backup_audio_sha256
+        return self.sha256
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """A relay ends with its slot (start + length); anything else with its window."""
+        if self.relay is not None and self.planned_start is not None:
+            return self.planned_start + timedelta(milliseconds=self.duration_ms)
+        return self.window_end
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Item:
         audio = data.get("audio") or {}
+        relay = data.get("relay") if data.get("kind") == "relay" else None
         return cls(
             slot_id=int(data["slot_id"]),
             kind=str(data.get("kind", "campaign")),
@@ -63,16 +105,28 @@ class Item:
             sha256=audio.get("sha256"),
             size=audio.get("size"),
             emergency_id=data.get("emergency_id"),
+            relay=Relay.from_json(relay) if isinstance(relay, dict) and relay.get("url") else None,
         )
 
-    def open_at(self, now: datetime) -> bool:
-        """Due and not past its window."""
-        if self.planned_start is None or self.planned_start > now:
+    def opens_at(self, lead_s: float = 0.0) -> datetime | None:
+        """When the agent takes it up: the planned time, ``lead_s`` earlier for a relay
+        (its stream is opened ahead)."""
+        if self.planned_start is None or self.relay is None:
+            return self.planned_start
+        return self.planned_start - timedelta(seconds=lead_s)
+
+    def open_at(self, now: datetime, lead_s: float = 0.0) -> bool:
+        """Due and not past its window (a relay: its end)."""
+        opens = self.opens_at(lead_s)
+        if opens is None or opens > now:
             return False
-        return self.window_end is None or now < self.window_end
+        if self.relay is not None:  # not worth opening a stream for its last second
+            return now < self.ends_at - RELAY_TAIL
+        return not self.closed_at(now)
 
     def closed_at(self, now: datetime) -> bool:
-        return self.window_end is not None and self.window_end <= now
+        ends = self.ends_at
+        return ends is not None and ends <= now
 
 
 def items_of(document: dict[str, Any]) -> list[Item]:
@@ -82,6 +136,11 @@ def items_of(document: dict[str, Any]) -> list[Item]:
 def _order(item: Item) -> tuple:
     # emergencies first, then by the planned time and the server's order
     return (not item.is_emergency, item.planned_start, item.slot_id)
+
+
+def _due_order(item: Item) -> tuple:
+    # a relay's time is fixed: it goes before any announcement still waiting to play
+    return (not item.is_emergency, not item.is_relay, item.planned_start, item.slot_id)
 
 
 class Agenda:
@@ -138,22 +197,30 @@ class Agenda:
         return next((i for i in self.items() if i.slot_id == slot_id), None)
 
     def due(
-        self, now: datetime, skip: Callable[[Item], bool], *, emergencies_only: bool = False
+        self,
+        now: datetime,
+        skip: Callable[[Item], bool],
+        *,
+        emergencies_only: bool = False,
+        lead_s: float = 0.0,
     ) -> Item | None:
-        """The item to play now: the first open one that ``skip`` does not rule out."""
-        for item in self.items():
+        """The item to play now: the first open one that ``skip`` does not rule out
+        (emergencies, then relays, then by time). A relay is due ``lead_s`` early."""
+        for item in sorted(self.items(), key=_due_order):
             if emergencies_only and not item.is_emergency:
                 continue
-            if item.open_at(now) and not skip(item):
+            if item.open_at(now, lead_s) and not skip(item):
                 return item
         return None
 
-    def next_start(self, now: datetime, skip: Callable[[Item], bool]) -> datetime | None:
+    def next_start(
+        self, now: datetime, skip: Callable[[Item], bool], lead_s: float = 0.0
+    ) -> datetime | None:
         """When the next item that is not yet due will be."""
         starts = [
-            i.planned_start
+            opens
             for i in self.items()
-            if i.planned_start is not None and i.planned_start > now and not skip(i)
+            if (opens := i.opens_at(lead_s)) is not None and opens > now and not skip(i)
         ]
         return min(starts, default=None)
 

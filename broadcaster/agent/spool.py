@@ -33,7 +33,7 @@ from typing import Any
 
 from broadcaster.errors import BroadcasterError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a relay's report keeps relayed_s and relay_used
 KEEP_SENT = timedelta(days=60)  # the server refuses reports older than this anyway
 
 _SCHEMA = """
@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS reports (
     created_at TEXT NOT NULL,
     sent_at TEXT,
     server_seq INTEGER,
-    error TEXT
+    error TEXT,
+    relayed_s INTEGER,
+    relay_used TEXT
 );
 CREATE INDEX IF NOT EXISTS reports_by_state ON reports (state, created_at);
 CREATE TABLE IF NOT EXISTS plays (
@@ -91,6 +93,8 @@ class Report:
     status: str  # aired | partial | failed
     audio_sha256: str | None = None
     note: str | None = None
+    relayed_s: int | None = None  # a relay's: seconds relayed, and the source used
+    relay_used: str | None = None
 
     @classmethod
     def new(cls, slot_id: int, started_at: datetime, ended_at: datetime, status: str, **kw):
@@ -110,6 +114,10 @@ class Report:
             body["audio_sha256"] = self.audio_sha256
         if self.note:  # a player's error text could hold anything; the server takes no NUL
             body["note"] = self.note.replace("\x00", "")[:500]
+        if self.relayed_s is not None:
+            body["relayed_s"] = self.relayed_s
+        if self.relay_used is not None:
+            body["relay_used"] = self.relay_used
         return body
 
 
@@ -142,6 +150,10 @@ class Spool:
                 version=version,
             )
         self._db.executescript(_SCHEMA)  # idempotent: CREATE … IF NOT EXISTS
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(reports)")}
+        for column, kind in (("relayed_s", "INTEGER"), ("relay_used", "TEXT")):
+            if column not in columns:  # a spool written by an agent before relays
+                self._db.execute(f"ALTER TABLE reports ADD COLUMN {column} {kind}")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -255,7 +267,7 @@ class Spool:
     def _insert_report(db: sqlite3.Connection, report: Report) -> None:
         db.execute(
             "INSERT INTO reports (id, slot_id, started_at, ended_at, status, audio_sha256, "
-            "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "note, created_at, relayed_s, relay_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report.id,
                 report.slot_id,
@@ -265,6 +277,8 @@ class Spool:
                 report.audio_sha256,
                 report.note,
                 _ts(_now()),
+                report.relayed_s,
+                report.relay_used,
             ),
         )
 
@@ -286,6 +300,8 @@ class Spool:
                 r["status"],
                 r["audio_sha256"],
                 r["note"],
+                r["relayed_s"],
+                r["relay_used"],
             )
             for r in rows
         ]

@@ -170,10 +170,11 @@ class Syncer:
 
         ``client``: another thread's client (a requests session is not shared by threads).
         """
-        if not item.sha256:
+        sha = item.file_sha256  # a relay's: its backup recording
+        if not sha:
             return None
-        with self._lock_for(item.sha256):  # two threads never write one .part file
-            have = self.audio_path(item.sha256)
+        with self._lock_for(sha):  # two threads never write one .part file
+            have = self.audio_path(sha)
             if have is not None:
                 return have
             return self._download(item, client or self.client)
@@ -183,8 +184,9 @@ class Syncer:
             return self._locks.setdefault(sha256, threading.Lock())
 
     def _download(self, item: Item, client: ApiClient) -> Path | None:
+        sha = item.file_sha256
         try:
-            path = client.download(item.sha256, self.audio_dir, item.size)
+            path = client.download(sha, self.audio_dir, item.size if sha == item.sha256 else None)
         except AudioMismatch as exc:
             log.error("Âm thanh của lượt %d “%s”: %s.", item.slot_id, item.title, exc)
             return None
@@ -195,7 +197,7 @@ class Syncer:
             "Đã tải âm thanh lượt %d “%s” (%s…, %s byte).",
             item.slot_id,
             item.title,
-            item.sha256[:12],
+            sha[:12],
             f"{path.stat().st_size:,}".replace(",", "."),
         )
         return path
@@ -207,7 +209,7 @@ class Syncer:
         """
         missing = 0
         for item in self.agenda.items():
-            if item.sha256 and wanted(item) and self.fetch(item) is None:
+            if item.file_sha256 and wanted(item) and self.fetch(item) is None:
                 missing += 1
         return missing
 
@@ -215,7 +217,7 @@ class Syncer:
         """Forget old sent reports, and audio no playlist item needs that is :data:`KEEP_AUDIO`
         old (a station PC's disk is small); returns how many files went."""
         self.spool.prune()
-        wanted = {i.sha256 for i in self.agenda.items() if i.sha256}
+        wanted = {i.file_sha256 for i in self.agenda.items() if i.file_sha256}
         cutoff = (now or time.time()) - KEEP_AUDIO.total_seconds()
         gone = 0
         for path in self.audio_dir.glob("*.mp3*"):

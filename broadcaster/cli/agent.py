@@ -77,13 +77,46 @@ def configure_logging(verbose: bool) -> None:
     help="Chờ tin khẩn cấp liên tục (nhận trong vài giây) thay vì chỉ mỗi lần lấy danh sách.",
 )
 @click.option(
+    "--relay-lead",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, 60),
+    help="Giây mở sẵn luồng tiếp âm trước giờ bắt đầu.",
+)
+@click.option(
+    "--relay-backup-after",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Giây mất tín hiệu trước khi chuyển sang nguồn tiếp âm dự phòng.",
+)
+@click.option(
+    "--relay-stall",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.5),
+    help="Giây luồng tiếp âm không có âm thanh thì nối lại.",
+)
+@click.option(
     "--once",
     is_flag=True,
     help="Đồng bộ một lần (danh sách, âm thanh, báo cáo, nhịp tim) rồi thoát.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết hơn.")
 def agent_cmd(
-    server, token, station, folder, player, poll, heartbeat, long_poll, once, verbose
+    server,
+    token,
+    station,
+    folder,
+    player,
+    poll,
+    heartbeat,
+    long_poll,
+    relay_lead,
+    relay_backup_after,
+    relay_stall,
+    once,
+    verbose,
 ) -> None:
     """Tác tử đài: lấy lịch và âm thanh, phát đúng giờ, báo cáo lượt phát về máy chủ.
 
@@ -103,6 +136,9 @@ def agent_cmd(
         poll_s=poll,
         heartbeat_s=heartbeat,
         long_poll=long_poll,
+        relay_lead_s=relay_lead,
+        relay_backup_after_s=relay_backup_after,
+        relay_stall_s=relay_stall,
     )
     runner = Runner(config)
     if once:
