@@ -190,14 +190,16 @@ def _details(info: dict) -> str:
     if isinstance(info.get("codec"), str):
         parts.append(info["codec"].upper())
     if isinstance(info.get("sample_rate"), int):
-        parts.append(_("%(khz)s kHz", khz=f"{info['sample_rate'] / 1000:g}"))
+        khz = f"{info['sample_rate'] / 1000:g}"
+        parts.append(_("%(khz)s kHz", khz=khz))
     channels = info.get("channels")
     if channels == 1:
         parts.append(_("một kênh"))
     elif isinstance(channels, int) and channels > 1:
         parts.append(_("%(n)s kênh", n=channels))
     if isinstance(info.get("size_bytes"), int):
-        parts.append(_("%(mb)s MB", mb=f"{info['size_bytes'] / 1024 / 1024:.1f}"))
+        mb = f"{info['size_bytes'] / 1024 / 1024:.1f}"
+        parts.append(_("%(mb)s MB", mb=mb))
     return " · ".join(parts)
 
 
@@ -368,21 +370,40 @@ def add_recording(slug: str):
         abort(403)
     if info.state == svc.ARCHIVED:
         abort(409, description=_("Tin bài đã lưu trữ, không sửa được nữa."))
+    latest = info.latest
     if request.method == "GET":
+        if latest.is_recording:  # to change the transcript or title, keeping the recording
+            return _page(info, {"transcript": latest.body, "title": latest.title}, {})
         return _page(info, {"transcript": "", "title": ""}, {})
     if body_cut_off():
         return _refused_upload(cut_off_text(), 400)
     got, errors = _read(request.form, new=False)
-    upload = _the_file(errors)
+    chosen = request.files.get("recording")
+    keep = latest.is_recording and (chosen is None or not chosen.filename)
+    upload = None if keep else _the_file(errors)
     values = _values(request.form)
     if errors:
         return _page(info, values, errors, 400)
+    if keep:
+        if got["transcript"] == latest.body and got["title"] in ("", latest.title):
+            done(_("Không có thay đổi: nội dung giống hệt phiên bản %(n)s.", n=latest.number))
+            if _wants_json():
+                return jsonify(url=url_for("scripts.detail", slug=slug), version=latest.number)
+            return redirect(url_for("scripts.detail", slug=slug))
+        kept = db().scalar(
+            select(ScriptVersion.recording_path).where(
+                ScriptVersion.script_id == info.id, ScriptVersion.number == latest.number
+            )
+        )
+        source, filename = settings().audio_dir / kept, kept.rsplit("/", 1)[-1]
+    else:
+        source, filename = upload.stream, upload.filename
     version, problems = _store(
         lambda: _rec().add_recording_full(
             db(),
             slug,
-            upload.stream,
-            filename=upload.filename,
+            source,
+            filename=filename,
             audio_dir=settings().audio_dir,
             actor=actor(),
             transcript=got["transcript"] or None,

@@ -314,3 +314,23 @@ def test_four_eyes_hold_for_recordings(web, tmp_path):
     refused = web.post(approver, "/scripts/tu-ghi/approve", {"version": "2", "heard": "1"})
     assert refused.status_code == 403
     assert script(web, "tu-ghi").approved_version is None
+
+
+def test_the_transcript_changes_and_the_recording_stays(web, tmp_path):
+    seed(web, "sua-loi")
+    editor = web.client("bientap")
+    source = make_audio(tmp_path, "a.m4a", FORMATS["m4a"], seconds=2)
+    assert upload(web, editor, "sua-loi", source, transcript="Bản cũ").status_code == 302
+    page = text(editor.get("/scripts/sua-loi/recording"))
+    assert 'id="recording-keep"' in page and "Bản cũ" in page  # prefilled
+    assert 'id="editor-recorded"' in text(editor.get("/scripts/sua-loi/edit"))
+
+    # no file chosen: a new version with the new transcript and the same recording
+    response = web.post(editor, "/scripts/sua-loi/recording", {"transcript": TRANSCRIPT})
+    assert response.status_code == 302, text(response)
+    old, new = versions(web, "sua-loi")[-2:]
+    assert new.number == 3 and new.body == TRANSCRIPT
+    assert new.recording_sha256 == old.recording_sha256
+    # nothing changed: no version
+    same = web.post(editor, "/scripts/sua-loi/recording", {"transcript": TRANSCRIPT})
+    assert same.status_code == 302 and len(versions(web, "sua-loi")) == 3
