@@ -15,6 +15,7 @@ from broadcaster.cli.context import (
     progress_bar,
     user_options,
 )
+from broadcaster.errors import InvalidInput, NotFound
 from broadcaster.library import library_files
 from broadcaster.services import scripts as svc
 
@@ -132,8 +133,97 @@ def show_cmd(app: AppContext, slug: str, number: int | None, as_json: bool) -> N
         click.echo(f"Duyệt:       {version.reviewed_by} lúc {app.local(version.reviewed_at)}")
     if version.review_reason:
         click.echo(f"Ghi chú:     {version.review_reason}")
+    if version.recording_info:
+        info_ = version.recording_info
+        aired = round(info_.get("aired_s", 0))
+        click.echo(
+            f"Bản ghi âm:  {info_.get('filename') or version.recording_sha256[:12]}, "
+            f"phát {aired // 60}:{aired % 60:02d}, {info_.get('codec')} "
+            f"{info_.get('sample_rate')} Hz"
+        )
+        for warning in info_.get("warnings", []):
+            click.echo(f"Cảnh báo:    {warning['message'].format(**warning.get('params', {}))}")
     click.echo("")
     click.echo(version.body)
+
+
+@scripts_group.command("record")
+@click.argument("slug")
+@click.argument("recording", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--transcript", help="Lời của bản ghi (không bắt buộc; để tìm kiếm và đối chiếu).")
+@click.option(
+    "--transcript-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Tệp văn bản UTF-8 chứa lời của bản ghi.",
+)
+@click.option("--title", help="Tiêu đề; mặc định giữ tiêu đề của bản mới nhất.")
+@click.option("--new", "new", is_flag=True, help="Tạo tin bài mới SLUG từ bản ghi (cần --title).")
+@click.option("--unit", help="Với --new: đơn vị sở hữu; bỏ trống: toàn quốc.")
+@user_options(required=False)
+@pass_app
+def record_cmd(
+    app: AppContext,
+    slug: str,
+    recording: Path,
+    transcript: str | None,
+    transcript_file: Path | None,
+    title: str | None,
+    new: bool,
+    unit: str | None,
+    username: str | None,
+    password: str | None,
+) -> None:
+    """Thêm bản ghi âm FILE (MP3, M4A/AAC, WAV, OGG/Opus, AMR, 3GP) làm phiên bản mới của
+    SLUG (bản nháp, cần trình duyệt), hoặc tạo tin bài mới với --new."""
+    from broadcaster.services import recordings
+
+    if not recording.is_file():
+        raise NotFound("Không thấy tệp ghi âm '{path}'.", field="recording", path=str(recording))
+    if transcript is not None and transcript_file is not None:
+        raise InvalidInput(
+            "Chỉ dùng một trong --transcript và --transcript-file.", field="transcript"
+        )
+    if transcript_file is not None:
+        try:
+            transcript = transcript_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise InvalidInput(
+                "Không đọc được tệp lời '{path}' (cần văn bản UTF-8).",
+                field="transcript_file",
+                path=str(transcript_file),
+            ) from None
+    if unit and not new:
+        raise InvalidInput("--unit chỉ dùng khi tạo tin bài mới (--new).", field="unit")
+
+    def say(step: str) -> None:
+        click.echo(step, err=True)
+
+    settings = app.settings
+    with app.session() as session:
+        actor = acting(session, username, password, required=False)
+        common = dict(
+            filename=recording.name,
+            audio_dir=settings.audio_dir,
+            actor=actor,
+            transcript=transcript,
+            audio=settings.audio,
+            progress=say,
+        )
+        if new:
+            added = recordings.create_recorded_script(
+                session, slug, recording, title=title or "", unit=unit, **common
+            )
+        else:
+            added = recordings.add_recording_full(session, slug, recording, title=title, **common)
+        number = added.version.number
+        seconds = round(added.asset.duration_ms / 1000)
+    click.echo(
+        f"Đã lưu bản ghi làm phiên bản {number} của '{slug}' (bản nháp): phát "
+        f"{seconds // 60}:{seconds % 60:02d}, đã chuẩn hóa độ lớn. "
+        f"Trình duyệt: broadcaster scripts submit {slug}"
+    )
+    for warning in added.warnings:
+        click.echo(f"Cảnh báo: {warning}")
 
 
 def _review_command(name: str, help_text: str):
