@@ -413,3 +413,22 @@ def test_the_same_file_uploaded_twice_is_kept_once(factory, people, script, phon
     assert len(R.files_under(audio_dir / "recordings")) == 1
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(AudioAsset)) == 1
+
+
+def test_editing_the_text_of_a_recorded_script_edits_its_transcript(
+    factory, people, script, phone_m4a, tmp_path
+):
+    _add(factory, people["editor"], phone_m4a, audio_dir=tmp_path / "audio", transcript="Cũ.")
+    with factory() as s:
+        recorded = scripts.get_script(s, SLUG).latest
+    title = recorded.title
+    with transaction(factory) as s:
+        same = ScriptText(slug=SLUG, title=title, body="Cũ.", tags=recorded.tags)
+        assert scripts.save_text(s, people["editor"], same)[0] == "unchanged"
+        outcome, info = scripts.save_text(
+            s, people["editor"], ScriptText(slug=SLUG, title=title, body="Lời đã sửa.")
+        )
+    assert outcome == "versioned" and info.latest_version == 3
+    assert info.latest.body == "Lời đã sửa."
+    assert info.latest.recording_sha256 == recorded.recording_sha256  # the recording stays
+    assert info.latest.recording_info == recorded.recording_info

@@ -10,7 +10,7 @@ until then the approved version is what airs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -182,7 +182,30 @@ def _refuse_bidi(text: ScriptText) -> None:
         )
 
 
-def _new_version(script: Script, text: ScriptText, actor: Actor, number: int) -> ScriptVersion:
+def _new_version(
+    script: Script,
+    text: ScriptText,
+    actor: Actor,
+    number: int,
+    recorded: ScriptVersion | None = None,
+) -> ScriptVersion:
+    if recorded is not None:  # the text is the transcript of this version's recording
+        return ScriptVersion(
+            script=script,
+            number=number,
+            title=text.title,
+            body=text.body,
+            tags=list(text.tags),
+            placeholders=[],
+            campaign=text.campaign,
+            content_sha256=text.content_sha256,
+            source=text.source,
+            status=VersionStatus.DRAFT,
+            author_id=actor.user_id,
+            recording_sha256=recorded.recording_sha256,
+            recording_path=recorded.recording_path,
+            recording_info=recorded.recording_info,
+        )
     return ScriptVersion(
         script=script,
         number=number,
@@ -227,12 +250,17 @@ def save_text(
         )
         return "created", _info(script)
     latest = script.latest
+    recorded = None
+    if latest.recording_sha256 and text.recording_sha256 is None:
+        # a recorded script's text is the transcript of its recording, which stays
+        recorded = latest
+        text = replace(text, recording_sha256=latest.recording_sha256)
     if latest.content_sha256 == text.content_sha256:
         return "unchanged", _info(script)
     if script.archived_at is not None:
         return "skipped", _info(script)
     _require_writer(actor, script.unit.path if script.unit else None, Words("sửa tin bài"))
-    version = _new_version(script, text, actor, latest.number + 1)
+    version = _new_version(script, text, actor, latest.number + 1, recorded)
     session.add(version)
     session.flush()
     session.refresh(script, ["versions"])
