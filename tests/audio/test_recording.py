@@ -172,3 +172,18 @@ def test_too_big_and_too_long_are_refused(speech, tmp_path):
     assert "quá giới hạn" in big and "MB" in big
     long = _refused(source, Limits(max_s=5))
     assert "quá giới hạn 0:05" in long
+
+
+def test_the_limits_are_settings_checked_like_the_others(tmp_path):
+    from broadcaster.config import ConfigError, load_settings
+    from broadcaster.services.recordings import limits_of
+
+    env = {"BROADCASTER_SECRET_KEY": "k", "BROADCASTER_RECORDING_MAX_MB": "50",
+           "BROADCASTER_RECORDING_MAX_MINUTES": "120"}  # fmt: skip
+    limits = limits_of(load_settings(env=env, cwd=tmp_path).audio)
+    assert (limits.max_bytes, limits.max_s) == (50 * 1024 * 1024, 120 * 60)
+    default = limits_of(load_settings(env={"BROADCASTER_SECRET_KEY": "k"}, cwd=tmp_path).audio)
+    assert (default.max_bytes, default.max_s) == (200 * 1024 * 1024, 90 * 60)
+    for key, value in [("MAX_MB", "0"), ("MAX_MB", "nhiều"), ("MAX_MINUTES", "1.5")]:
+        with pytest.raises(ConfigError, match=f"BROADCASTER_RECORDING_{key}"):
+            load_settings(env={**env, f"BROADCASTER_RECORDING_{key}": value}, cwd=tmp_path)
