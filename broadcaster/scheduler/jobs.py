@@ -99,14 +99,22 @@ def watchdog_job(v: int = ARGS_VERSION) -> None:
 
 
 def render_job(v: int = ARGS_VERSION) -> None:
-    """Render the audio of slots airing in the next 48 hours that have none yet."""
+    """Render the audio of slots airing in the next 48 hours that have none yet, and
+    attach their backup file to the relays of those hours (no audio of their own)."""
 
     def work(settings: Settings) -> str:
         from broadcaster.audio.render import AudioRenderer
         from broadcaster.services.audio import render_pending
+        from broadcaster.services.relay_backups import attach_backups
 
         renderer = AudioRenderer(settings.audio_dir, settings.audio)
-        return render_pending(_factory(settings), renderer).say()
+        said = render_pending(_factory(settings), renderer).say()
+        backups = attach_backups(_factory(settings), renderer)
+        if backups.changed:
+            said += f"; {backups.changed} lượt tiếp âm có tệp dự phòng mới"
+        if backups.failed:
+            said += f"; tệp dự phòng lỗi (vd: {backups.failed[0][1]})"
+        return said
 
     _recorded("render", work, v)
 

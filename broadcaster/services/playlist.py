@@ -3,6 +3,12 @@
 Built from the materialised slots (never planned at pull time). Active
 emergencies come first, then the day's slots in airing order. The same values
 are written as JSON (the agent's format), extended M3U and XSPF (for players).
+
+Every item says its ``content``: ``speech`` (synthesised), ``recording`` (a person's
+recording, mastered) or ``relay`` (tiếp âm: a live stream at a fixed time). A relay
+item has no audio of its own; its ``relay`` block names the stream, the backup
+stream, and the backup file (the backup script's approved version, mastered, which
+the render job attaches to the relay slot: it downloads like any other audio).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from broadcaster.models import (
     Campaign,
     Emergency,
     Priority,
+    RelaySource,
     ScriptVersion,
     Slot,
     SlotStatus,
@@ -46,9 +53,21 @@ META_BASE = "https://broadcaster.invalid/xspf/"  # names our <meta> fields; neve
 
 
 @dataclass(frozen=True)
+class RelayStream:
+    """What a player needs to relay a live stream (tiếp âm), and its backups."""
+
+    source_id: int
+    name: str
+    url: str
+    backup_url: str | None
+    backup_audio_sha256: str | None  # the backup file (file sha256), None until made
+    backup_audio_size: int | None
+
+
+@dataclass(frozen=True)
 class PlaylistItem:
     slot_id: int
-    kind: str  # campaign | emergency
+    kind: str  # campaign | emergency | relay
     priority: str  # emergency | priority | normal
     priority_label: str
     title: str
@@ -63,6 +82,8 @@ class PlaylistItem:
     status: str
     audio_sha256: str | None
     audio_size: int | None
+    content: str = "speech"  # speech | recording | relay
+    relay: RelayStream | None = None
 
 
 @dataclass(frozen=True)
@@ -110,10 +131,13 @@ def build(
             Campaign.name,
             Campaign.priority,
             ScriptVersion.title,
+            ScriptVersion.recording_sha256,
             Emergency.repeat,
             AudioAsset,
+            RelaySource,
         )
-        .join(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .outerjoin(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
+        .outerjoin(RelaySource, RelaySource.id == Slot.relay_source_id)
         .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
         .outerjoin(Emergency, Emergency.id == Slot.emergency_id)
         .outerjoin(AudioAsset, AudioAsset.id == Slot.audio_asset_id)
@@ -132,7 +156,7 @@ def build(
     ).all()
     window_starts = _local_window_starts(session, station_id)
     items = []
-    for slot, campaign, priority, title, repeat, asset in rows:
+    for slot, campaign, priority, title, recorded, repeat, asset, source in rows:
         if asset is not None and asset.file_sha256 is None:
             asset.file_sha256 = file_digest(audio_root / asset.path)  # rows from before 0004
         if slot.emergency_id is not None:
@@ -145,13 +169,17 @@ def build(
             starts = window_starts.get(local_end.time().replace(tzinfo=None))
             if starts is not None:
                 window_start = datetime.combine(local_end.date(), starts, tzinfo=tz)
+        stream = _relay(slot, source, asset)
+        if stream is not None:
+            asset = None  # the relay's file is its backup, not its audio
+        kind = "emergency" if slot.emergency_id is not None else "campaign"
         items.append(
             PlaylistItem(
                 slot_id=slot.id,
-                kind="emergency" if slot.emergency_id is not None else "campaign",
+                kind="relay" if stream is not None else kind,
                 priority=level,
                 priority_label=PRIORITY_LABELS[level],
-                title=title,
+                title=source.name if stream is not None else title,
                 campaign_id=slot.campaign_id,
                 campaign=campaign,
                 emergency_id=slot.emergency_id,
@@ -163,6 +191,8 @@ def build(
                 status=slot.status.value,
                 audio_sha256=asset.file_sha256 if asset is not None else None,
                 audio_size=asset.size_bytes if asset is not None else None,
+                content=_content(stream, recorded),
+                relay=stream,
             )
         )
     return Playlist(
@@ -172,6 +202,25 @@ def build(
         timezone=tz.key,
         items=tuple(items),
     )
+
+
+def _relay(slot: Slot, source: RelaySource | None, backup) -> RelayStream | None:
+    if slot.relay_source_id is None or source is None:
+        return None
+    return RelayStream(
+        source_id=source.id,
+        name=source.name,
+        url=source.url,
+        backup_url=source.backup_url,
+        backup_audio_sha256=backup.file_sha256 if backup is not None else None,
+        backup_audio_size=backup.size_bytes if backup is not None else None,
+    )
+
+
+def _content(stream: RelayStream | None, recording_sha256: str | None) -> str:
+    if stream is not None:
+        return "relay"
+    return "recording" if recording_sha256 else "speech"
 
 
 def emergency_slots(playlist: Playlist) -> tuple[int, ...]:
@@ -279,8 +328,25 @@ def item_document(i: PlaylistItem, audio_url: str, tz: ZoneInfo) -> dict:
     item["audio"] = (
         {"url": audio_url.format(sha256=sha), "sha256": sha, "size": size} if sha else None
     )
-    item["audio_state"], item["audio_note"] = _audio_state(i, sha)
+    if i.relay is not None:
+        item["relay"] = relay_document(i.relay, audio_url)
+        item["audio_state"], item["audio_note"] = None, None  # a stream: no file to make
+    else:
+        item["audio_state"], item["audio_note"] = _audio_state(i, sha)
     return item
+
+
+def relay_document(r: RelayStream, audio_url: str) -> dict:
+    """A relay item's ``relay`` block (``audio_url`` has a ``{sha256}`` field)."""
+    backup = r.backup_audio_sha256
+    return {
+        "source_id": r.source_id,
+        "name": r.name,
+        "url": r.url,
+        "backup_url": r.backup_url,
+        "backup_audio_url": audio_url.format(sha256=backup) if backup else None,
+        "backup_audio_sha256": backup,
+    }
 
 
 def _audio_state(i: PlaylistItem, sha: str | None) -> tuple[str, str | None]:
@@ -327,21 +393,25 @@ def _label(item: dict) -> str:
 def to_m3u8(document: dict) -> str:
     """Extended M3U: ``#EXTM3U``, then ``#EXTINF:seconds,label`` before each URL."""
     lines = ["#EXTM3U", f"#PLAYLIST:{document['station_name']} {document['date']}"]
-    for item, _n, per_play_ms in _plays(document):
+    for item, _n, per_play_ms, url in _plays(document):
         seconds = max(1, round(per_play_ms / 1000))
         lines.append(f"#EXTINF:{seconds},{_label(item)}")
-        lines.append(item["audio"]["url"])
+        lines.append(url)
     return "\n".join(lines) + "\n"
 
 
 def _plays(document: dict):
-    """Each entry with audio as many times as it is to be played (an emergency's repeat)."""
+    """Each entry with audio as many times as it is to be played (an emergency's repeat),
+    and each relay once, as its stream for the slot's length: (item, n, ms, url)."""
     for item in document["items"]:
+        if item.get("relay") is not None:
+            yield item, 0, item["duration_ms"], item["relay"]["url"]
+            continue
         if item["audio"] is None:
             continue
         plays = max(1, item["repeat"])
         for n in range(plays):
-            yield item, n, item["duration_ms"] // plays
+            yield item, n, item["duration_ms"] // plays, item["audio"]["url"]
 
 
 def to_xspf(document: dict) -> bytes:
@@ -353,9 +423,9 @@ def to_xspf(document: dict) -> bytes:
     ET.SubElement(root, q("creator")).text = "broadcaster"
     ET.SubElement(root, q("date")).text = document["generated_at"]
     tracks = ET.SubElement(root, q("trackList"))
-    for item, n, per_play_ms in _plays(document):
+    for item, n, per_play_ms, url in _plays(document):
         track = ET.SubElement(tracks, q("track"))
-        ET.SubElement(track, q("location")).text = item["audio"]["url"]
+        ET.SubElement(track, q("location")).text = url
         identifier = f"urn:broadcaster:slot:{item['slot_id']}" + (f":{n + 1}" if n else "")
         ET.SubElement(track, q("identifier")).text = identifier
         ET.SubElement(track, q("title")).text = item["title"]
@@ -365,8 +435,8 @@ def to_xspf(document: dict) -> bytes:
             track, q("annotation")
         ).text = f"{item['priority_label']}; dự kiến {item['planned_start'] or '-'}"
         ET.SubElement(track, q("duration")).text = str(per_play_ms)
-        for key in ("planned_start", "priority", "sha256"):
-            value = item["audio"]["sha256"] if key == "sha256" else item[key]
+        for key in ("planned_start", "priority", "content", "sha256"):
+            value = (item["audio"] or {}).get("sha256") if key == "sha256" else item.get(key)
             if value is not None:
                 ET.SubElement(track, q("meta"), rel=META_BASE + key).text = str(value)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -406,7 +476,14 @@ def emergency_deliveries(
     if not emergency_ids:
         return {}
     rows = session.execute(
-        select(Slot, Station.code, ScriptVersion.title, Emergency.repeat, AudioAsset)
+        select(
+            Slot,
+            Station.code,
+            ScriptVersion.title,
+            ScriptVersion.recording_sha256,
+            Emergency.repeat,
+            AudioAsset,
+        )
         .join(Station, Station.id == Slot.station_id)
         .join(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
         .join(Emergency, Emergency.id == Slot.emergency_id)
@@ -420,7 +497,7 @@ def emergency_deliveries(
         .order_by(Station.code, Slot.planned_start, Slot.position, Slot.id)
     ).all()
     out: dict[str, StationEmergencies] = {}
-    for slot, code, title, repeat, asset in rows:
+    for slot, code, title, recorded, repeat, asset in rows:
         delivery = out.setdefault(code, StationEmergencies(code, (), {}))
         sha = asset.file_sha256 if asset is not None else None
         item = PlaylistItem(
@@ -440,6 +517,7 @@ def emergency_deliveries(
             status=slot.status.value,
             audio_sha256=sha,
             audio_size=asset.size_bytes if asset is not None else None,
+            content=_content(None, recorded),
         )
         paths = dict(delivery.audio_paths)
         if sha is not None:

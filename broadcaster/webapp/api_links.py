@@ -79,12 +79,17 @@ def link_playlist(secret: str, fmt: str):
     expires = signed_audio.expiry_for(day, settings.tz)
     base = f"{public_base()}/api/v1/links/{auth.token_id}/audio/"
     document = playlist.to_json(built, "{sha256}", now)
+
+    def signed(sha: str) -> str:
+        url = signed_audio.sign(settings.secret_key, auth.token_id, sha, expires)
+        return f"{base}{url.sha256}.mp3?exp={url.expires}&sig={url.signature}"
+
     for item in document["items"]:
         if item["audio"] is not None:
-            url = signed_audio.sign(
-                settings.secret_key, auth.token_id, item["audio"]["sha256"], expires
-            )
-            item["audio"]["url"] = f"{base}{url.sha256}.mp3?exp={url.expires}&sig={url.signature}"
+            item["audio"]["url"] = signed(item["audio"]["sha256"])
+        relay = item.get("relay")
+        if relay is not None and relay["backup_audio_sha256"] is not None:
+            relay["backup_audio_url"] = signed(relay["backup_audio_sha256"])
     playlist.mark_picked_up(session, playlist.emergency_slots(built), now)
     session.commit()  # the use counted, emergencies picked up
     body = (

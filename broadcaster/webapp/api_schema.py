@@ -128,9 +128,27 @@ class Audio(BaseModel):
     size: int
 
 
+class RelayOut(BaseModel):
+    """A relay item's stream (tiếp âm) and its backups, in the order a player tries them."""
+
+    source_id: int
+    name: str
+    url: str = Field(description="luồng trực tiếp (http/https: Icecast/Shoutcast MP3, AAC, HLS)")
+    backup_url: str | None = Field(description="luồng dự phòng, khi luồng chính không có")
+    backup_audio_url: str | None = Field(
+        description="tệp MP3 dự phòng (bản đã duyệt của tin bài dự phòng), tải bằng cùng mã "
+        "truy cập; null khi không có hoặc chưa tạo"
+    )
+    backup_audio_sha256: str | None = Field(pattern=SHA256)
+
+
 class PlaylistItemOut(BaseModel):
     slot_id: int
-    kind: Literal["campaign", "emergency"]
+    kind: Literal["campaign", "emergency", "relay"]
+    content: Literal["speech", "recording", "relay"] = Field(
+        description="speech: đọc bằng giọng tổng hợp; recording: bản ghi âm của người đọc; "
+        "relay: tiếp âm luồng trực tiếp (xem relay)"
+    )
     priority: Literal["emergency", "priority", "normal"]
     priority_label: str
     title: str
@@ -144,9 +162,13 @@ class PlaylistItemOut(BaseModel):
     duration_ms: int
     status: Literal["planned", "aired", "missed"]
     audio: Audio | None
-    # why ``audio`` is null: made within 48 h of airing ("scheduled"), or being made now
-    audio_state: Literal["ready", "rendering", "scheduled"]
+    # why ``audio`` is null: made within 48 h of airing ("scheduled"), or being made now;
+    # null for a relay, which has no audio of its own
+    audio_state: Literal["ready", "rendering", "scheduled"] | None
     audio_note: str | None
+    relay: RelayOut | None = Field(
+        description="chỉ với mục tiếp âm: phát luồng từ planned_start trong duration_ms"
+    )
 
 
 class PlaylistOut(BaseModel):
