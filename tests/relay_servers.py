@@ -248,3 +248,28 @@ def until_listening(check, url: str, attempts: int = 100):
             return result
         time.sleep(0.1)
     return result
+
+
+@contextlib.contextmanager
+def icy_server() -> Iterator[str]:
+    """An old Shoutcast server: it answers ``ICY 200 OK`` instead of an HTTP status line."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _addr = sock.accept()
+        with conn:
+            conn.recv(4096)
+            head = b"ICY 200 OK\r\nicy-name:VOV1\r\ncontent-type:audio/mpeg\r\n\r\n"
+            conn.sendall(head + media()["mp3"][:20000])
+            done.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        done.set()
+        sock.close()

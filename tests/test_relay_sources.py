@@ -29,7 +29,13 @@ from broadcaster.relay_check import check_source
 from broadcaster.relay_urls import ANY_PRIVATE, check_url, parse_policy, redact
 from broadcaster.services import dashboard, relays, users
 from broadcaster.services.audit import Actor
-from tests.relay_servers import ffmpeg_stream, mute_server, stream_server, until_listening
+from tests.relay_servers import (
+    ffmpeg_stream,
+    icy_server,
+    mute_server,
+    stream_server,
+    until_listening,
+)
 
 LOOPBACK_ONLY = parse_policy("127.0.0.1/32")  # the test servers' address, nothing else
 
@@ -202,6 +208,12 @@ def test_what_is_not_a_stream_says_why(server, path, said):
     result = check_source(server + path, 1, policy=LOOPBACK_ONLY)
     assert not result.ok
     assert said in result.message()
+
+
+def test_a_shoutcast_icy_answer_is_a_stream():
+    with icy_server() as url:
+        result = check_source(url, 2, policy=LOOPBACK_ONLY)
+    assert result.ok and result.kind == "icy", result.message()
 
 
 def test_a_server_that_never_answers_times_out():
