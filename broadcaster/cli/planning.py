@@ -21,6 +21,12 @@ STATUS_VI = {
     "missed": "bị lỡ",
     "cancelled": "đã hủy",
 }
+KIND_VI = {  # services.slots.ItemKind
+    "relay": "tiếp âm",
+    "recording": "ghi âm",
+    "speech": "tin đọc máy",
+    "emergency": "khẩn cấp",
+}
 
 
 @click.command("plan")
@@ -83,15 +89,19 @@ def slots_list_cmd(app: AppContext, station: str, day: str | None, as_json: bool
         return
     tz = app.settings.tz
     echo_table(
-        ["Giờ", "Chiến dịch", "Tin bài", "Thời lượng", "Trạng thái", "Âm thanh"],
+        ["Giờ", "Loại", "Chiến dịch", "Tin bài", "Thời lượng", "Trạng thái", "Âm thanh"],
         [
             (
                 r.planned_start.astimezone(tz).strftime("%H:%M") if r.planned_start else "—",
-                r.campaign,
+                KIND_VI.get(r.kind, r.kind),
+                r.campaign or ("khẩn cấp" if r.kind == "emergency" else ""),
                 r.title,
                 f"{r.duration_ms / 1000:.0f} giây",
                 STATUS_VI.get(r.status, r.status),
-                "sẵn sàng" if r.audio_ready else "chưa có",
+                # a relay has no file: the player opens the stream
+                "luồng trực tiếp"
+                if r.kind == "relay"
+                else ("sẵn sàng" if r.audio_ready else "chưa có"),
             )
             for r in rows
         ],

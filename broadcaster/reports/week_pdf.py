@@ -1,6 +1,7 @@
 """A station's weekly broadcast schedule (lịch phát sóng tuần) as an A4 PDF to pin on the
-commune's notice board: the station, its commune, the week's dates and, day by day, the
-times and titles that will air.
+commune's notice board: the station, its commune, the week's dates and, day by day,
+everything that will air — relays (tiếp âm), recordings, synthesised items, emergencies —
+with its times, length and kind.
 
 It is written in Vietnamese whatever the admin's language (it is for the commune's
 people), with the compliance PDF's page, font (DejaVu Sans, embedded: every Vietnamese
@@ -17,17 +18,35 @@ from datetime import date, datetime, timedelta
 from broadcaster.reports.export_pdf import _HEADING, _PADDING, PDF_FONT, _ReportPDF
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
-_WIDTHS = (30, 18, 96, 42)  # mm: day, time, title, campaign (A4's 186 mm between margins)
+# mm: day, time, length, kind, title, campaign (A4's 186 mm between margins)
+_WIDTHS = (20, 28, 22, 22, 58, 36)
+KINDS = {
+    "relay": "Tiếp âm",
+    "recording": "Ghi âm",
+    "speech": "Tin đọc máy",
+    "emergency": "Khẩn cấp",
+}
 
 
 @dataclass(frozen=True)
 class ScheduledItem:
-    """One airing on the schedule, its time already local."""
+    """One airing on the schedule, its time already local; ``kind`` one of :data:`KINDS`
+    (a relay's title is its source's name: VOV1)."""
 
     at: datetime
     title: str
     campaign: str | None = None
-    emergency: bool = False
+    kind: str = "speech"
+    duration_ms: int = 0
+
+
+def length_text(duration_ms: int) -> str:
+    """30 phút, 1 phút 5 giây, 45 giây."""
+    seconds = round(duration_ms / 1000)
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} giây"
+    return f"{minutes} phút" + (f" {rest} giây" if rest else "")
 
 
 @dataclass(frozen=True)
@@ -56,10 +75,19 @@ def _rows(schedule: WeekSchedule) -> list[list[str]]:
         label = f"{WEEKDAYS[offset]}\n{day:%d/%m}"
         items = by_day.get(day, [])
         if not items:
-            rows.append([label, "", "Không có lượt phát", ""])
+            rows.append([label, "", "", "", "Không có lượt phát", ""])
         for n, item in enumerate(items):
-            what = "Tin khẩn cấp" if item.emergency else (item.campaign or "")
-            rows.append([label if n == 0 else "", f"{item.at:%H:%M}", item.title, what])
+            end = item.at + timedelta(milliseconds=item.duration_ms)
+            rows.append(
+                [
+                    label if n == 0 else "",
+                    f"{item.at:%H:%M} – {end:%H:%M}",  # to the minute on paper
+                    length_text(item.duration_ms),
+                    KINDS.get(item.kind, item.kind),
+                    item.title,
+                    "Tin khẩn cấp" if item.kind == "emergency" else (item.campaign or ""),
+                ]
+            )
     return rows
 
 
@@ -87,14 +115,14 @@ def build(schedule: WeekSchedule) -> bytes:
     pdf.set_font(PDF_FONT, size=10)
     with pdf.table(
         col_widths=_WIDTHS,
-        text_align=("LEFT", "CENTER", "LEFT", "LEFT"),
+        text_align=("LEFT", "CENTER", "RIGHT", "LEFT", "LEFT", "LEFT"),
         headings_style=_HEADING,
         line_height=pdf.font_size * 1.6,
         padding=_PADDING,
         repeat_headings=1,
         width=pdf.epw,
     ) as table:
-        table.row(["Ngày", "Giờ", "Nội dung phát", "Chương trình"])
+        table.row(["Ngày", "Giờ", "Thời lượng", "Loại", "Nội dung phát", "Chương trình"])
         for row in _rows(schedule):
             table.row(row)
     pdf.ln(3)
@@ -103,7 +131,8 @@ def build(schedule: WeekSchedule) -> bytes:
         0,
         5,
         "Giờ phát theo lịch đã duyệt lúc in lịch này; tin khẩn cấp có thể được phát "
-        "thêm ngoài lịch.",
+        "thêm ngoài lịch. Tiếp âm: phát trực tiếp chương trình của đài cấp trên (VOV1, "
+        "đài tỉnh) đúng giờ ghi trên lịch.",
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -1,6 +1,6 @@
-"""Reading the airing log (nhật ký phát) for the admin: one page of rows, the slots an
-operator still has to confirm, and a station's weeks day by day (the operator's page and
-its printed weekly schedule).
+"""Reading the airing log (nhật ký phát) for the admin: one page of rows, and when an
+operator may confirm a slot (a station's weeks day by day are
+:func:`broadcaster.services.slots.station_schedule`).
 
 A page is bounded: newest written first (by id, the order rows were appended in,
 which the primary key serves without sorting), ``limit`` rows after a keyset
@@ -21,11 +21,9 @@ from broadcaster.models import (
     AdminUnit,
     Airing,
     AiringStatus,
-    AudioAsset,
     Campaign,
     ScriptVersion,
     Slot,
-    SlotStatus,
     Station,
 )
 from broadcaster.planning.calendar import local_to_utc
@@ -134,17 +132,6 @@ def _slot_labels(session: Session, slot_ids: set[int]) -> dict[int, tuple]:
     return {i: (planned, name, title) for i, planned, name, title in rows}
 
 
-@dataclass(frozen=True)
-class Reported:
-    """One report already in the log for a slot."""
-
-    seq: int
-    status: str
-    source: str
-    confirmed_by: str | None
-    started_at: datetime
-
-
 def stations_in_scope(session: Session, scope_path: str | None, limit: int = 2) -> list[Station]:
     """A few stations of a scope (to tell an operator's one station from a wider scope)."""
     stmt = select(Station).join(AdminUnit, AdminUnit.id == Station.unit_id)
@@ -153,9 +140,7 @@ def stations_in_scope(session: Session, scope_path: str | None, limit: int = 2) 
     return list(session.scalars(stmt.order_by(Station.code).limit(limit)))
 
 
-# -- a station's weeks -------------------------------------------------------------------
-
-MAX_WEEK_SLOTS = 1000  # two weeks of a busy station is a few hundred slots
+# -- the operator's weeks: their Monday, and when a slot may be confirmed ----------------
 
 
 def monday_of(day: date) -> date:
@@ -165,94 +150,3 @@ def monday_of(day: date) -> date:
 def is_due(planned_start: datetime | None, now: datetime) -> bool:
     """May an operator confirm a slot planned then? Only once its time has come."""
     return planned_start is not None and planned_start <= now
-
-
-@dataclass(frozen=True)
-class WeekSlot:
-    """One slot of a station's week, as the operator's page and the printed schedule show it.
-
-    ``state`` is one word: ``waiting`` (not yet due), ``due`` (due, nothing reported),
-    ``aired``/``partial``/``failed``/``skipped`` (the last report), ``missed`` (its window
-    closed unreported) or ``cancelled``.
-    """
-
-    id: int
-    planned_start: datetime
-    local_day: date
-    duration_ms: int
-    campaign: str | None
-    emergency: bool
-    title: str | None
-    state: str
-    due: bool
-    audio_sha256: str | None  # the file's sha256, as the station API serves it
-    reported: list[Reported]
-
-
-def _state(slot: Slot, reported: list[Reported], due: bool) -> str:
-    if reported:
-        statuses = {r.status for r in reported}
-        if str(AiringStatus.AIRED) in statuses:
-            return "aired"
-        return reported[-1].status
-    if slot.status is SlotStatus.PLANNED:
-        return "due" if due else "waiting"
-    return str(slot.status)
-
-
-def station_weeks(
-    session: Session,
-    station_id: int,
-    *,
-    tz: ZoneInfo,
-    first_day: date,
-    now: datetime,
-    days: int = 14,
-) -> list[WeekSlot]:
-    """The station's slots planned from ``first_day`` for ``days`` local days, in time
-    order, each with its state and audio (two queries)."""
-    start = _local_midnight(first_day, tz)
-    end = _local_midnight(first_day + timedelta(days=days), tz)
-    rows = session.execute(
-        select(Slot, Campaign.name, ScriptVersion.title, AudioAsset.file_sha256)
-        .outerjoin(Campaign, Campaign.id == Slot.campaign_id)
-        .outerjoin(ScriptVersion, ScriptVersion.id == Slot.script_version_id)
-        .outerjoin(AudioAsset, AudioAsset.id == Slot.audio_asset_id)
-        .where(
-            Slot.station_id == station_id,
-            Slot.planned_start >= start,
-            Slot.planned_start < end,
-        )
-        .order_by(Slot.planned_start, Slot.position, Slot.id)
-        .limit(MAX_WEEK_SLOTS)
-    ).all()
-    reported: dict[int, list[Reported]] = {}
-    if rows:
-        for a in session.scalars(
-            select(Airing)
-            .where(Airing.station_id == station_id, Airing.slot_id.in_([r[0].id for r in rows]))
-            .order_by(Airing.seq)
-        ):
-            reported.setdefault(a.slot_id, []).append(
-                Reported(a.seq, str(a.status), a.source, a.confirmed_by, a.started_at)
-            )
-    out = []
-    for slot, campaign, title, sha in rows:
-        due = is_due(slot.planned_start, now) and slot.status is not SlotStatus.CANCELLED
-        mine = reported.get(slot.id, [])
-        out.append(
-            WeekSlot(
-                id=slot.id,
-                planned_start=slot.planned_start,
-                local_day=slot.planned_start.astimezone(tz).date(),
-                duration_ms=slot.duration_ms,
-                campaign=campaign,
-                emergency=slot.emergency_id is not None,
-                title=title,
-                state=_state(slot, mine, due),
-                due=due,
-                audio_sha256=sha,
-                reported=mine,
-            )
-        )
-    return out

@@ -1,5 +1,7 @@
-"""The station operator's page (lịch phát của đài): this week and next, day by day, with what
-is due, its state and its audio; confirming by hand what aired; the week's schedule to print.
+"""The station operator's page (lịch phát của đài): this week and next, day by day, everything
+the station airs — relays (tiếp âm), recordings, synthesised items, emergencies — with its
+times, length, kind, state and audio; confirming by hand what aired (a relay's minutes are
+the seconds relayed); the week's schedule to print.
 
 - ``GET /operator/`` (also the old address ``GET /airings/confirm``) — operators and admins.
   ``?station=<code>`` picks the station (the page's picker lists the stations of the scope
@@ -31,7 +33,7 @@ from broadcaster.clock import local_today
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Role, Slot, Station
-from broadcaster.services import airing_log, airings, playlist
+from broadcaster.services import airing_log, airings, playlist, slots
 from broadcaster.webapp import airings_forms as forms
 from broadcaster.webapp.airings import SOURCE_LABELS, STATUS_LABELS
 from broadcaster.webapp.auth import signed_in
@@ -67,6 +69,14 @@ STATE_LABELS = {
     "cancelled": _l("đã hủy"),
     "unplaced": _l("chưa xếp giờ"),
 }
+# What an item of a station's day airs (services.slots.ItemKind): a short label, shown
+# beside its CSS class kind-<kind> (stationday.css), so that a print tells them apart too
+KIND_LABELS = {
+    "relay": _l("tiếp âm"),
+    "recording": _l("ghi âm"),
+    "speech": _l("tin đọc máy"),
+    "emergency": _l("khẩn cấp"),
+}
 WEEK_NAMES = {"previous": _l("Tuần trước"), "this": _l("Tuần này"), "next": _l("Tuần sau")}
 PRINT_NAMES = {
     "previous": _l("In lịch tuần trước (PDF)"),
@@ -74,7 +84,13 @@ PRINT_NAMES = {
     "next": _l("In lịch tuần sau (PDF)"),
 }
 # The service's name of a confirmation's field -> the form field the message goes beside
-_FORM_FIELD = {"started_at": "at", "ended_at": "minutes", "note": "note", "status": "status"}
+_FORM_FIELD = {
+    "started_at": "at",
+    "ended_at": "minutes",
+    "relayed_s": "minutes",
+    "note": "note",
+    "status": "status",
+}
 
 
 def _found(pick: StationPick) -> tuple[Station, AdminUnit] | None:
@@ -107,11 +123,11 @@ def _page(pick: StationPick, found, *, errors=None, posted=None):
     first = airing_log.monday_of(today) + timedelta(weeks=offset)
     weeks = []
     if found is not None:
-        slots = airing_log.station_weeks(
+        items = slots.station_schedule(
             db(), found[0].id, tz=tz, first_day=first, now=now, days=SHOWN_DAYS
         )
         by_day: dict = {}
-        for s in slots:
+        for s in items:
             by_day.setdefault(s.local_day, []).append(s)
         for n in range(SHOWN_DAYS // 7):
             monday = first + timedelta(weeks=n)
@@ -137,6 +153,7 @@ def _page(pick: StationPick, found, *, errors=None, posted=None):
         print_names=PRINT_NAMES,
         weekdays=WEEKDAY_NAMES,
         states=STATE_LABELS,
+        kinds=KIND_LABELS,
         reports=STATUS_LABELS,
         sources=SOURCE_LABELS,
         errors=errors or {},
@@ -178,6 +195,11 @@ def confirm():
         return _page(_posted_pick(found), found, errors={"slot": message}, posted=posted)
     try:
         c = forms.confirmation(request.form, slot.planned_start, tz, station)
+        relay = {}
+        if slot.relay_source_id is not None and c.ended_at is not None:
+            # a relay's minutes are the seconds relayed (aired or partial alike)
+            start = c.started_at or slot.planned_start
+            relay["relayed_s"] = int((c.ended_at - start).total_seconds())
         result = airings.confirm(
             db(),
             actor(),
@@ -189,6 +211,7 @@ def confirm():
             note=c.note,
             report_id=c.report_id,
             tz=tz,
+            **relay,
         )
     except FormErrors as exc:
         db().rollback()
@@ -246,17 +269,18 @@ def week_schedule():
     tz = settings().tz
     now = utcnow()
     monday = airing_log.monday_of(local_today(tz)) + timedelta(weeks=WEEKS[raw])
-    slots = airing_log.station_weeks(db(), station.id, tz=tz, first_day=monday, now=now, days=7)
+    planned = slots.station_schedule(db(), station.id, tz=tz, first_day=monday, now=now, days=7)
     from broadcaster.reports import week_pdf  # fpdf loads when a schedule is printed, not at start
 
     items = [
         week_pdf.ScheduledItem(
-            at=s.planned_start.astimezone(tz).replace(tzinfo=None),
-            title=s.title or "",
+            at=s.start.replace(tzinfo=None),
+            title=s.title,
             campaign=s.campaign,
-            emergency=s.emergency,
+            kind=str(s.kind),
+            duration_ms=s.duration_ms,
         )
-        for s in slots
+        for s in planned
         if s.state != "cancelled"
     ]
     schedule = week_pdf.WeekSchedule(

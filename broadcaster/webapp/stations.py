@@ -1,6 +1,7 @@
 """The admin's stations pages (đài truyền thanh): the list with each station's heartbeat,
-one station's windows, quiet days, pull tokens and today's slots, and the forms that
-change them.
+one station's windows, quiet days, pull tokens and its day (relays, recordings,
+synthesised items and emergencies in airing order, with times, lengths and states), and
+the forms that change them.
 
 Every view checks the station against the signed-in user's scope; changing windows and
 tokens is the admin's, quiet days the approver's too (what the services allow). A change
@@ -47,6 +48,7 @@ from broadcaster.webapp.common import (
     station_in_scope,
     typed,
 )
+from broadcaster.webapp.operator import KIND_LABELS, STATE_LABELS
 from broadcaster.webapp.pickers import unit_from
 
 ISSUE_KEY = "stations.issue_once"  # the one-time code of the token form last shown
@@ -87,6 +89,8 @@ def _helpers() -> dict:
         "ago": ago,
         "player_states": PLAYER_STATES,
         "slot_status": SLOT_STATUS,
+        "day_states": STATE_LABELS,
+        "kinds": KIND_LABELS,
         "is_admin": actor().role is Role.ADMIN,
         "manages_quiet_days": actor().role in (Role.ADMIN, Role.APPROVER),
         "sees_emergencies": actor().role is not Role.EDITOR,
@@ -185,7 +189,9 @@ def _detail(
         quiet=quiet_days.list_quiet_days(session_, station.code, since=today),
         token_rows=tokens.list_tokens(session_, station.code),
         today=today,
-        today_slots=slots.station_day(session_, station.code, today, settings().tz),
+        today_slots=slots.station_schedule(
+            session_, station.id, tz=settings().tz, first_day=today, now=utcnow(), unplaced=True
+        ),
         emergencies=emergency_progress.recent_at_station(session_, station.id),
         errors=errors or {},
         values={

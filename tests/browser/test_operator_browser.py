@@ -17,6 +17,7 @@ from broadcaster.db import utcnow
 from broadcaster.models import Airing, Station
 from tests.browser.conftest import sign_in
 from tests.web.airing_scene import add_slots, make_campaign
+from tests.web.day_scene import ORDER, SHOWN, add_day
 
 STATION = "18073"  # daixa's commune station
 TITLE = "Tin Dịch vụ công trực tuyến"
@@ -86,3 +87,34 @@ def test_operator_confirms_a_due_slot_and_prints_the_week(page, live):
     page.get_by_role("heading", name="Lịch phát của đài").wait_for()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert page.get_by_role("link", name="In lịch tuần (PDF)").is_visible()
+
+
+def test_the_day_of_every_kind_reads_on_a_phone_and_on_paper(page, live):
+    """A relay, a recording, a synthesised item and an emergency: in order with their
+    times, lengths and kinds on a 360 px phone, and the kinds still told apart in print
+    (a word in a box, not a colour alone)."""
+    ids = add_day(live, local_today(live.settings.tz))
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_in(page, live, "daixa")
+    page.get_by_role("navigation", name="Điều hướng chính").get_by_role(
+        "link", name="Lịch phát của đài"
+    ).click()
+    page.get_by_role("heading", name="Lịch phát của đài").wait_for()
+    cards = page.locator("[aria-current=date] li.op-slot")
+    shown = [" ".join(t.split()) for t in cards.all_inner_texts()]
+    assert len(shown) == 4
+    for text, key in zip(shown, ORDER, strict=True):
+        for part in SHOWN[key]:
+            assert part in text, (key, part, text)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    relay = page.locator(f"#slot-{ids['relay']}")
+    assert relay.locator("audio").count() == 0
+    page.emulate_media(media="print")
+    for key in ORDER:
+        label = page.locator(f"#slot-{ids[key]} .kind")
+        assert label.is_visible() and label.inner_text() == SHOWN[key][2]
+        style = label.evaluate(
+            "e => [getComputedStyle(e).borderTopStyle, getComputedStyle(e).color]"
+        )
+        assert style[0] != "none" and style[1] == "rgb(0, 0, 0)", (key, style)
+    assert relay.locator(".day-span").inner_text() == "06:00–06:30"

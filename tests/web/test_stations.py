@@ -212,7 +212,11 @@ def test_the_detail_lists_todays_slots(web):
         )
     body = text(web.client("daixa").get(f"/stations/{OWN_STATION}"))
     assert 'id="today-slots"' in body and "DVCTT" in body
-    assert f"{today:%d/%m/%Y} 12:00" in body and "đã lập lịch" in body
+    assert f"Lịch phát hôm nay ({today:%d/%m/%Y})" in body
+    assert "12:00</time>–<time>12:00:20</time>" in body and "20 giây" in body
+    assert 'class="kind kind-speech" data-kind="speech">tin đọc máy<' in body
+    # the state as the operator's page says it: not yet due, or due and not reported
+    assert ("chờ phát" in body) != ("đến giờ, chưa báo" in body)
 
 
 # --- windows ---
