@@ -19,6 +19,7 @@ from broadcaster.cli.context import (
 )
 from broadcaster.errors import InvalidInput, PermissionDenied, Words
 from broadcaster.models import AdminUnit
+from broadcaster.reports.fields import vn_number
 from broadcaster.reports.periods import KINDS, Period, custom, parse_day, resolve
 from broadcaster.services.audit import Actor, record
 
@@ -131,6 +132,21 @@ def _summary(report: dict) -> str:
         f"phải phát {_vn(t['required'])}, đến hạn {_vn(t['due'])}, "
         f"đúng giờ {_vn(t['on_time'])}, trễ {_vn(t['late'])}, dở {_vn(t['partial'])}, "
         f"lỗi {_vn(t['failed'])}, bỏ lỡ {_vn(t['missed'])}; tỷ lệ thực hiện {pct}."
+        + _relay_summary(t)
+    )
+
+
+def _relay_summary(t: dict) -> str:
+    """The relays' minutes, when the report has relays to count (a /1 body has none)."""
+    if not t.get("relay_slots"):
+        return ""
+
+    def number(value) -> str:
+        return "—" if value is None else vn_number(float(value), 1)
+
+    return (
+        f" Tiếp âm: phải phát {number(t['relay_required_minutes'])} phút, "
+        f"đã tiếp âm {number(t['relay_minutes'])} phút ({number(t['relay_pct'])}%)."
     )
 
 

@@ -12,6 +12,11 @@ log as of the report's moment. What the airing log alone decides (the
 ``FROM_LOG`` figures, and emergencies aired and how fast) must match in every
 section, or the log changed; what the plan decides (required, pending,
 unplaced) may differ when slots were re-planned later, and is told as a note.
+
+Relays (format /2 on) are checked the same way: in every row relayed ≤ due ≤
+required minutes, the relay slots add up from station to commune, province and
+total (and over weeks and relay campaigns), and on a recount the relayed minutes
+must match while required and due minutes may have moved with the plan.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from broadcaster.reports.compliance import _pct, most_behind
-from broadcaster.reports.fields import COUNT_FIELDS
+from broadcaster.reports.fields import COUNT_FIELDS, has_relays
 
 FROM_LOG = ("on_time", "late", "partial", "failed", "aired_agent", "aired_manual", "minutes_aired")
 FROM_PLAN = ("required", "pending", "unplaced", "due")
@@ -30,6 +35,9 @@ FROM_PLAN = ("required", "pending", "unplaced", "due")
 _NOT_SUMMED = ("minutes_aired", "compliance_pct", "on_time_pct")
 SUMMED = tuple(f for f in COUNT_FIELDS if f not in _NOT_SUMMED)
 _SHOWN = 5  # differing rows named per section; the rest are counted
+# relays (format /2 on): minutes are rounded, so only the slots add up exactly
+RELAY_FROM_LOG = ("relay_minutes",)
+RELAY_FROM_PLAN = ("relay_slots", "relay_required_minutes", "relay_due_minutes", "relay_pct")
 
 # section: (its name in a message, the key of a row)
 SECTIONS: dict[str, tuple[str, Callable[[dict], object]]] = {
@@ -46,6 +54,11 @@ SECTIONS: dict[str, tuple[str, Callable[[dict], object]]] = {
         "đài × chiến dịch × tuần",
         lambda r: f"{r['station_code']} × {r['campaign_id']} × {r['week']}",
     ),
+}
+# the sections whose rows carry the relay figures
+RELAY_SECTIONS: dict[str, tuple[str, Callable[[dict], object]]] = {
+    **{k: SECTIONS[k] for k in ("provinces", "communes", "stations", "weeks")},
+    "relay_campaigns": ("chiến dịch tiếp âm", lambda r: r["id"]),
 }
 
 
@@ -140,6 +153,44 @@ def agreement(body: dict) -> list[str]:
         parts_of("station_campaigns", "detail", pair, pair)
 
     problems += _sections(body, stations)
+    if has_relays(body):
+        problems += _relay_agreement(body)
+    return problems
+
+
+def _relay_derived(row: dict) -> str | None:
+    due, required = row["relay_due_minutes"], row["relay_required_minutes"]
+    if not 0 <= row["relay_minutes"] <= due <= required:
+        return "tiếp âm: cần 0 ≤ phút đã tiếp âm ≤ phút đến hạn ≤ phút phải phát"
+    if (row["relay_pct"] is None) != (due == 0):
+        return f"tiếp âm: tỷ lệ {row['relay_pct']} với {due} phút đến hạn"
+    return None
+
+
+def _relay_agreement(body: dict) -> list[str]:
+    """The relay figures: each row's own order, and the relay slots summed level to level."""
+    problems: list[str] = []
+    totals = body["totals"]
+    _named(problems, "dòng tổng cộng", [("", w) for w in [_relay_derived(totals)] if w])
+    for section, (label, key) in RELAY_SECTIONS.items():
+        rows = _rows(body, section)
+        _named(problems, label, [(key(r), w) for r in rows if (w := _relay_derived(r))])
+        summed = sum(r["relay_slots"] for r in rows)
+        if summed != totals["relay_slots"]:
+            problems.append(
+                f"tiếp âm: tổng các dòng {label} ({summed} lượt) khác dòng tổng cộng "
+                f"({totals['relay_slots']} lượt)"
+            )
+    for section, part in (("communes", "unit_code"), ("provinces", "province_code")):
+        parts: dict[str, int] = defaultdict(int)
+        for row in _rows(body, "stations"):
+            parts[row[part]] += row["relay_slots"]
+        wrong = [
+            (r["code"], f"tiếp âm: {r['relay_slots']} lượt ≠ {parts[r['code']]} của các đài")
+            for r in _rows(body, section)
+            if r["relay_slots"] != parts[r["code"]]
+        ]
+        _named(problems, SECTIONS[section][0], wrong)
     return problems
 
 
@@ -191,27 +242,49 @@ def recount(body: dict, again: dict) -> tuple[list[str], list[str]]:
             )
         )
     for label, before, now in pairs:
-        log_wrong, plan_changed = [], []
-        for k in sorted(before.keys() | now.keys(), key=str):
-            old, new = before.get(k), now.get(k)
-            if old is None or new is None:
-                row = old or new
-                if any(row[n] for n in FROM_LOG):
-                    where = "không còn khi đếm lại" if new is None else "có khi đếm lại"
-                    log_wrong.append(
-                        (k, f"{where} ({', '.join(f'{n} {row[n]}' for n in FROM_LOG if row[n])})")
-                    )
-                elif row["required"]:
-                    plan_changed.append((k, "có trong một bên, không có trong bên kia"))
-                continue
-            if diff := [f"{n} {old[n]} → {new[n]}" for n in FROM_LOG if old[n] != new[n]]:
-                log_wrong.append((k, "đếm lại khác báo cáo ở " + ", ".join(diff)))
-            if diff := [f"{n} {old[n]} → {new[n]}" for n in FROM_PLAN if old[n] != new[n]]:
-                plan_changed.append((k, "kế hoạch đã đổi sau khi lập: " + ", ".join(diff)))
-        _named(problems, label, log_wrong)
-        _named(notes, label, plan_changed)
+        _compare(label, before, now, FROM_LOG, FROM_PLAN, problems, notes)
+    if has_relays(body):
+        _compare(
+            "dòng tổng cộng (tiếp âm)",
+            {"": body["totals"]},
+            {"": again["totals"]},
+            RELAY_FROM_LOG,
+            RELAY_FROM_PLAN,
+            problems,
+            notes,
+        )
+        for section, (label, key) in RELAY_SECTIONS.items():
+            before = {key(r): r for r in _rows(body, section)}
+            now = {key(r): r for r in _rows(again, section)}
+            _compare(
+                f"{label} (tiếp âm)", before, now, RELAY_FROM_LOG, RELAY_FROM_PLAN, problems, notes
+            )
     problems += _emergencies(body["emergencies"], again["emergencies"], notes)
     return problems, notes
+
+
+def _compare(label, before, now, log_fields, plan_fields, problems, notes) -> None:
+    """One section's rows, stored against recounted: what the log decides must match
+    (a problem), what the plan decides may have moved (a note)."""
+    log_wrong, plan_changed = [], []
+    for k in sorted(before.keys() | now.keys(), key=str):
+        old, new = before.get(k), now.get(k)
+        if old is None or new is None:
+            row = old or new
+            if any(row[n] for n in log_fields):
+                where = "không còn khi đếm lại" if new is None else "có khi đếm lại"
+                log_wrong.append(
+                    (k, f"{where} ({', '.join(f'{n} {row[n]}' for n in log_fields if row[n])})")
+                )
+            elif row[plan_fields[0]]:
+                plan_changed.append((k, "có trong một bên, không có trong bên kia"))
+            continue
+        if diff := [f"{n} {old[n]} → {new[n]}" for n in log_fields if old[n] != new[n]]:
+            log_wrong.append((k, "đếm lại khác báo cáo ở " + ", ".join(diff)))
+        if diff := [f"{n} {old[n]} → {new[n]}" for n in plan_fields if old[n] != new[n]]:
+            plan_changed.append((k, "kế hoạch đã đổi sau khi lập: " + ", ".join(diff)))
+    _named(problems, label, log_wrong)
+    _named(notes, label, plan_changed)
 
 
 def _emergencies(before: dict, now: dict, notes: list[str]) -> list[str]:

@@ -10,7 +10,10 @@ PostgreSQL a scope too large for the weekly detail is counted per station ×
 campaign and per campaign × week instead (GROUPING SETS): the same figures from
 ~17,000 rows instead of ~900,000.
 
-The report is a plain dict (format ``broadcaster.compliance/1``, described in
+Relays (tiếp âm) are their own kind, counted by :mod:`broadcaster.reports.relays`
+in minutes and added to the same rows; they are never announcement airings.
+
+The report is a plain dict (format ``broadcaster.compliance/2``, described in
 docs/compliance.md); CSV, XLSX and PDF are drawn from it.
 """
 
@@ -18,13 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import (
     BigInteger,
-    Integer,
     Interval,
     and_,
     case,
@@ -45,17 +47,21 @@ from broadcaster.models import (
     AdminUnit,
     AiringStatus,
     Campaign,
+    CampaignKind,
     Slot,
     SlotStatus,
     Station,
     StationStatus,
 )
 from broadcaster.models import Airing as A
-from broadcaster.planning.calendar import monday_of, week_label
-from broadcaster.reports import sections
+from broadcaster.reports import relays, sections
 from broadcaster.reports.fields import COUNT_FIELDS, FORMAT
 from broadcaster.reports.periods import Period
-from broadcaster.reports.sections import bounds, local_iso
+from broadcaster.reports.sections import local_iso
+from broadcaster.reports.slotcount import Table, milliseconds, minutes, period_slots
+from broadcaster.reports.slotcount import micros as _micros
+from broadcaster.reports.slotcount import pct as _pct
+from broadcaster.reports.slotcount import weeks as _weeks
 from broadcaster.services.health import OFFLINE_AFTER
 
 TITLE = "Báo cáo kết quả phát thanh tuyên truyền trên đài truyền thanh cơ sở"
@@ -103,20 +109,6 @@ class Rules:
         }
 
 
-def _micros(value):
-    """SQLite: a stored UTC timestamp as integer microseconds since the epoch.
-
-    SQLite keeps timestamps as text, ``YYYY-MM-DD HH:MM:SS.ffffff``: the whole
-    seconds from ``strftime('%s')`` of the text up to the seconds (given the
-    fraction too, SQLite rounds it to milliseconds, and .9999995 s becomes the
-    next second) and the microseconds from the text itself, so the arithmetic is
-    exact (``julianday()`` differences are floating point, and put a third of the
-    quarter-hour window ends on the wrong side of the grace).
-    """
-    whole = cast(func.strftime("%s", func.substr(value, 1, 19)), Integer)
-    return whole * 1_000_000 + cast(func.substr(value, 21, 6), Integer)
-
-
 def _within(session: Session, moment, start, end, early: timedelta, grace: timedelta):
     """``start - early <= moment <= end + grace`` in SQL, for timestamp columns, exactly.
 
@@ -133,32 +125,6 @@ def _within(session: Session, moment, start, end, early: timedelta, grace: timed
     return and_(
         moment >= start - literal(early, Interval()), moment <= end + literal(grace, Interval())
     )
-
-
-def _milliseconds(session: Session, start, end):
-    """Whole milliseconds from ``start`` to ``end``, an integer on both backends."""
-    if session.get_bind().dialect.name == "sqlite":
-        micros = _micros(end) - _micros(start)
-    else:
-        micros = func.floor(func.extract("epoch", end - start) * 1_000_000)
-    return cast(func.round(micros / 1000.0), BigInteger)
-
-
-def minutes(milliseconds):
-    """Minutes to one decimal, halves rounded up: the one rounding rule of
-    ``minutes_aired``, applied once, to the exact sum (a number or a numpy array)."""
-    tenths = (np.asarray(milliseconds, np.int64) + 3_000) // 6_000
-    return tenths / 10.0
-
-
-def _weeks(period: Period) -> list[tuple[str, date, date]]:
-    out, monday = [], monday_of(period.start)
-    while monday <= period.end:
-        out.append(
-            (week_label(monday), max(monday, period.start), min(monday + timedelta(6), period.end))
-        )
-        monday += timedelta(days=7)
-    return out
 
 
 # A slot's outcome, the best of its reports (higher wins); full airings add 1 when an
@@ -182,13 +148,7 @@ def _slot_outcomes(
     one pass instead (GROUPING SETS, last column 1 for the first kind): a national
     year is then ~17,000 rows to fetch, not ~900,000.
     """
-    lo, hi = bounds(period, tz)
-    weeks = _weeks(period)
-    # an unplaced slot has no day: it belongs to the period holding its week's Monday...
-    unplaced_weeks = [w for w, first, _ in weeks if first == monday_of(first)]
-    # ... and waits ("pending") until that week is over
-    today = as_of.astimezone(tz).date()
-    open_weeks = [w for w, _first, last in weeks if monday_of(last) + timedelta(7) > today]
+    held, still_open = period_slots(period, tz, as_of, rules.grace)
     outcome = case(
         (A.received_at > as_of, NOTHING),  # arrived after the report's moment
         (
@@ -220,24 +180,19 @@ def _slot_outcomes(
             Slot.campaign_id.label("campaign_id"),
             Slot.week.label("week"),
             Slot.status.label("slot_status"),
-            case(
-                (Slot.window_end > as_of - rules.grace, 1),
-                (and_(Slot.planned_start.is_(None), Slot.week.in_(open_weeks)), 1),
-                else_=0,
-            ).label("open"),
+            still_open.label("open"),
             func.coalesce(func.max(outcome), NOTHING).label("best"),
             func.sum(
-                case((played, _milliseconds(session, A.started_at, A.ended_at)), else_=0)
+                case((played, milliseconds(session, A.started_at, A.ended_at)), else_=0)
             ).label("milliseconds"),
         )
         .select_from(Slot)
         .outerjoin(A, A.slot_id == Slot.id)
         .where(
             Slot.campaign_id.is_not(None),
-            or_(
-                and_(Slot.planned_start >= lo, Slot.planned_start < hi),
-                and_(Slot.planned_start.is_(None), Slot.week.in_(unplaced_weeks)),
-            ),
+            # relays are their own kind (reports/relays.py): not announcement airings
+            Slot.campaign_id.not_in(relays.RELAY_CAMPAIGNS),
+            held,
         )
         .group_by(Slot.id)
     )
@@ -287,11 +242,6 @@ def most_behind(stations: list[dict]) -> list[dict]:
     )[:BEHIND_TOP]
 
 
-def _pct(part: np.ndarray, whole: np.ndarray) -> list[float | None]:
-    ratio = np.round(100.0 * part / np.maximum(whole, 1), 1)
-    return [None if w == 0 else r for r, w in zip(ratio.tolist(), whole.tolist(), strict=True)]
-
-
 def _counts_rows(sums: dict[str, np.ndarray]) -> list[dict]:
     """The report's Counts for every row of summed columns (``sums`` holds ``_SUMMED``)."""
     v = {name: np.rint(sums[name]).astype(np.int64) for name in _SUMMED if name != "milliseconds"}
@@ -321,41 +271,9 @@ def _counts(v: dict[str, float]) -> dict:
     return _counts_rows({name: np.asarray([v[name]], np.float64) for name in _SUMMED})[0]
 
 
-class _Table:
-    """Counted rows as columns (station, campaign and week as indexes), summed by any key."""
-
-    def __init__(self, station, campaign, week, values: dict[str, np.ndarray]) -> None:
-        self.station, self.campaign, self.week, self.values = station, campaign, week, values
-        self.n = len(campaign)
-
-    @classmethod
-    def of(cls, rows, station_index, campaign_index, week_index) -> _Table:
-        """``*_index`` map a column's values to indexes (None: the column is not used)."""
-        n = len(rows)
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (3 + len(_SUMMED))
-
-        def index(column, mapping):
-            if mapping is None:
-                return np.zeros(n, np.int64)
-            return np.fromiter(map(mapping.__getitem__, column), np.int64, n)
-
-        return cls(
-            index(columns[0], station_index),
-            index(columns[1], campaign_index),
-            index(columns[2], week_index),
-            {name: np.asarray(columns[3 + i], np.float64) for i, name in enumerate(_SUMMED)},
-        )
-
-    def by(self, key: np.ndarray, size: int) -> list[dict]:
-        return _counts_rows(
-            {
-                name: np.bincount(key, weights=col, minlength=size)
-                for name, col in self.values.items()
-            }
-        )
-
-    def total(self) -> dict:
-        return _counts({name: col.sum() for name, col in self.values.items()})
+def _table(rows, station_index, campaign_index, week_index) -> Table:
+    """Counted announcement rows as a :class:`Table` of their Counts."""
+    return Table.of(rows, station_index, campaign_index, week_index, _SUMMED, _counts_rows)
 
 
 def _scope(session: Session, unit_code: str | None) -> AdminUnit | None:
@@ -455,7 +373,8 @@ def compute(
     station_index = {row[0]: i for i, row in enumerate(stations)}  # position by code
     if any(r[0] is not None and r[0] not in station_index for r in rows):
         rows = [r for r in rows if r[0] is None or r[0] in station_index]  # moved mid-count
-    campaign_ids = sorted({r[1] for r in rows} | ({campaign_id} if campaign_id else set()))
+    announcement = campaign is not None and campaign.kind != CampaignKind.RELAY
+    campaign_ids = sorted({r[1] for r in rows} | ({campaign_id} if announcement else set()))
     campaign_index = {cid: i for i, cid in enumerate(campaign_ids)}
     campaign_rows = {
         c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)))
@@ -465,11 +384,24 @@ def compute(
     step("Tổng hợp theo xã, tỉnh, chiến dịch, tuần")
     if split:
         table = None
-        by_station = _Table.of([r for r in rows if r[-1] == 1], station_index, campaign_index, None)
-        by_week = _Table.of([r for r in rows if r[-1] == 0], None, campaign_index, week_index)
+        by_station = _table([r for r in rows if r[-1] == 1], station_index, campaign_index, None)
+        by_week = _table([r for r in rows if r[-1] == 0], None, campaign_index, week_index)
     else:
-        table = _Table.of(rows, station_index, campaign_index, week_index)
+        table = _table(rows, station_index, campaign_index, week_index)
         by_station = by_week = table
+    step("Đếm phút tiếp âm theo đài, chiến dịch và tuần")
+    relay = relays.count(
+        session,
+        period,
+        tz,
+        as_of,
+        rules.grace,
+        station_ids=station_ids,
+        station_index=station_index,
+        week_index=week_index,
+        campaign=campaign,
+        split=split,
+    )
 
     station_meta = []
     for _sid, code, name, _active, unit_code_, unit_name, path in stations:
@@ -485,8 +417,11 @@ def compute(
     offline_since = as_of - rules.offline_after
 
     per_station = by_station.by(by_station.station, len(stations))
+    relay_per_station = relay.by_station.by(relay.by_station.station, len(stations))
     station_list = []
-    for (code, name, ucode, uname, pcode), counts in zip(station_meta, per_station, strict=True):
+    for (code, name, ucode, uname, pcode), counts, relayed in zip(
+        station_meta, per_station, relay_per_station, strict=True
+    ):
         seen = last_seen.get(code)
         station_list.append(
             {
@@ -498,6 +433,7 @@ def compute(
                 "last_seen_at": local_iso(seen, tz),
                 "offline": seen is None or seen < offline_since,
                 **counts,
+                **relayed,
             }
         )
 
@@ -510,10 +446,11 @@ def compute(
             if by_station.n
             else [_counts(dict.fromkeys(_SUMMED, 0)) for _ in keys]
         )
+        relayed = relay.by_station.by(key[relay.by_station.station], len(keys))
         n_stations = np.bincount(key, minlength=len(keys)) if keys else []
         return [
-            {**names(k), **c, "stations": int(n)}
-            for k, c, n in zip(keys, counts, n_stations, strict=True)
+            {**names(k), **c, "stations": int(n), **r}
+            for k, c, n, r in zip(keys, counts, n_stations, relayed, strict=True)
         ]
 
     commune_names = {m[2]: (m[3], m[4]) for m in station_meta}
@@ -534,9 +471,12 @@ def compute(
         )
     ]
     week_list = [
-        {"week": w, "from": first.isoformat(), "to": last.isoformat(), **counts}
-        for (w, first, last), counts in zip(
-            weeks, by_week.by(by_week.week, len(weeks)), strict=True
+        {"week": w, "from": first.isoformat(), "to": last.isoformat(), **counts, **relayed}
+        for (w, first, last), counts, relayed in zip(
+            weeks,
+            by_week.by(by_week.week, len(weeks)),
+            relay.by_week.by(relay.by_week.week, len(weeks)),
+            strict=True,
         )
     ]
     pair_key = by_station.station * max(len(campaign_ids), 1) + by_station.campaign
@@ -578,7 +518,7 @@ def compute(
     behind = most_behind(station_list)
 
     step("Tin khẩn cấp, đài mất kết nối, dấu chuỗi băm")
-    totals = {**by_station.total(), "stations": len(stations)}
+    totals = {**by_station.total(), "stations": len(stations), **relay.by_station.total()}
     report = {
         "format": FORMAT,
         "title": TITLE,
@@ -598,6 +538,7 @@ def compute(
         "communes": communes,
         "stations": station_list,
         "campaigns": campaigns,
+        "relay_campaigns": relay.campaigns,
         "weeks": week_list,
         "station_campaigns": station_campaigns,
         "detail": detail,

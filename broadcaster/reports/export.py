@@ -10,7 +10,8 @@ By default its headers and level names are Vietnamese (the XLSX's and PDF's labe
 where they do not apply:
 
 ``level``
-    total, province, commune, station, campaign, week, station_campaign, detail
+    total, province, commune, station, campaign, relay_campaign, week,
+    station_campaign, detail
 ``code``
     the unit's code (total), province, commune or station code; the station code
     for station_campaign and detail
@@ -21,7 +22,7 @@ where they do not apply:
     the commune and province a station (or station_campaign, detail row) belongs to;
     ``province_code`` also for communes
 ``campaign_id``
-    campaign, station_campaign and detail rows
+    campaign, relay_campaign, station_campaign and detail rows
 ``week``
     ISO week such as ``2026-W44`` (week and detail rows)
 ``from``, ``to``
@@ -30,6 +31,11 @@ where they do not apply:
     the Counts, in the spec's order; percentages as numbers (``87.5``), null empty
 ``stations``
     number of stations (total, province, commune)
+``relay_slots`` … ``relay_pct``
+    relays (tiếp âm), their own kind: relay slots required, minutes required, minutes
+    due, minutes relayed, relayed / due in percent — on total, province, commune,
+    station, week and relay_campaign rows (empty elsewhere, and in a report stored
+    before relays were counted)
 
 A text cell starting with ``= + - @`` gets a leading ``'`` so a spreadsheet does not
 run it as a formula (CSV injection).
@@ -49,11 +55,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from broadcaster.errors import InvalidInput
-from broadcaster.reports.fields import COUNT_FIELDS, FORMAT
+from broadcaster.reports.fields import COUNT_FIELDS, FORMATS, RELAY_FIELDS
+from broadcaster.reports.fields import FORMAT as FORMAT  # the current one, for readers
 from broadcaster.vntext import nfc
 
 NATION = "Toàn quốc"
-PCT_FIELDS = frozenset({"compliance_pct", "on_time_pct"})
+PCT_FIELDS = frozenset({"compliance_pct", "on_time_pct", "relay_pct"})
 COUNT_LABELS = {
     "stations": "Số đài",
     "required": "Phải phát",
@@ -71,6 +78,13 @@ COUNT_LABELS = {
     "compliance_pct": "Tỷ lệ thực hiện (%)",
     "on_time_pct": "Tỷ lệ đúng giờ (%)",
 }
+RELAY_LABELS = {
+    "relay_slots": "Tiếp âm: số lượt phải phát",
+    "relay_required_minutes": "Tiếp âm: phút phải phát",
+    "relay_due_minutes": "Tiếp âm: phút đã đến hạn",
+    "relay_minutes": "Tiếp âm: phút đã tiếp âm",
+    "relay_pct": "Tiếp âm: tỷ lệ (%)",
+}
 CSV_COLUMNS = (
     "level",
     "code",
@@ -83,6 +97,7 @@ CSV_COLUMNS = (
     "to",
     *COUNT_FIELDS,
     "stations",
+    *RELAY_FIELDS,
 )
 # the CSV in Vietnamese (the default): headers as XLSX and PDF label them, levels in words
 CSV_HEADERS_VI = {
@@ -96,6 +111,7 @@ CSV_HEADERS_VI = {
     "from": "Từ ngày",
     "to": "Đến ngày",
     **COUNT_LABELS,
+    **RELAY_LABELS,
 }
 LEVELS_VI = {
     "total": "Tổng cộng",
@@ -103,6 +119,7 @@ LEVELS_VI = {
     "commune": "Xã",
     "station": "Đài",
     "campaign": "Chiến dịch",
+    "relay_campaign": "Chiến dịch tiếp âm",
     "week": "Tuần",
     "station_campaign": "Đài × chiến dịch",
     "detail": "Đài × chiến dịch × tuần",
@@ -129,11 +146,11 @@ def _normalised(value):
 def prepared(report: dict) -> dict:
     """The report, checked for its format version and NFC-normalised throughout."""
     found = report.get("format")
-    if found != FORMAT:
+    if found not in FORMATS:
         raise InvalidInput(
             "Không xuất được báo cáo định dạng {found!r}: chỉ hỗ trợ {supported}.",
             found=found,
-            supported=FORMAT,
+            supported=", ".join(FORMATS),
         )
     return _normalised(report)
 
@@ -208,6 +225,8 @@ def _csv_rows(report: dict) -> Iterator[dict]:
         yield {**row, "level": "station"}
     for row in report.get("campaigns") or []:
         yield {**row, "level": "campaign", "campaign_id": row["id"]}
+    for row in report.get("relay_campaigns") or []:
+        yield {**row, "level": "relay_campaign", "campaign_id": row["id"]}
     for row in report.get("weeks") or []:
         yield {**row, "level": "week"}
     for level, key in (("station_campaign", "station_campaigns"), ("detail", "detail")):

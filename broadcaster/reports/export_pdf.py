@@ -13,13 +13,14 @@ from broadcaster.reports import charts
 from broadcaster.reports.export import (
     COUNT_FIELDS,
     COUNT_LABELS,
+    RELAY_LABELS,
     VN_ZONE,
     prepared,
     unit_name,
     vn_date,
     vn_datetime,
 )
-from broadcaster.reports.fields import vn_number
+from broadcaster.reports.fields import RELAY_FIELDS, has_relays, vn_number
 
 PDF_FONT = "DejaVu"
 PDF_MAX_COMMUNES = 200
@@ -152,6 +153,8 @@ def _pdf_totals(pdf: FPDF, report: dict) -> None:
     _pdf_heading(pdf, "Tổng hợp số liệu")
     totals = report["totals"]
     pairs = [(COUNT_LABELS[key], _pdf_num(totals.get(key))) for key in ("stations", *COUNT_FIELDS)]
+    if has_relays(report):
+        pairs += [(RELAY_LABELS[key], _pdf_num(totals.get(key))) for key in RELAY_FIELDS]
     half = (len(pairs) + 1) // 2
     rows = []
     for index in range(half):
@@ -208,6 +211,55 @@ def _pdf_levels(pdf: FPDF, report: dict) -> None:
         _pdf_table(
             pdf, ["Tuần", "Từ – đến ngày", *_COUNT_HEADERS], rows, [16, 32, *_COUNT_WIDTHS], 2
         )
+
+
+_RELAY_HEADERS = ["Số lượt", "Phút phải phát", "Phút đến hạn", "Phút đã tiếp âm", "Tỷ lệ (%)"]
+_RELAY_WIDTHS = [16, 22, 22, 24, 18]
+
+
+def _pdf_relays(pdf: FPDF, report: dict) -> None:
+    """Relays (tiếp âm), their own kind: minutes required against minutes relayed."""
+    if not has_relays(report):
+        return  # stored before relays were counted
+    _pdf_heading(pdf, "Tiếp âm (tiếp sóng đài cấp trên)")
+    totals = report["totals"]
+    if not totals.get("relay_slots"):
+        _pdf_line(pdf, "Không có lượt tiếp âm nào phải phát trong kỳ.")
+        return
+    _pdf_line(
+        pdf,
+        f"{RELAY_LABELS['relay_required_minutes']} {_pdf_num(totals['relay_required_minutes'])}"
+        f" · {RELAY_LABELS['relay_minutes']} {_pdf_num(totals['relay_minutes'])}"
+        f" · tỷ lệ {_pdf_num(totals['relay_pct'])}% số phút đã đến hạn. Không tính vào số "
+        "lượt phát tin bài ở trên.",
+    )
+
+    def relay_cells(row: dict) -> list[str]:
+        return [_pdf_num(row.get(key)) for key in RELAY_FIELDS]
+
+    campaigns = report.get("relay_campaigns") or []
+    if campaigns:
+        rows = (
+            [
+                row.get("name") or "",
+                row.get("source") or "",
+                f"{row.get('start') or ''} · {_pdf_num(row.get('length_minutes'))}′",
+                *relay_cells(row),
+            ]
+            for row in campaigns
+        )
+        headers = ["Chiến dịch tiếp âm", "Nguồn", "Giờ · phút", *_RELAY_HEADERS]
+        _pdf_table(pdf, headers, rows, [30, 26, 22, *_RELAY_WIDTHS], 3)
+    provinces = report.get("provinces") or []
+    rows, label = report.get("communes") or [], "Xã/phường"
+    if len(provinces) > 1:
+        rows, label = provinces, "Tỉnh"
+    shown = rows[:PDF_MAX_COMMUNES]
+    table = ([row["code"], row["name"], *relay_cells(row)] for row in shown)
+    _pdf_table(pdf, ["Mã", label, *_RELAY_HEADERS], table, [14, 64, *_RELAY_WIDTHS], 2)
+    if len(rows) > len(shown):
+        more = vn_number(len(rows) - len(shown))
+        _pdf_line(pdf, f"Còn {more} {label.lower()} nữa: xem đầy đủ trong tệp XLSX hoặc CSV.")
 
 
 def _pdf_behind(pdf: FPDF, report: dict) -> None:
@@ -307,6 +359,7 @@ def write_pdf(report: dict) -> bytes:
     _pdf_chart(pdf, charts.weekly_compliance_png(report))
     _pdf_behind(pdf, report)
     _pdf_levels(pdf, report)
+    _pdf_relays(pdf, report)
     _pdf_emergencies_offline(pdf, report)
     if report.get("detail_omitted"):
         _pdf_line(pdf, f"Bảng chi tiết theo tuần không kèm theo: {report['detail_omitted']}", 8)

@@ -17,12 +17,14 @@ from broadcaster.reports.export import (
     COUNT_FIELDS,
     COUNT_LABELS,
     PCT_FIELDS,
+    RELAY_LABELS,
     XLSX_PCT_FORMAT,
     local_time,
     prepared,
     unit_name,
     with_names,
 )
+from broadcaster.reports.fields import RELAY_FIELDS, has_relays
 
 # (header, key, kind); kind picks the cell's type and number format
 _COUNT_COLUMNS = [
@@ -30,6 +32,11 @@ _COUNT_COLUMNS = [
     for f in COUNT_FIELDS
 ]
 _STATIONS = ("Số đài", "stations", "int")
+_RELAY_COLUMNS = [
+    (RELAY_LABELS[f], f, "pct" if f in PCT_FIELDS else "int" if f == "relay_slots" else "dec")
+    for f in RELAY_FIELDS
+]
+_RELAYED = ("provinces", "communes", "stations", "weeks")  # tables with the relay figures
 _WIDTHS = {"pct": 11, "dec": 11, "int": 10, "date": 12, "datetime": 17, "bool": 10}
 _FORMATS = {
     "pct": XLSX_PCT_FORMAT,
@@ -97,12 +104,23 @@ def _xlsx_tables(report: dict) -> list[tuple[str, list[tuple], list[dict]]]:
     ]
     if report.get("detail") is not None:
         tables.append(("Chi tiết", [*station_campaign, ("Tuần", "week", "text")], "detail"))
+    relays = has_relays(report)
     out = []
     for title, columns, key in tables:
         rows = report.get(key) or []
         if key in ("station_campaigns", "detail"):
             rows = list(with_names(rows, report))
-        out.append((title, [*columns, *_COUNT_COLUMNS], rows))
+        extra = _RELAY_COLUMNS if relays and key in _RELAYED else []
+        out.append((title, [*columns, *_COUNT_COLUMNS, *extra], rows))
+    if relays:
+        relay = [
+            ("Mã chiến dịch", "id", "text"),
+            ("Tên chiến dịch", "name", "text"),
+            ("Nguồn tiếp âm", "source", "text"),
+            ("Giờ bắt đầu", "start", "text"),
+            ("Số phút mỗi lần", "length_minutes", "int"),
+        ]
+        out.append(("Tiếp âm", [*relay, *_RELAY_COLUMNS], report.get("relay_campaigns") or []))
     return out
 
 
@@ -191,6 +209,10 @@ def _summary_rows(report: dict) -> Iterator[tuple[str, object, str]]:
     yield None, "Tổng hợp số liệu", "text"
     for _header, key, kind in [_STATIONS, *_COUNT_COLUMNS]:
         yield COUNT_LABELS[key], report["totals"].get(key), kind
+    if has_relays(report):
+        yield None, "Tiếp âm", "text"
+        for label, key, kind in _RELAY_COLUMNS:
+            yield label, report["totals"].get(key), kind
     emergencies = report.get("emergencies") or {}
     yield None, "Tin khẩn cấp", "text"
     yield "Số tin đã gửi", emergencies.get("sent"), "int"

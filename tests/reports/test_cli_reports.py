@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from broadcaster.db import transaction
 from broadcaster.reports.compliance import COUNTS
+from broadcaster.reports.fields import RELAY_FIELDS
 from broadcaster.services import users
 from tests.reports.scene import at
 
@@ -119,7 +120,8 @@ def test_json_csv_xlsx_pdf_carry_the_same_numbers(cli, scene, tmp_path):
     row = values[scene.station]
     # every number of the JSON is a number in the sheet, under its Vietnamese header
     numbers = sorted(v for v in row.values() if isinstance(v, int | float) and v is not True)
-    expected = sorted(station[k] for k in COUNTS if station[k] is not None)
+    fields = (*COUNTS, *RELAY_FIELDS)  # the relay figures are numbers too (zero relays here)
+    expected = sorted(station[k] for k in fields if station[k] is not None)
     assert numbers == expected
 
     out = tmp_path / "bao-cao.pdf"
