@@ -39,7 +39,7 @@ def local(web, day: date, hour: int, minute: int = 0, second: int = 0) -> dateti
     return datetime.combine(day, time(hour, minute, second), tzinfo=web.settings.tz)
 
 
-def _relay_campaign(s, unit: AdminUnit) -> tuple[Campaign, RelaySource]:
+def relay_campaign(s, unit: AdminUnit) -> tuple[Campaign, RelaySource]:
     source = RelaySource(name="VOV1", url="http://127.0.0.1:9/vov1.mp3")
     campaign = Campaign(
         name="Tiếp âm buổi sáng",
@@ -99,7 +99,7 @@ def add_day(web, day: date) -> dict[str, int]:
     with transaction(web.factory) as s:
         station = s.scalar(select(Station).where(Station.code == OWN_STATION))
         unit = s.scalar(select(AdminUnit).where(AdminUnit.code == "42"))
-        relay, source = _relay_campaign(s, unit)
+        relay, source = relay_campaign(s, unit)
         recorded, recording = _recording_campaign(s, unit)
         script_id = s.scalar(
             select(CampaignScript.script_id).where(CampaignScript.campaign_id == speech_campaign)

@@ -15,8 +15,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from broadcaster.clock import local_today
-from broadcaster.db import utcnow
-from broadcaster.models import Airing, Station
+from broadcaster.db import transaction, utcnow
+from broadcaster.models import AdminUnit, Airing, Station
 from broadcaster.services import slots
 from tests.web.conftest import OWN_STATION
 from tests.web.conftest import text as body
@@ -28,6 +28,7 @@ from tests.web.day_scene import (
     SPEECH_TITLE,
     add_day,
     local,
+    relay_campaign,
 )
 
 
@@ -184,3 +185,35 @@ def test_the_cli_lists_the_day_with_its_kinds(web, cli):
     relay = lines[found[0]]
     assert "06:00" in relay and "tiếp âm" in relay and "luồng trực tiếp" in relay
     assert "khẩn cấp" in lines[found[3]] and "ghi âm" in lines[found[1]]
+
+
+def test_a_relay_the_planner_placed_shows_in_the_day(web):
+    """The planner's own relay slots (no script version, the source on the slot), not rows
+    written by the test: tomorrow 06:00–06:30 at daixa's station (window 05:30–06:30)."""
+    from broadcaster.planning import plan
+
+    with transaction(web.factory) as s:
+        unit = s.scalar(select(AdminUnit).where(AdminUnit.code == "42"))
+        relay_campaign(s, unit)
+    with transaction(web.factory) as s:
+        plan(s, days=3, tz=web.settings.tz)
+    tomorrow = local_today(web.settings.tz) + timedelta(days=1)
+    with web.factory() as s:
+        station_id = s.scalar(select(Station.id).where(Station.code == OWN_STATION))
+        day = slots.station_schedule(
+            s, station_id, tz=web.settings.tz, first_day=tomorrow, now=utcnow()
+        )
+    (relay,) = [d for d in day if d.kind == "relay"]
+    assert (relay.title, relay.start, relay.end) == (
+        "VOV1",
+        local(web, tomorrow, 6),
+        local(web, tomorrow, 6, 30),
+    )
+    page = body(web.client("daixa").get("/operator/"))
+    (card,) = [
+        t
+        for i, t in _items(page, r'<li class="op-slot[^"]*" id="slot-(\d+)"[^>]*>(.*?)</li>')
+        if i == relay.id
+    ]
+    for part in SHOWN["relay"]:
+        assert part in card, (part, card)
