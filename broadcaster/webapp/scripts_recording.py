@@ -198,8 +198,13 @@ def _details(info: dict) -> str:
     elif isinstance(channels, int) and channels > 1:
         parts.append(_("%(n)s kênh", n=channels))
     if isinstance(info.get("size_bytes"), int):
-        mb = f"{info['size_bytes'] / 1024 / 1024:.1f}"
-        parts.append(_("%(mb)s MB", mb=mb))
+        size = info["size_bytes"]
+        if size < 1024 * 1024:
+            kb = f"{max(1, round(size / 1024))}"
+            parts.append(_("%(kb)s KB", kb=kb))
+        else:
+            mb = f"{size / 1024 / 1024:.1f}"
+            parts.append(_("%(mb)s MB", mb=mb))
     return " · ".join(parts)
 
 

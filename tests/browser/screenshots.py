@@ -33,6 +33,8 @@ SHOTS = [
     ("scripts", "duyet", "/scripts/"),
     ("script-editor", "bientap", "/scripts/new"),
     ("script", "duyet", "/scripts/{slug}"),
+    ("script-recorded", "duyet", "/scripts/{recorded}"),
+    ("script-recording", "bientap", "/scripts/{recorded}/recording"),
     ("campaigns", "duyet", "/campaigns/"),
     ("campaign-calendar", "duyet", "/campaigns/{campaign}"),
     ("emergency-new", "duyet", "/emergency/new"),
@@ -44,6 +46,40 @@ SHOTS = [
     ("users", "quantri", "/users/"),
     ("audit", "quantri", "/audit/"),
 ]
+
+
+def _recorded_script(factory, settings, folder: Path) -> str:
+    """A recorded reading, submitted: a phone's quiet 11 kHz file, so the warnings show."""
+    import subprocess
+
+    from broadcaster.audio._ffmpeg import ffmpeg_exe
+    from broadcaster.services import recordings, scripts, users
+
+    source = folder / "doc-thong-bao.m4a"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
+         "-i", "sine=frequency=220:sample_rate=11025:duration=8",
+         "-af", "tremolo=f=3:d=0.6,volume=-30dB", "-c:a", "aac", str(source)],
+        check=True,
+    )  # fmt: skip
+    slug = "doc-thong-bao-tiem-phong"
+    with transaction(factory) as s:
+        editor = users.authenticate(s, "bientap", PASSWORD)
+        recordings.create_recorded_script(
+            s,
+            slug,
+            source,
+            filename=source.name,
+            audio_dir=settings.audio_dir,
+            actor=editor,
+            title="Thông báo tiêm phòng dại (chủ tịch xã đọc)",
+            unit="42",
+            transcript="Kính thưa bà con nhân dân! Tuần này xã tổ chức tiêm phòng dại cho "
+            "chó mèo tại nhà văn hóa các thôn, từ 7 giờ đến 11 giờ sáng.",
+            audio=settings.audio,
+        )
+        scripts.submit(s, editor, slug)
+    return slug
 
 
 def main() -> None:
@@ -63,7 +99,11 @@ def main() -> None:
     add_web_users(factory, actor)
     settings = web_settings(url, folder)
     made = demo.build(factory, settings.tz)
-    names = {"slug": made["slugs"][0], "campaign": made["campaigns"][0]}
+    names = {
+        "slug": made["slugs"][0],
+        "campaign": made["campaigns"][0],
+        "recorded": _recorded_script(factory, settings, folder),
+    }
     server = FrontServer(create_app(settings))
     try:
         with sync_playwright() as playwright:
