@@ -11,7 +11,8 @@ Station A's relay reports, by day of the month (0-based): every day aired in ful
 (1,800 s) except day 2 partial (1,200 s), day 4 failed (its 300 s count 0), day 6
 nothing, day 8 aired with 1,850 s (capped at the slot's 1,800), day 10 partial 600 s
 then aired 1,790 s (the best: 1,790), day 12 cancelled (not required), day 14 aired
-1,234 s. Station B relays the first ten days in full and nothing after.
+1,234 s, day 16 aired without the seconds relayed (its 1,500 s length counts). Station B
+relays the first ten days in full and nothing after.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ A_REPORTS = {
     10: [("partial", 600), ("aired", 1790)],
     12: [],
     14: [("aired", 1234)],
+    16: [("aired", None)],  # no relayed_s (as a hand confirmation): its 1,500 s length counts
 }
+NO_SECONDS_LENGTH = 1500
 A_CANCELLED = 12
 B_DAYS = 10
 # the sections whose rows carry relay figures
@@ -237,7 +240,10 @@ def add_relays(scene: Month) -> None:
 
     def item(station_id, n, status, relayed):
         start = at(scene.first + timedelta(n), "05:30")
-        seconds = min(relayed, 1800) if status != "failed" else 30
+        if relayed is None:
+            seconds = NO_SECONDS_LENGTH
+        else:
+            seconds = min(relayed, 1800) if status != "failed" else 30
         return (scene.relay_slots[station_id, n], start, seconds, status, relayed)
 
     a_items = []
@@ -253,7 +259,11 @@ def _a_expected(days: int) -> tuple[int, int]:
     required = (days - 1) * RELAY_MS  # day 12 cancelled
     relayed = 0
     for n in range(days):
-        played = [r for s, r in A_REPORTS.get(n, [("aired", 1800)]) if s != "failed"]
+        played = [
+            NO_SECONDS_LENGTH if r is None else r
+            for s, r in A_REPORTS.get(n, [("aired", 1800)])
+            if s != "failed"
+        ]
         relayed += min(max(played, default=0), 1800) * 1000
     return required, relayed
 
@@ -294,8 +304,9 @@ def test_relay_minutes_per_station_and_rolled_up(month):
     a = _figures(a_required, a_relayed, month.days - 1)
     b = _figures(b_required, b_relayed, month.days)
     both = _figures(a_required + b_required, a_relayed + b_relayed, 2 * month.days - 1)
-    # by hand: the days without a special report and day 8 (capped) in full, plus 2, 10, 14
-    assert a_relayed == (month.days - 7 + 1) * 1_800_000 + (1200 + 1790 + 1234) * 1000
+    # by hand: the days without a special report and day 8 (capped) in full, plus 2, 10,
+    # 14 and 16
+    assert a_relayed == (month.days - 8 + 1) * 1_800_000 + (1200 + 1790 + 1234 + 1500) * 1000
     assert a["relay_minutes"] == minutes(a_relayed) and a["relay_pct"] < 100
 
     stations = {s["code"]: s for s in report["stations"]}
