@@ -119,3 +119,64 @@ def test_an_approver_hears_and_approves_a_recording_made_in_the_page(mic_context
         script = s.scalar(select(Script).where(Script.slug == SLUG))
         assert script.approved_version.number == 2
         assert script.approved_version.recording_sha256
+
+
+def test_an_editor_uploads_a_phone_file_with_the_progress_bar(page, live, tmp_path):
+    seed(live, SLUG, title="Tiêm phòng dại cho chó mèo")
+    phone = tmp_path / "zalo.m4a"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
+         "-i", "sine=frequency=220:sample_rate=44100:duration=3",
+         "-af", "tremolo=f=3:d=0.6,volume=-12dB", "-c:a", "aac", str(phone)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    sign_in(page, live, "bientap")
+    page.goto(live.at(f"/scripts/{SLUG}/recording"))
+    page.get_by_label(re.compile("^Tệp ghi âm")).set_input_files(str(phone))
+    page.get_by_role("button", name="Tải lên và lưu bản nháp").click()
+    page.wait_for_url(re.compile(rf"/scripts/{SLUG}$"), timeout=60_000)
+    page.get_by_text("Đã lưu bản ghi âm thành phiên bản 2").wait_for()
+    assert page.locator("#recording-audio").count() == 1
+
+    # a file that is not audio: the message beside the file, the page kept
+    fake = tmp_path / "thong-bao.mp3"
+    fake.write_text("không phải âm thanh\n" * 100)
+    page.goto(live.at(f"/scripts/{SLUG}/recording"))
+    page.get_by_label(re.compile("^Tệp ghi âm")).set_input_files(str(fake))
+    page.get_by_role("button", name="Tải lên và lưu bản nháp").click()
+    error = page.locator("#recording-error")
+    error.wait_for()
+    assert "âm thanh" in error.inner_text()
+    assert page.url.endswith(f"/scripts/{SLUG}/recording")
+
+
+def test_no_microphone_is_said_in_words(page, context, live):
+    # this chromium has no audio capture device at all
+    context.grant_permissions(["microphone"])
+    seed(live, SLUG)
+    sign_in(page, live, "bientap")
+    page.goto(live.at(f"/scripts/{SLUG}/recording"))
+    page.get_by_role("button", name="Ghi âm", exact=True).click()
+    page.locator("#rec-status").filter(has_text="Không tìm thấy micrô").wait_for()
+    assert page.get_by_role("button", name="Ghi âm", exact=True).is_enabled()
+
+
+def test_a_refused_microphone_is_said_in_words(browser, chromium_path, live):
+    # a microphone exists, and the person says no to the browser's question
+    denying = browser.browser_type.launch(
+        executable_path=chromium_path,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"],
+    )
+    try:
+        context = denying.new_context(locale="vi-VN")
+        context.set_default_timeout(15_000)
+        page = watch(context.new_page(), live)
+        seed(live, SLUG)
+        sign_in(page, live, "bientap")
+        page.goto(live.at(f"/scripts/{SLUG}/recording"))
+        page.get_by_role("button", name="Ghi âm", exact=True).click()
+        page.locator("#rec-status").filter(has_text="Micrô bị từ chối").wait_for()
+        assert not live.problems, live.problems
+    finally:
+        denying.close()
