@@ -278,6 +278,54 @@ def _riff_truncated(path: Path) -> bool:
     return False
 
 
+_MP3_BITRATES = {
+    (1, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (1, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (1, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (2, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (2, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (2, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {1: (44100, 48000, 32000), 2: (22050, 24000, 16000), 25: (11025, 12000, 8000)}
+_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")
+
+
+def _mp3_truncated(path: Path) -> bool:
+    """An MP3 whose last frame is cut short (walking the frame headers, not the audio).
+
+    Anything the walk does not understand (free bitrate, lost sync, junk) is not judged.
+    """
+    import mmap
+
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        size, pos = len(data), 0
+        if data[:3] == b"ID3" and size >= 10:
+            s = data[6:10]
+            pos = 10 + (s[0] << 21 | s[1] << 14 | s[2] << 7 | s[3])
+        while pos + 4 <= size:
+            b1, b2 = data[pos + 1], data[pos + 2]
+            if data[pos] != 0xFF or b1 & 0xE0 != 0xE0:
+                return False  # a tag at the end, or something not judged here
+            version = {3: 1, 2: 2, 0: 25}.get((b1 >> 3) & 3)
+            layer = {3: 1, 2: 2, 1: 3}.get((b1 >> 1) & 3)
+            bitrate_index, rate_index = b2 >> 4, (b2 >> 2) & 3
+            if version is None or layer is None or bitrate_index in (0, 15) or rate_index == 3:
+                return False
+            bitrate = _MP3_BITRATES[(min(version, 2), layer)][bitrate_index] * 1000
+            rate = _MP3_RATES[version][rate_index]
+            padding = (b2 >> 1) & 1
+            if layer == 1:
+                length = (12 * bitrate // rate + padding) * 4
+            elif layer == 3 and version != 1:
+                length = 72 * bitrate // rate + padding
+            else:
+                length = 144 * bitrate // rate + padding
+            if pos + length > size:
+                return not any(data[pos:].startswith(t) for t in _MP3_TRAILERS)
+            pos += length
+    return False
+
+
 def _ogg_truncated(path: Path) -> bool:
     """An Ogg file whose last page is cut short or is not the end of the stream."""
     with path.open("rb") as fh:
@@ -323,7 +371,11 @@ def _num(value: str) -> float:
 def analyse(path: Path, limits: Limits = Limits(), *, filename: str = "") -> Analysis:
     """Probe and measure ``path``; refuse what cannot air, warn about what sounds bad."""
     info = probe(path, limits)
-    if _riff_truncated(path) or _ogg_truncated(path):
+    if (
+        _riff_truncated(path)
+        or _ogg_truncated(path)
+        or (info.format == "mp3" and _mp3_truncated(path))
+    ):
         raise _truncated()
     done = _ffmpeg(
         [

@@ -152,6 +152,18 @@ def test_a_truncated_mp3_says_so(speech, tmp_path):
     assert "cắt cụt" in _refused(half)
 
 
+def test_an_mp3_without_a_length_header_cut_mid_frame_is_refused(speech, tmp_path):
+    """A plain CBR stream (no Xing header) announces nothing: its last frame is checked."""
+    whole = tmp_path / "cbr.mp3"
+    R.ffmpeg("-i", str(speech), "-c:a", "libmp3lame", "-b:a", "64k", "-write_xing", "0",
+             str(whole))  # fmt: skip
+    recording.analyse(whole)
+    data = whole.read_bytes()
+    cut = tmp_path / "cbr-cut.mp3"
+    cut.write_bytes(data[: len(data) * 6 // 10 + 7])  # 64 kbit/s frames are 208 or 209 bytes
+    assert "cắt cụt" in _refused(cut)
+
+
 def test_an_empty_and_a_zero_second_file_are_refused(tmp_path):
     empty = tmp_path / "rong.mp3"
     empty.write_bytes(b"")
