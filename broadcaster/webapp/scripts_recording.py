@@ -138,11 +138,12 @@ def _disconnected(exc):
 @bp.errorhandler(CSRFError)
 def _no_token(exc):
     # an upload cut off mid-way has no form left, so no CSRF token: say what happened
-    if _is_recording_post() and body_cut_off():
-        return _refused_upload(cut_off_text(), 400)
+    expired = _("Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); tải lại trang.")
+    if _is_recording_post():
+        return _refused_upload(cut_off_text() if body_cut_off() else expired, 400)
     from broadcaster.webapp import _error_page
 
-    return _error_page(400, _("Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); tải lại trang."))
+    return _error_page(400, expired)
 
 
 @dataclass(frozen=True)

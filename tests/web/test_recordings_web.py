@@ -334,3 +334,18 @@ def test_the_transcript_changes_and_the_recording_stays(web, tmp_path):
     # nothing changed: no version
     same = web.post(editor, "/scripts/sua-loi/recording", {"transcript": TRANSCRIPT})
     assert same.status_code == 302 and len(versions(web, "sua-loi")) == 3
+
+
+def test_an_expired_form_is_said_to_the_page_recorder_in_json(web, tmp_path):
+    seed(web, "het-han")
+    source = make_audio(tmp_path, "a.m4a", FORMATS["m4a"], seconds=2)
+    editor = web.client("bientap")
+    with source.open("rb") as fh:
+        answer = editor.post(
+            "/scripts/het-han/recording",
+            data={"recording": (fh, "a.m4a")},  # no CSRF token
+            content_type="multipart/form-data",
+            headers={"Accept": "application/json"},
+        )
+    assert answer.status_code == 400 and "CSRF" in answer.get_json()["error"]
+    assert len(versions(web, "het-han")) == 1

@@ -77,7 +77,8 @@
       }
       busy(form, false);
       show(box, false);
-      showErrors(form, data || { error: text(form, "data-failed") });
+      // a JSON refusal names its fields; any other answer (a proxy's page, 403) by its code
+      showErrors(form, data || { error: text(form, "data-refused").replace("{status}", xhr.status) });
     });
     xhr.addEventListener("error", function () {
       busy(form, false);
