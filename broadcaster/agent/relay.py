@@ -48,7 +48,7 @@ RATE = 44_100
 CHUNK = int(RATE * 0.05) * 2  # bytes: 50 ms of 16-bit mono
 MAX_AHEAD = 1.5  # seconds a live source may run ahead of the clock before its sound is dropped
 FILE_AHEAD = 0.3  # seconds of a file written ahead of the clock (a player's buffer)
-FILL_AFTER = 0.25  # seconds behind the clock before a gap is filled with silence
+FILL_AFTER = 0.5  # seconds behind the clock before a gap is filled with silence (jitter)
 AIRED_SHARE = 0.98  # of the slot's length relayed: the relay aired
 SOURCE_NAMES = {MAIN: "luồng chính", BACKUP: "luồng dự phòng", FILE: "bản ghi dự phòng"}
 
@@ -295,6 +295,9 @@ class _Relay:
                     self.decoder = None
                     self.retry_at = 0.0
                 else:
+                    if error and "timed out" in error.lower():  # -rw_timeout: said in our words
+                        stall = self.settings.stall_s
+                        error = f"không có âm thanh {stall:g} giây ({error.split(': ')[-1]})"
                     self.dropped(error or "luồng bị ngắt")
             else:
                 data = chunk
@@ -308,8 +311,13 @@ class _Relay:
                 self._play(data, now)
             return
         if self.decoder is not None:
-            quiet_since = max(self.last_sound, self.decoder.opened_at)
-            if now - quiet_since >= self.settings.stall_s:
+            # a new connection gets twice as long: the decoder probes the stream first
+            # (a socket sending nothing at all is ended sooner, by ffmpeg's -rw_timeout)
+            if self.last_sound:
+                quiet, allowed = now - self.last_sound, self.settings.stall_s
+            else:
+                quiet, allowed = now - self.decoder.opened_at, 2 * self.settings.stall_s
+            if quiet >= allowed:
                 self.dropped(f"không có âm thanh {self.settings.stall_s:g} giây")
         if self.decoder is not None and now - self.silent_since >= self.settings.backup_after_s:
             self.switch()

@@ -113,17 +113,16 @@ class ToneStream:
 
 
 def _wait_listening(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
-    """Until something listens on ``port`` (without connecting: one client only)."""
+    """Until something listens on ``port`` (without connecting: one client only), or has
+    already taken its one client (a waiting agent can be quicker than this look)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the stream's ffmpeg exited"
         with open("/proc/net/tcp") as f:
-            listening = any(
-                line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
-                for line in f.readlines()[1:]
-            )
-        if listening:
+            rows = [line.split() for line in f.readlines()[1:]]
+        # 0A: listening; 01: a connection established with its local end on the port
+        if any(r[1].endswith(f":{port:04X}") and r[3] in ("0A", "01") for r in rows):
             return
+        assert process.poll() is None, "the stream's ffmpeg exited"
         time.sleep(0.05)
     raise AssertionError(f"nothing listens on {port}")
 
@@ -172,3 +171,24 @@ def heard(wav_path, window_s: float = 0.5) -> list[int]:
         spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
         found.append(int(round(np.argmax(spectrum) * rate / len(window), -1)))
     return found
+
+
+def sounded_s(folder, pattern: str = "*.wav") -> float:
+    """Seconds of sound (not silence) in the WAVs being written in ``folder``, so far."""
+    import numpy as np
+
+    total = 0.0
+    for path in folder.glob(pattern) if folder.exists() else []:
+        data = path.read_bytes()[44:]
+        samples = np.frombuffer(data[: len(data) - len(data) % 2], dtype="<i2").astype(float)
+        size = 4410  # 0.1 s
+        for n in range(len(samples) // size):
+            if np.sqrt(np.mean(samples[n * size : (n + 1) * size] ** 2)) >= 100:
+                total += 0.1
+    return total
+
+
+def tone_gap_tone(windows: list[int]) -> bool:
+    """Sound, then silence, then sound again (what a drop and a reconnection leave)."""
+    runs = [w > 0 for n, w in enumerate(windows) if n == 0 or (w > 0) != (windows[n - 1] > 0)]
+    return any(runs[n : n + 3] == [True, False, True] for n in range(len(runs)))
