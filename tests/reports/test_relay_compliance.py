@@ -439,12 +439,9 @@ def test_every_format_shows_the_relay_figures(month):
 def test_a_stored_report_with_relays_verifies_and_an_old_body_still_does(month):
     # a body stored before relays were counted (format /1: no relay figures)
     with month.factory() as s:
-        old = compliance.compute(s, month.period, unit_code=month.province, tz=TZ)
-    old["format"] = FORMATS[0]
-    for row in [old["totals"], *(r for k in RELAY_SECTIONS[:-1] for r in old[k])]:
-        for name in RELAY_FIELDS:
-            row.pop(name)
-    del old["relay_campaigns"]
+        old = _as_stored_before_relays(
+            compliance.compute(s, month.period, unit_code=month.province, tz=TZ)
+        )
     with transaction(month.factory) as s:
         old_info = store.store(s, old, key=KEY, generated_by="kiểm tra")
 
@@ -551,7 +548,33 @@ def admin(month, db_url, tmp_path, factory, actor):
     stop_listening(app)
 
 
+def _as_stored_before_relays(report: dict) -> dict:
+    """The same body as format /1 wrote it: no relay figures anywhere."""
+    old = json.loads(json.dumps(report))
+    old["format"] = FORMATS[0]
+    for row in [old["totals"], *(r for k in RELAY_SECTIONS[:-1] for r in old[k])]:
+        for name in RELAY_FIELDS:
+            row.pop(name)
+    del old["relay_campaigns"]
+    return old
+
+
 def test_the_web_page_and_its_downloads_show_the_relays(month, admin):
+    # a report stored before relays were counted still shows and downloads, without them
+    # (sealed with the app's key: BROADCASTER_SECRET_KEY "test")
+    with transaction(month.factory) as s:
+        report = compliance.compute(s, month.period, unit_code=month.province, tz=TZ)
+        body = _as_stored_before_relays(report)
+        old = store.store(s, body, key=SealKey.from_secret("test"), generated_by="cũ")
+    old_page = admin.get(f"/reports/stored/{old.id}")
+    assert old_page.status_code == 200
+    assert 'id="relays"' not in old_page.get_data(as_text=True)
+    old_csv = admin.get(f"/reports/stored/{old.id}.csv").data.decode("utf-8-sig")
+    first = next(csv.DictReader(io.StringIO(old_csv)))
+    assert first["Tiếp âm: phút đã tiếp âm"] == ""  # the column is there, empty
+    assert admin.get(f"/reports/stored/{old.id}.pdf").status_code == 200
+    assert admin.get(f"/reports/stored/{old.id}.xlsx").status_code == 200
+
     add_relays(month)
     query = {"unit": month.province, "kind": "month", "of": f"{month.first:%Y-%m}", "cutoff": "1"}
     report = json.loads(admin.get("/reports/compliance.json", query_string=query).data)
