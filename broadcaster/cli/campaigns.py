@@ -81,7 +81,11 @@ def _campaign_options(fn: Callable) -> Callable:
         click.option("--to", "ends_on", help="Ngày kết thúc (bắt buộc khi tạo); tối đa ~2 năm."),
         click.option("--times-per-week", help="Số lần phát mỗi tuần (hoặc dùng --pattern)."),
         click.option(
-            "--weekdays", help="Ngày được phát, với --times-per-week: T2-T7 (mặc định), 'T2,T4,T6'."
+            "--weekdays",
+            "--days",
+            "weekdays",
+            help="Ngày được phát: T2-T7 (mặc định với --times-per-week), 'T2,T4,T6'; "
+            "với --relay mặc định mọi ngày.",
         ),
         click.option(
             "--window",
@@ -90,6 +94,15 @@ def _campaign_options(fn: Callable) -> Callable:
         ),
         click.option("--pattern", help="Lịch cố định mỗi tuần, ví dụ 'T2 06:00, T4 17:30'."),
         click.option("--priority", help="normal (thông thường, mặc định) hoặc priority (ưu tiên)."),
+        click.option(
+            "--relay",
+            "relay_source",
+            help="Tiếp âm: tên nguồn tiếp âm (ví dụ VOV1); chiến dịch tiếp âm không có tin bài.",
+        ),
+        click.option(
+            "--at", "relay_start", help="Tiếp âm: giờ bắt đầu (giờ địa phương), ví dụ 06:00."
+        ),
+        click.option("--minutes", "relay_minutes", help="Tiếp âm: thời lượng, số phút (1–600)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -114,12 +127,15 @@ def campaigns_group() -> None:
 @_no_plan
 @pass_app
 def add_cmd(app: AppContext, username, password, no_plan, scripts, units, **fields) -> None:
-    """Tạo chiến dịch: --times-per-week N (--weekdays, --window) HOẶC --pattern."""
+    """Tạo chiến dịch: --times-per-week N (--weekdays, --window) HOẶC --pattern; hoặc tiếp âm:
+    --relay NGUỒN --at 06:00 --minutes 30 (--days, mặc định mọi ngày)."""
+    relay = any(fields.get(k) is not None for k in ("relay_source", "relay_start", "relay_minutes"))
     spec = svc.CampaignSpec(
         name=fields.pop("name") or "",
         scripts=list(scripts),
         targets=list(units),
         ends_on=fields.pop("ends_on") or "",
+        kind="relay" if relay else "announcement",
         **fields,
     )
     with app.session() as session:
@@ -223,7 +239,10 @@ def show_cmd(app: AppContext, campaign: str, as_json: bool) -> None:
     click.echo(f"Mức:         {PRIORITY_LABELS[c.priority.value]}")
     click.echo(f"Tần suất:    {c.cadence}")
     click.echo(f"Thời gian:   {c.starts_on:%d/%m/%Y} – {c.ends_on:%d/%m/%Y}")
-    click.echo(f"Tin bài:     {', '.join(c.scripts)}")
+    if c.kind == "relay":
+        click.echo(f"Tiếp âm:     {c.relay_source}, từ {c.relay_start}, {c.relay_minutes} phút")
+    else:
+        click.echo(f"Tin bài:     {', '.join(c.scripts)}")
     click.echo(f"Nhận tin:    {', '.join(f'{t.name} ({t.code})' for t in c.targets)}")
     click.echo(f"Số đài:      {c.station_count} đài đang hoạt động")
 

@@ -37,11 +37,13 @@ from broadcaster.services.campaign_reads import (
     approved_scripts,
     campaigns_in_scope,
     reaches_scope,
+    relay_choices,
     target_paths,
 )
 from broadcaster.webapp.auth import signed_in
 from broadcaster.webapp.campaigns_calendar import STATUS_LABELS, calendar_view
 from broadcaster.webapp.campaigns_forms import (
+    KIND_CHOICES,
     PREFERRED_CHOICES,
     PRIORITY_CHOICES,
     CampaignForm,
@@ -125,6 +127,8 @@ def _form_page(form: CampaignForm, info: svc.CampaignInfo | None, status: int = 
         weekday_names=WEEKDAY_NAMES,
         preferred_choices=PREFERRED_CHOICES,
         priority_choices=PRIORITY_CHOICES,
+        kind_choices=KIND_CHOICES,
+        relay_choices=relay_choices(db(), actor().scope_path),
     ), status
 
 
@@ -168,7 +172,7 @@ def new():
         raise
     except BroadcasterError as exc:
         session.rollback()
-        form.errors[field_of(exc, form.values["mode"])] = error_text(exc)
+        form.errors[field_of(exc, form.error_mode)] = error_text(exc)
         return _form_page(form, None, 400)
     session.commit()
     _render_in_background(info.id)
@@ -201,7 +205,7 @@ def edit(campaign_id: int):
         raise
     except BroadcasterError as exc:
         session.rollback()
-        form.errors[field_of(exc, form.values["mode"])] = error_text(exc)
+        form.errors[field_of(exc, form.error_mode)] = error_text(exc)
         return _form_page(form, info, 400)
     session.commit()
     _render_in_background(campaign_id)

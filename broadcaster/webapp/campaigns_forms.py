@@ -6,6 +6,11 @@ service uses, so an error is shown beside the field that caused it. What only th
 service can judge (the cadence against the stations' windows, a script not approved)
 comes back as an :class:`InvalidInput` or :class:`Conflict` naming its ``field``;
 :func:`field_of` places it in the form (the service's field names are the form's).
+
+A campaign is of one kind, chosen when it is created: announcements (Tin bài:
+scripts and a cadence) or a relay (Tiếp âm: a source chosen by name, a start time,
+a length in minutes and its days, every day by default). The fields of the other
+kind are ignored, as the cadence mode's radio button decides between its two parts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 
 from broadcaster.errors import BroadcasterError, Words
 from broadcaster.services import cadence
-from broadcaster.services.campaign_reads import approved_scripts
+from broadcaster.services import campaign_relay as relay
+from broadcaster.services.campaign_reads import approved_scripts, relay_choices
 from broadcaster.services.campaigns import CampaignChanges, CampaignInfo, CampaignSpec
 from broadcaster.services.units import get_unit
 from broadcaster.webapp.common import actor, db, error_text, field, is_digits
@@ -37,7 +43,13 @@ FIELDS = (
     "ends_on",
     "priority",
     "targets",
+    "kind",
+    "relay_source",
+    "relay_start",
+    "relay_minutes",
+    "relay_weekdays",
 )
+KIND_CHOICES = (("announcement", _l("Tin bài")), ("relay", _l("Tiếp âm")))
 PREFERRED_CHOICES = (
     ("any", _l("Mọi khung giờ")),
     ("morning", _l("Buổi sáng")),
@@ -56,6 +68,11 @@ class CampaignForm:
     values: dict = dc_field(default_factory=dict)
     errors: dict[str, str] = dc_field(default_factory=dict)
 
+    @property
+    def error_mode(self) -> str:
+        """What :func:`field_of` needs: the cadence mode, or "relay"."""
+        return "relay" if self.values.get("kind") == "relay" else self.values["mode"]
+
     @classmethod
     def blank(cls, today: date) -> CampaignForm:
         return cls(
@@ -71,6 +88,11 @@ class CampaignForm:
                 "ends_on": "",
                 "priority": "normal",
                 "targets": "",
+                "kind": "announcement",
+                "relay_source": "",
+                "relay_start": "",
+                "relay_minutes": "30",
+                "relay_weekdays": [str(d) for d in relay.EVERY_DAY],
             }
         )
 
@@ -90,12 +112,21 @@ class CampaignForm:
                 "ends_on": info.ends_on.isoformat(),
                 "priority": info.priority.value,
                 "targets": ", ".join(t.code for t in info.targets),
+                "kind": info.kind,
+                "relay_source": info.relay_source or "",
+                "relay_start": info.relay_start or "",
+                "relay_minutes": str(info.relay_minutes or ""),
+                "relay_weekdays": [str(d) for d in info.weekdays or relay.EVERY_DAY],
             }
         )
 
 
 def field_of(exc: BroadcasterError, mode: str) -> str:
     """The form field a service error is about (the cadence when it names none)."""
+    if mode == "relay":
+        if exc.field == "weekdays":
+            return "relay_weekdays"
+        return exc.field if exc.field in FIELDS else "relay_start"
     if exc.field in FIELDS:
         return exc.field
     return "pattern" if mode == "pattern" else "times_per_week"
@@ -163,12 +194,57 @@ def _scripts(slugs: list[str], errors: dict) -> list[str]:
     return slugs
 
 
+def _days(values: list[str], name: str, errors: dict):
+    days = [int(d) for d in values if is_digits(d)]
+    if len(days) != len(values):
+        errors[name] = _("Chọn thứ trong danh sách.")
+        return None
+    return _try(errors, name, cadence.parse_weekdays, days)
+
+
+def _relay_fields(form, values: dict, errors: dict) -> dict:
+    """A relay's source (a name from the list), start, length and days, checked."""
+    values.update(
+        relay_source=_text(form, "relay_source", errors, 200),
+        relay_start=_text(form, "relay_start", errors, 10),
+        relay_minutes=_text(form, "relay_minutes", errors, 10),
+        relay_weekdays=_list(form, "relay_weekdays", errors, 2),
+    )
+    kwargs: dict = {}
+    if "relay_source" not in errors:
+        name = values["relay_source"]
+        if not name:
+            errors["relay_source"] = _("Chọn nguồn tiếp âm.")
+        elif name not in relay_choices(db(), actor().scope_path):
+            errors["relay_source"] = _(
+                "Không có nguồn tiếp âm '%(name)s' đang bật trong phạm vi của bạn.", name=name
+            )
+        else:
+            kwargs["relay_source"] = name
+    start = minutes = None
+    if "relay_start" not in errors:
+        start = _try(errors, "relay_start", relay.parse_start, values["relay_start"])
+    if "relay_minutes" not in errors:
+        minutes = _try(errors, "relay_minutes", relay.parse_minutes, values["relay_minutes"])
+    if start is not None and minutes is not None:
+        _try(errors, "relay_minutes", relay.check_span, start, minutes)
+    kwargs.update(relay_start=start, relay_minutes=minutes)
+    if "relay_weekdays" not in errors:
+        if not values["relay_weekdays"]:
+            errors["relay_weekdays"] = _("Chọn ít nhất một ngày tiếp âm.")
+        else:
+            kwargs["weekdays"] = _days(values["relay_weekdays"], "relay_weekdays", errors)
+    return kwargs
+
+
 def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[CampaignForm, dict]:
     """The typed values, their errors, and the checked keyword arguments of a
     :class:`CampaignSpec` (``stored`` None) or :class:`CampaignChanges` of ``stored``
     (valid only without errors)."""
     new = stored is None
     errors: dict[str, str] = {}
+    kind = (form.get("kind") if new else stored.kind) or "announcement"
+    kind = "relay" if kind == "relay" else "announcement"
     values = {
         "name": _text(form, "name", errors),
         "scripts": _list(form, "scripts", errors),
@@ -182,9 +258,14 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
         "priority": _text(form, "priority", errors, 20),
         "targets": _text(form, "targets", errors, 2000),
     }
+    values["kind"] = kind
     if "name" not in errors:
         _try(errors, "name", cadence.parse_name, values["name"])
-    scripts = _scripts(values["scripts"], errors) if "scripts" not in errors else []
+    if kind == "relay":
+        values["scripts"] = []  # a relay airs no script, whatever the hidden list holds
+    scripts = (
+        _scripts(values["scripts"], errors) if kind != "relay" and "scripts" not in errors else []
+    )
     targets = _targets(values["targets"], errors) if "targets" not in errors else []
     starts = ends = None
     if "starts_on" not in errors:
@@ -204,7 +285,9 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
     if "priority" not in errors:
         priority = _try(errors, "priority", cadence.parse_priority, values["priority"] or "normal")
     kwargs: dict = {}
-    if values["mode"] == "pattern":
+    if kind == "relay":
+        kwargs.update(_relay_fields(form, values, errors), kind="relay")
+    elif values["mode"] == "pattern":
         if "pattern" not in errors:
             kwargs["pattern"] = _try(errors, "pattern", cadence.parse_pattern, values["pattern"])
     else:
@@ -213,18 +296,14 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
                 errors, "times_per_week", cadence.parse_times_per_week, values["times_per_week"]
             )
         if "weekdays" not in errors:
-            days = [int(d) for d in values["weekdays"] if is_digits(d)]
-            if len(days) != len(values["weekdays"]):
-                errors["weekdays"] = _("Chọn thứ trong danh sách.")
-            else:
-                kwargs["weekdays"] = _try(errors, "weekdays", cadence.parse_weekdays, days)
+            kwargs["weekdays"] = _days(values["weekdays"], "weekdays", errors)
         if "preferred" not in errors:
             kwargs["preferred"] = _try(
                 errors, "preferred", cadence.parse_preferred, values["preferred"] or "any"
             )
     kwargs.update(
         name=values["name"],
-        scripts=scripts,
+        scripts=scripts if kind != "relay" else ([] if new else None),
         targets=targets,
         starts_on=starts,
         ends_on=ends,
@@ -238,4 +317,4 @@ def spec_of(kwargs: dict) -> CampaignSpec:
 
 
 def changes_of(kwargs: dict) -> CampaignChanges:
-    return CampaignChanges(**kwargs)
+    return CampaignChanges(**{k: v for k, v in kwargs.items() if k != "kind"})
