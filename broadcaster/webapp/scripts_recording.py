@@ -346,12 +346,16 @@ def _rec():
     return recordings
 
 
-def _store(make) -> tuple[ScriptVersion | None, dict[str, str]]:
+def _store(make, taken: dict[str, str]) -> tuple[ScriptVersion | None, dict[str, str]]:
     """Store, measure and master the recording in one transaction (the service does all
-    three); its refusal as the form's errors, beside the field it is about."""
+    three); its refusal as the form's errors, beside the field it is about. ``taken``:
+    the errors when another writer's insert won (the same version number or slug)."""
     try:
         version = make().version
         db().commit()
+    except IntegrityError:
+        db().rollback()
+        return None, taken
     except PermissionDenied:
         db().rollback()
         abort(403)
@@ -415,7 +419,8 @@ def add_recording(slug: str):
             transcript=got["transcript"] or None,
             title=got["title"] or None,
             audio=settings().audio,
-        )
+        ),
+        {"recording": _("Vừa có người khác lưu tin bài này; tải lại trang rồi sửa tiếp.")},
     )
     if problems:
         return _page(info, values, problems, 400)
@@ -449,24 +454,22 @@ def new_recording():
             slug = _free_slug(derived_slug(got["title"]) or "ghi-am")
     if errors:
         return _page(None, values, errors, 400)
-    try:
-        version, problems = _store(
-            lambda: _rec().create_recorded_script(
-                db(),
-                slug,
-                upload.stream,
-                filename=upload.filename,
-                audio_dir=settings().audio_dir,
-                actor=actor(),
-                title=got["title"],
-                unit=unit.code if unit else None,
-                transcript=got["transcript"] or None,
-                audio=settings().audio,
-            )
-        )
-    except IntegrityError:  # someone took the slug between our look and our insert
-        db().rollback()
-        return _page(None, values, {"slug": _("Mã %(slug)s đã có; chọn mã khác.", slug=slug)}, 400)
+    version, problems = _store(
+        lambda: _rec().create_recorded_script(
+            db(),
+            slug,
+            upload.stream,
+            filename=upload.filename,
+            audio_dir=settings().audio_dir,
+            actor=actor(),
+            title=got["title"],
+            unit=unit.code if unit else None,
+            transcript=got["transcript"] or None,
+            audio=settings().audio,
+        ),
+        # someone took the slug between our look and our insert
+        {"slug": _("Mã %(slug)s đã có; chọn mã khác.", slug=slug)},
+    )
     if problems:
         return _page(None, values, problems, 400)
     return _saved(slug, version, new=True)

@@ -277,6 +277,9 @@
       box.disabled = false;
       show(hint, false);
     });
+    audio.addEventListener("error", function () {
+      if (hint) hint.textContent = text(hint, "data-broken");
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
