@@ -371,6 +371,20 @@ def test_a_slot_still_open_is_pending_and_later_reports_are_not_counted(month):
     assert later["relay_minutes"] == B_DAYS * 30
 
 
+def test_large_scopes_count_the_same_relays(month, monkeypatch):
+    """Above DETAIL_MAX_STATIONS PostgreSQL counts by grouping sets: the relays must not move."""
+    add_relays(month)
+    now = utcnow()
+    small = month.report(unit_code=month.province, as_of=now)
+    monkeypatch.setattr(compliance, "DETAIL_MAX_STATIONS", 10)
+    large = month.report(unit_code=month.province, as_of=now)
+    assert small["detail"] is not None and large["detail"] is None
+    assert _relay(large["totals"]) == _relay(small["totals"])
+    assert large["totals"]["relay_slots"] == 2 * month.days - 1
+    for section in RELAY_SECTIONS:
+        assert [_relay(r) for r in large[section]] == [_relay(r) for r in small[section]], section
+
+
 # --- every format -----------------------------------------------------------------------
 
 
