@@ -349,3 +349,57 @@ def test_an_expired_form_is_said_to_the_page_recorder_in_json(web, tmp_path):
         )
     assert answer.status_code == 400 and "CSRF" in answer.get_json()["error"]
     assert len(versions(web, "het-han")) == 1
+
+
+def test_through_the_real_server_too_big_is_413_and_a_cut_off_keeps_nothing(small_web):
+    """As ``broadcaster serve`` runs it (uvicorn, a2wsgi): the 413 page reaches a plain
+    form post, and a client gone mid-upload leaves no version and no file behind."""
+    import socket
+
+    import requests
+
+    from tests.agent.live import FrontServer
+    from tests.web.conftest import PASSWORD, csrf_of
+
+    seed(small_web, "that")
+    server = FrontServer(small_web.app)
+    try:
+        browser = requests.Session()
+        token = csrf_of(browser.get(server.url + "/login").text)
+        login = {"username": "bientap", "password": PASSWORD, "csrf_token": token}
+        assert browser.post(server.url + "/login", data=login).ok
+        token = csrf_of(browser.get(server.url + "/scripts/that/recording").text)
+        big = browser.post(
+            server.url + "/scripts/that/recording",
+            data={"csrf_token": token},
+            files={"recording": ("dai.wav", b"\1" * (3 * 1024 * 1024), "audio/wav")},
+        )
+        assert big.status_code == 413 and "tối đa 1 MB" in big.text
+
+        boundary = "----cut"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            f'{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="recording"; '
+            f'filename="a.wav"\r\n\r\n'
+        ).encode() + b"\1" * 600_000
+        host, port = server.url.removeprefix("http://").split(":")
+        cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(
+                (
+                    f"POST /scripts/that/recording HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Cookie: {cookies}\r\nContent-Length: {len(body) * 2}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n"
+                ).encode()
+                + body
+            )
+            sock.shutdown(socket.SHUT_WR)  # the phone lost its signal half-way
+            while sock.recv(65536):
+                pass
+        # the server is fine, and kept nothing
+        assert browser.get(server.url + "/scripts/that").status_code == 200
+        assert len(versions(small_web, "that")) == 1
+        audio = small_web.settings.audio_dir / "recordings"
+        assert not audio.exists() or not [p for p in audio.rglob("*") if p.is_file()]
+    finally:
+        server.stop()
