@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from broadcaster.db import transaction
-from broadcaster.models import AuditEvent, Campaign, RelaySource, Slot, SlotStatus
+from broadcaster.models import AdminUnit, AuditEvent, Campaign, RelaySource, Slot, SlotStatus
 from tests.planning.fixtures import TZ
 from tests.test_cli_campaigns import END, SLUGS, START, _add, library  # noqa: F401
 
@@ -124,3 +124,18 @@ def test_scripts_given_to_a_relay_and_relay_fields_given_to_announcements(
     refused = cli("campaigns", "edit", "1", "--at", "06:00")
     assert refused.exit_code == 2 and "Chiến dịch tin bài không có" in refused.output
     assert "(--at)" in refused.output
+
+
+def test_a_communes_source_serves_only_that_commune(cli, factory, sources):
+    with transaction(factory) as s:
+        commune = s.scalar(select(AdminUnit).where(AdminUnit.code == "18073"))
+        s.add(RelaySource(name="Loa xã", url="http://127.0.0.1:9/xa.mp3", unit_id=commune.id))
+    args = ("--relay", "Loa xã", "--at", "17:00", "--minutes", "15")
+    refused = _relay(cli, *args)  # to the whole province
+    assert refused.exit_code == 2 and "không dùng cho đơn vị nhận tin" in refused.output
+    assert "(--unit)" in refused.output
+    allowed = cli(
+        "campaigns", "add", "--name", "Loa xã chiều", "--unit", "18073",
+        "--from", START.isoformat(), "--to", END.isoformat(), *args,
+    )  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output

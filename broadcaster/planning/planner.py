@@ -178,7 +178,7 @@ def _replannable(row, now: datetime) -> bool:
 
 
 def _occupied(rows: dict, now: datetime, scope: set[int]) -> dict[datetime, list]:
-    """The (start, end) of slots this run will not move, by window end."""
+    """The (start, end, is a relay) of slots this run will not move, by window end."""
     busy: dict[datetime, list] = defaultdict(list)
     for (campaign_id, _), row in rows.items():
         if row.planned_start is None or row.status in (SlotStatus.CANCELLED, SlotStatus.UNPLACED):
@@ -186,7 +186,7 @@ def _occupied(rows: dict, now: datetime, scope: set[int]) -> dict[datetime, list
         if campaign_id in scope and _replannable(row, now):
             continue
         end = row.planned_start + timedelta(milliseconds=row.duration_ms)
-        busy[row.window_end].append((row.planned_start, end))
+        busy[row.window_end].append((row.planned_start, end, row.relay_source_id is not None))
     return busy
 
 
@@ -279,8 +279,9 @@ def _place(
             )
         return bounds[(day, w)]
 
-    def kept(day: date, w: int) -> list:
-        return busy.get(window(day, w)[1], [])
+    def kept(day: date, w: int, only_relays: bool = False) -> list:
+        rows = busy.get(window(day, w)[1], [])
+        return [(a, b) for a, b, relay in rows if relay or not only_relays]
 
     def fits(day: date, w: int, ms: int, at: time | None) -> bool:
         load = used[(day, w)] + sum(_ms(a, b) for a, b in kept(day, w))
@@ -313,6 +314,7 @@ def _place(
         old = existing.get((c.id, key))
         if (
             old is not None
+            and version_id is not None  # a relay's file is its backup: its length is fixed
             and old.audio_asset_id is not None
             and old.script_version_id == version_id
         ):
@@ -323,7 +325,9 @@ def _place(
                 continue  # already begun: whatever happens to it stays as it is
             interval = (start, start + timedelta(milliseconds=ms))
             reason = "ngày nghỉ phát" if day in quiet else None if order else OUTSIDE_WINDOWS
-            if reason is None and overlaps(*interval, relays[(day, order[0])]):
+            if reason is None and overlaps(
+                *interval, [*relays[(day, order[0])], *kept(day, order[0], only_relays=True)]
+            ):
                 reason = RELAYS_OVERLAP
             if reason is not None:
                 unplaced(c, key, None, ms, reason)
@@ -347,7 +351,9 @@ def _place(
                 if at is not None:
                     start = local_to_utc(candidate_day, at, tz)
                     mine = (start, start + timedelta(milliseconds=ms))
-                    if overlaps(*mine, relays[(candidate_day, w)]):
+                    if overlaps(
+                        *mine, [*relays[(candidate_day, w)], *kept(candidate_day, w, True)]
+                    ):
                         reason = OVER_A_RELAY
                         continue
                 if fits(candidate_day, w, ms, at):

@@ -303,3 +303,49 @@ def test_a_switched_off_source_cancels_its_relays(factory, relay_campaign):
         s.execute(update(RelaySource).values(active=False))
     report = run(factory)
     assert report.cancelled == 7 * 69 and not planned(factory)
+
+
+def test_the_digest_holds_the_relays_fields_and_a_new_length_is_taken(
+    factory, relay_campaign, approved_script
+):
+    relay = relay_campaign("VOV1", time(6), 30)
+    run(factory)
+    assert run(factory).skipped
+    backup = approved_script("du-phong", 12)
+    with transaction(factory) as s:  # a backup file attached by the render job
+        asset = _an_asset(s)
+        s.execute(update(Slot).values(audio_asset_id=asset))
+        s.execute(update(RelaySource).values(backup_script_id=backup))
+    assert not run(factory).skipped  # slots changed
+    with transaction(factory) as s:
+        s.execute(update(Campaign).where(Campaign.id == relay).values(relay_minutes=20))
+    report = run(factory)
+    assert not report.skipped and report.updated == 7 * 69
+    assert {s.duration_ms for s in planned(factory)} == {20 * 60_000}
+
+
+def _an_asset(s) -> int:
+    from broadcaster.models import AudioAsset
+
+    row = AudioAsset(
+        sha256="a" * 64, path="x.mp3", engine="recording", requested_engine="recording",
+        voice="", speed=1.0, text="", title="dự phòng", duration_ms=5000, loudness_lufs=-16.0,
+        true_peak_db=-1.5, size_bytes=1000, bitrate_kbps=64, sample_rate=44100, settings={},
+        format_version=1, file_sha256="b" * 64,
+    )  # fmt: skip
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def test_a_pattern_planned_alone_keeps_off_a_relay_it_does_not_move(
+    factory, campaign, relay_campaign
+):
+    relay_campaign("VOV1", time(6), 30)
+    other = campaign("Lịch", pattern=[(1, "05:40")])
+    run(factory)
+    with transaction(factory) as s:  # moved onto the relay; only this campaign is planned
+        s.execute(update(Campaign).where(Campaign.id == other).values(pattern=[[1, "06:05"]]))
+    report = run(factory, campaign_ids=[other])
+    assert {u.reason for u in report.unplaced} == {OVER_A_RELAY}
+    assert_no_overlap_inside_windows(planned(factory))
