@@ -29,9 +29,11 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from broadcaster.agent.players import (
     COMPLETED,
@@ -42,6 +44,10 @@ from broadcaster.agent.players import (
     StreamSink,
     ffmpeg_exe,
 )
+from broadcaster.agent.spool import Report
+
+if TYPE_CHECKING:
+    from broadcaster.agent.schedule import Item
 
 MAIN, BACKUP, FILE = "main", "backup", "file"
 RATE = 44_100
@@ -381,3 +387,41 @@ def relay(
     if outcome.first_sample_at is None:
         outcome.started_at = began
     return outcome
+
+
+def plan_for(item: Item, now: datetime, mono: float, backup_file: Path | None) -> RelayPlan:
+    """A relay item's plan: its times (server time ``now`` is ``mono`` on the monotonic
+    clock) and its sources."""
+    return RelayPlan(
+        url=item.relay.url,
+        backup_url=item.relay.backup_url,
+        backup_file=backup_file,
+        start_at=mono + (item.planned_start - now).total_seconds(),
+        end_at=mono + (item.ends_at - now).total_seconds(),
+        label=f"relay-{item.slot_id}",
+    )
+
+
+def report_for(
+    item: Item,
+    outcome: RelayOutcome,
+    reason: str | None,
+    to_server: Callable[[datetime], datetime],
+) -> Report:
+    """The airing report of a relay: status by the seconds relayed of the slot's length,
+    ``relayed_s`` from every source, ``relay_used`` the one that played longest, and a
+    note of the seconds by source and what went wrong (``reason``: why it was stopped)."""
+    notes = [outcome.note()] if outcome.note() else []
+    if outcome.result == INTERRUPTED and reason:
+        notes.append(reason)
+    if outcome.detail:
+        notes.append(f"trình phát lỗi: {outcome.detail}")
+    return Report.new(
+        item.slot_id,
+        to_server(outcome.started_at),
+        to_server(max(outcome.ended_at, outcome.started_at)),
+        outcome.status(item.duration_ms / 1000),
+        note="; ".join(notes) or None,
+        relayed_s=outcome.relayed_s,
+        relay_used=outcome.used,
+    )

@@ -38,7 +38,7 @@ from broadcaster.agent.players import (
     PlayOutcome,
     make_player,
 )
-from broadcaster.agent.relay import RelayOutcome, RelayPlan, RelaySettings, relay
+from broadcaster.agent.relay import RelayOutcome, RelaySettings, plan_for, relay, report_for
 from broadcaster.agent.schedule import Agenda, Item
 from broadcaster.agent.spool import Report, Spool
 from broadcaster.agent.sync import Every, Syncer
@@ -521,36 +521,15 @@ class Runner:
             ", có luồng dự phòng" if source.backup_url else "",
             ", có bản ghi dự phòng" if backup_file else "",
         )
-        now, mono = self.clock.now(), time.monotonic()
-        plan = RelayPlan(
-            url=source.url,
-            backup_url=source.backup_url,
-            backup_file=backup_file,
-            start_at=mono + (item.planned_start - now).total_seconds(),
-            end_at=mono + (item.ends_at - now).total_seconds(),
-            label=f"relay-{item.slot_id}",
-        )
+        plan = plan_for(item, self.clock.now(), time.monotonic(), backup_file)
         try:
             outcome = relay(self.player, plan, playing.stop, self.config.relay_settings())
         except Exception as exc:  # a bug must not lose the report: it is a failed relay
             log.exception("Tiếp âm gặp lỗi không lường trước")
             at = datetime.now(UTC)
             outcome = RelayOutcome(at, at, ERROR, detail=str(exc) or type(exc).__name__)
-        status = outcome.status(item.duration_ms / 1000)
-        notes = [outcome.note()] if outcome.note() else []
-        if outcome.result == INTERRUPTED and playing.reason:
-            notes.append(playing.reason)
-        if outcome.detail:
-            notes.append(f"trình phát lỗi: {outcome.detail}")
-        report = Report.new(
-            item.slot_id,
-            self.clock.to_server(outcome.started_at),
-            self.clock.to_server(max(outcome.ended_at, outcome.started_at)),
-            status,
-            note="; ".join(notes) or None,
-            relayed_s=outcome.relayed_s,
-            relay_used=outcome.used,
-        )
+        report = report_for(item, outcome, playing.reason, self.clock.to_server)
+        status = report.status
         self.spool.finish_play(report)
         with self._state_lock:
             self._playing = None
