@@ -198,3 +198,74 @@ def _day(world: World) -> str:
     from tests.api.test_real_clients import slot_day
 
     return slot_day(world).isoformat()
+
+
+def test_a_recording_is_said_so_and_a_recorded_backup_is_its_mastered_file(
+    world, relay_campaign, approved_script, tmp_path
+):
+    import subprocess
+
+    from broadcaster.audio._ffmpeg import ffmpeg_exe
+    from broadcaster.models import Script
+    from broadcaster.services import scripts, users
+    from broadcaster.services.recordings import create_recorded_script
+
+    source = tmp_path / "loi-chu-tich.m4a"
+    subprocess.run(
+        [
+            ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=4",
+            "-c:a", "aac", str(source),
+        ],
+        check=True,
+    )  # fmt: skip
+    with world.factory() as s:
+        editor = users.authenticate(s, "soan", "password1")
+        approver = users.authenticate(s, "duyet", "password1")
+    with transaction(world.factory) as s:
+        create_recorded_script(
+            s, "loi-chu-tich", source, filename=source.name, audio_dir=world.settings.audio_dir,
+            actor=editor, title="Lời chủ tịch xã", unit="42", audio=world.settings.audio,
+        )  # fmt: skip
+        scripts.submit(s, editor, "loi-chu-tich")
+        scripts.approve(s, approver, "loi-chu-tich")
+    with transaction(world.factory) as s:
+        script = s.scalar(select(Script).where(Script.slug == "loi-chu-tich"))
+        first = s.get(Slot, world.slots[0])
+        recorded = Slot(
+            station_id=first.station_id, campaign_id=first.campaign_id, occurrence="ghi-am",
+            script_version_id=script.approved_version_id, week=first.week,
+            planned_start=first.planned_start + timedelta(seconds=30),
+            window_end=first.window_end, position=5, duration_ms=4000,
+            status=SlotStatus.PLANNED,
+        )  # fmt: skip
+        s.add(recorded)
+        s.flush()
+        recorded_id, script_id = recorded.id, script.id
+    with transaction(world.factory) as s:
+        render_slot(s, world.renderer, recorded_id)
+    campaign_id = relay_campaign("VOV1", time(6), 30, backup_script_id=script_id)
+    with transaction(world.factory) as s:
+        last = s.get(Slot, world.slots[-1])
+        s.add(
+            Slot(
+                station_id=last.station_id, campaign_id=campaign_id, occurrence="relay",
+                relay_source_id=s.scalar(select(RelaySource.id)), week=last.week,
+                planned_start=last.planned_start + timedelta(minutes=1),
+                window_end=last.planned_start + timedelta(minutes=31), position=9,
+                duration_ms=1_800_000, status=SlotStatus.PLANNED,
+            )
+        )  # fmt: skip
+    assert attach_backups(world.factory, world.renderer).changed == 1
+    response = world.client().get(
+        f"/api/v1/stations/{world.station}/playlist?date={_day(world)}", headers=world.auth()
+    )
+    items = response.get_json()["items"]
+    (spoken_by_a_person,) = [i for i in items if i["slot_id"] == recorded_id]
+    assert spoken_by_a_person["content"] == "recording" and spoken_by_a_person["kind"] == "campaign"
+    assert {i["content"] for i in items if i["slot_id"] in world.slots} == {"speech"}
+    relay = relay_item(response.get_json())["relay"]
+    # the same mastered file: one per recording, whoever plays it
+    assert relay["backup_audio_sha256"] == spoken_by_a_person["audio"]["sha256"]
+    got = world.client().get(relay["backup_audio_url"], headers=world.auth())
+    assert got.status_code == 200
+    assert hashlib.sha256(got.get_data()).hexdigest() == relay["backup_audio_sha256"]
