@@ -271,7 +271,7 @@ def _unheard_recording(info: svc.ScriptInfo, number: int | None) -> bool:
         if not pending:
             return False
         number = pending[-1]
-    return scripts_recording.has_recording(info.id, number)
+    return scripts_recording.has_recording(info, number)
 
 
 @bp.post("/<slug>/reject")

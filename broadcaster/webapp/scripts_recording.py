@@ -20,6 +20,7 @@ the transcript, with the warnings the measuring found.
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import abort, jsonify, redirect, render_template, request, send_file, url_for
@@ -169,20 +170,13 @@ def _duration(seconds) -> str | None:
 def warning_texts(info: dict | None) -> list[str]:
     """The measuring's warnings in the reader's language (their message ids through Babel)."""
     texts = []
-    for w in (info or {}).get("warnings") or []:
-        if not isinstance(w, dict):
-            continue
+    for w in (info or {}).get("warnings") or []:  # {"code", "message", "params"}
         template = w.get("message") or w.get("code") or ""
-        params = {k: v for k, v in w.items() if k not in ("code", "message")}
-        params.update(w.get("params") or {} if isinstance(w.get("params"), dict) else {})
-        translated = _(template)
+        params = w.get("params") or {}
         try:
-            texts.append(translated.format(**params))
-        except (KeyError, IndexError, ValueError):
-            try:
-                texts.append(template.format(**params))
-            except (KeyError, IndexError, ValueError):
-                texts.append(template)
+            texts.append(_(template).format(**params))
+        except (KeyError, IndexError, ValueError):  # a translation with other placeholders
+            texts.append(template.format_map(defaultdict(str, params)))
     return texts
 
 
@@ -209,56 +203,28 @@ def _details(info: dict) -> str:
     return " · ".join(parts)
 
 
-def recordings_of(script_id: int) -> dict[int, RecordingView]:
-    """The versions of a script that carry a recording, by number."""
-    rows = db().execute(
-        select(ScriptVersion.number, ScriptVersion.recording_info, ScriptVersion.script_id).where(
-            ScriptVersion.script_id == script_id,
-            ScriptVersion.recording_sha256.is_not(None),
+def recordings_of(info: svc.ScriptInfo) -> dict[int, RecordingView]:
+    """The versions of a script that carry a recording, by number, as the page shows them."""
+    return {
+        v.number: RecordingView(
+            number=v.number,
+            url=url_for("scripts.recording_audio", slug=info.slug, number=v.number),
+            duration=_duration((v.recording_info or {}).get("duration_s")),
+            details=_details(v.recording_info or {}),
+            warnings=warning_texts(v.recording_info),
         )
-    )
-    return {number: _view(number, info or {}) for number, info, _sid in rows}
-
-
-def _view(number: int, info: dict) -> RecordingView:
-    return RecordingView(
-        number=number,
-        url="",  # filled by the page (it knows the slug)
-        duration=_duration(info.get("duration_s")),
-        details=_details(info),
-        warnings=warning_texts(info),
-    )
+        for v in info.versions
+        if v.is_recording
+    }
 
 
 @bp.context_processor
 def _recording_helpers() -> dict:
-    def script_recordings(info) -> dict[int, RecordingView]:
-        found = recordings_of(info.id)
-        return {
-            n: RecordingView(
-                number=v.number,
-                url=url_for("scripts.recording_audio", slug=info.slug, number=n),
-                duration=v.duration,
-                details=v.details,
-                warnings=v.warnings,
-            )
-            for n, v in found.items()
-        }
-
-    return {"script_recordings": script_recordings, "recording_accept": ACCEPT}
+    return {"script_recordings": recordings_of}
 
 
-def has_recording(script_id: int, number: int) -> bool:
-    return (
-        db().scalar(
-            select(ScriptVersion.id).where(
-                ScriptVersion.script_id == script_id,
-                ScriptVersion.number == number,
-                ScriptVersion.recording_sha256.is_not(None),
-            )
-        )
-        is not None
-    )
+def has_recording(info: svc.ScriptInfo, number: int) -> bool:
+    return any(v.number == number and v.is_recording for v in info.versions)
 
 
 def _page(info, values: dict, errors: dict[str, str], status: int = 200, error: str | None = None):
