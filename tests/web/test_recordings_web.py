@@ -285,6 +285,10 @@ def test_the_approver_sees_the_warnings_hears_it_and_approves(web, tmp_path):
     assert warnings.count("<li>") == len(info["warnings"])
     assert 'id="heard"' in page and TRANSCRIPT in page
     assert approver.get("/scripts/nho-qua/recording/2.mp3").status_code == 200
+    # looking at the old text version, the pending recording is still beside the approve box
+    older = text(approver.get("/scripts/nho-qua?version=1"))
+    assert 'id="review-audio"' in older and 'id="review-warnings"' in older
+    assert 'id="recording-audio"' not in older
 
     # approving without saying it was heard is refused beside the box
     refused = web.post(approver, "/scripts/nho-qua/approve", {"version": "2"})

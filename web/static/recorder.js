@@ -131,7 +131,7 @@
 
   function recorder(form, box) {
     var missing = document.getElementById("recorder-missing");
-    if (!window.isSecureContext) {
+    if (window.isSecureContext === false) {
       missing.textContent = text(box, "data-insecure");
       show(missing, true);
       return;
