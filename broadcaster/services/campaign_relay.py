@@ -126,10 +126,10 @@ def check_span(start: time, minutes: int) -> None:
     """Start plus length stays inside the day (ends at 24:00 at the latest)."""
     if end_minute(start, minutes) > 24 * 60:
         raise InvalidInput(
-            "Tiếp âm từ {start} trong {minutes} phút sẽ qua nửa đêm; giờ kết thúc phải trong "
-            "cùng ngày (muộn nhất 24:00).",
+            "Tiếp âm từ {start:%H:%M} trong {minutes} phút sẽ qua nửa đêm; giờ kết thúc phải "
+            "trong cùng ngày (muộn nhất 24:00).",
             field="relay_minutes",
-            start=f"{start:%H:%M}",
+            start=start,
             minutes=minutes,
         )
 
