@@ -106,7 +106,9 @@ def plan(
     mondays = weeks_between(today, today + timedelta(days=days - 1))
     first_day, last_day = today, mondays[-1] + timedelta(days=6)
     report = PlanReport(first_day=first_day, last_day=last_day)
+    asked: set[int] = set()  # a paused or ended relay is in scope though no longer loaded
     if campaign_ids is not None and _has_relay(session, campaign_ids):
+        asked = set(campaign_ids)
         campaign_ids = None  # the relay takes window time first: everything moves around it
 
     campaigns = load_campaigns(session, today, last_day, campaign_ids)
@@ -114,6 +116,7 @@ def plan(
     quiet = load_quiet_days(session, first_day, last_day)
     weeks = [week_label(m) for m in mondays]
     scope_ids = set(campaign_ids) if campaign_ids is not None else {c.id for c in campaigns}
+    scope_ids |= asked
     if campaign_ids is None:
         fingerprint = digest(session, weeks, tz, campaigns, stations, quiet)
         last = session.get(PlanState, FULL_SCOPE)

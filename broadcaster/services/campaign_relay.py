@@ -207,7 +207,7 @@ def weekdays_of(value) -> tuple[int, ...]:
 
 
 def describe(source_name: str, start: time, minutes: int, weekdays: Sequence[int]) -> str:
-    """ "Tiếp âm VOV1 06:00–06:30 (T2–CN)"."""
+    """The cadence of a relay as lists show it: Tiếp âm VOV1 06:00–06:30 (T2–CN)."""
     end = end_minute(start, minutes)
     ends = f"{end // 60:02d}:{end % 60:02d}"
     return f"Tiếp âm {source_name} {start:%H:%M}–{ends} ({describe_weekdays(weekdays)})"

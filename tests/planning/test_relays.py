@@ -349,3 +349,21 @@ def test_a_pattern_planned_alone_keeps_off_a_relay_it_does_not_move(
     report = run(factory, campaign_ids=[other])
     assert {u.reason for u in report.unplaced} == {OVER_A_RELAY}
     assert_no_overlap_inside_windows(planned(factory))
+
+
+def test_pausing_a_relay_cancels_it_and_frees_its_time(factory, campaign, relay_campaign):
+    relay = relay_campaign("VOV1", time(17), 45)
+    other = campaign("DVCTT", times_per_week=6, preferred="evening")
+    run(factory)
+    assert {
+        s.planned_start.astimezone(TZ).time() for s in planned(factory) if s.campaign_id == other
+    } == {time(17, 45)}
+    with transaction(factory) as s:
+        svc.pause_campaign(s, system_actor(), relay, "VOV1 nghỉ bảo trì")
+        report = plan(s, now=MONDAY, days=7, tz=TZ, campaign_ids=[relay])
+    assert report.cancelled == 7 * 69
+    assert not [s for s in planned(factory) if s.campaign_id == relay]
+    # the announcements move back to the window's start
+    assert {
+        s.planned_start.astimezone(TZ).time() for s in planned(factory) if s.campaign_id == other
+    } == {time(17)}
