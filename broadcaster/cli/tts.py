@@ -196,6 +196,9 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
         slots = attach(
             app.sessions, renderer, engine=engine, voice=voice, progress=lambda *_: bar.update(1)
         )
+    from broadcaster.services.relay_backups import attach_backups
+
+    backups = attach_backups(app.sessions, renderer)  # relays: their backup file only
     if as_json:
         echo_json(
             {
@@ -204,6 +207,8 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
                 "failed": [{"item": o.label, "reason": o.error} for o in summary.failed],
                 "slots_attached": slots.attached,
                 "slots_failed": [{"slot": i, "reason": r} for i, r in slots.failed],
+                "relay_backups_attached": backups.changed,
+                "relay_backups_failed": [{"source": n, "reason": r} for n, r in backups.failed],
             }
         )
     else:
@@ -216,7 +221,11 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
         click.echo(f"Lượt phát trong 48 giờ tới: {slots.say()}.")
         for slot_id, reason in slots.failed[:20]:
             click.echo(f"  lỗi lượt {slot_id}: {reason}")
-    if summary.failed or slots.failed:
+        if backups.changed:
+            click.echo(f"Tiếp âm: {backups.changed} lượt có tệp dự phòng mới.")
+        for source, reason in backups.failed:
+            click.echo(f"  lỗi tệp dự phòng của nguồn tiếp âm {source}: {reason}")
+    if summary.failed or slots.failed or backups.failed:
         sys.exit(1)
 
 

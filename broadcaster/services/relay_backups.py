@@ -58,20 +58,20 @@ def attach_backups(factory, renderer: AudioRenderer, now: datetime | None = None
     """Give every planned relay slot of the next 48 hours its source's backup file."""
     now = now or clock.utcnow()
     with factory() as s:
-        sources = set(
-            s.scalars(
-                select(Slot.relay_source_id)
-                .where(
-                    Slot.status == SlotStatus.PLANNED,
-                    Slot.relay_source_id.is_not(None),
-                    Slot.planned_start >= now,
-                    Slot.planned_start < now + RENDER_AHEAD,
-                )
-                .distinct()
+        rows = s.execute(
+            select(Slot.relay_source_id, RelaySource.name)
+            .join(RelaySource, RelaySource.id == Slot.relay_source_id)
+            .where(
+                Slot.status == SlotStatus.PLANNED,
+                Slot.relay_source_id.is_not(None),
+                Slot.planned_start >= now,
+                Slot.planned_start < now + RENDER_AHEAD,
             )
-        )
+            .distinct()
+        ).all()
+    sources = {source_id: name for source_id, name in rows}
     done = BackupsAttached()
-    for source_id in sorted(sources):
+    for source_id, name in sorted(sources.items()):
         try:
             with transaction(factory) as s:
                 source = s.get(RelaySource, source_id)
@@ -89,8 +89,8 @@ def attach_backups(factory, renderer: AudioRenderer, now: datetime | None = None
                     .values(audio_asset_id=wanted, updated_at=utcnow())
                 ).rowcount
         except BroadcasterError as exc:
-            done.failed.append((str(source_id), exc.message))
+            done.failed.append((name, exc.message))
         except Exception as exc:  # retried at the next run; the other sources go on
             log.exception("the backup file of relay source %s failed", source_id)
-            done.failed.append((str(source_id), type(exc).__name__))
+            done.failed.append((name, type(exc).__name__))
     return done

@@ -269,3 +269,18 @@ def test_a_recording_is_said_so_and_a_recorded_backup_is_its_mastered_file(
     got = world.client().get(relay["backup_audio_url"], headers=world.auth())
     assert got.status_code == 200
     assert hashlib.sha256(got.get_data()).hexdigest() == relay["backup_audio_sha256"]
+
+
+def test_a_backup_taken_away_is_detached_at_the_next_run(world, relay_campaign, approved_script):
+    from broadcaster.models import Script
+
+    slot_id = add_relay(world, relay_campaign, approved_script)
+    assert attach_backups(world.factory, world.renderer).changed == 1
+    with world.factory() as s:
+        assert s.get(Slot, slot_id).audio_asset_id is not None
+    with transaction(world.factory) as s:
+        s.execute(update(Script).where(Script.slug == "du-phong").values(archived_at=utcnow()))
+    again = attach_backups(world.factory, world.renderer)
+    assert again.changed == 1 and not again.failed
+    with world.factory() as s:
+        assert s.get(Slot, slot_id).audio_asset_id is None
