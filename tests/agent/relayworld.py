@@ -192,3 +192,56 @@ def tone_gap_tone(windows: list[int]) -> bool:
     """Sound, then silence, then sound again (what a drop and a reconnection leave)."""
     runs = [w > 0 for n, w in enumerate(windows) if n == 0 or (w > 0) != (windows[n - 1] > 0)]
     return any(runs[n : n + 3] == [True, False, True] for n in range(len(runs)))
+
+
+class StallingStream:
+    """A live MP3 stream that stalls: each listener gets ``flowing_s`` seconds of a tone at
+    the pace of real time, then nothing more while the connection stays open (a stream
+    server whose encoder hung). A listener that reconnects gets the tone again."""
+
+    BITRATE = 64_000
+
+    def __init__(self, flowing_s: float, freq: int = 440) -> None:
+        done = subprocess.run(
+            [
+                ffmpeg_exe(),
+                *("-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi"),
+                *("-i", f"sine=frequency={freq}:sample_rate=44100:duration={flowing_s}"),
+                *("-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3", "pipe:1"),
+            ],
+            capture_output=True,
+            check=True,
+        )
+        self.mp3 = done.stdout
+        self.connections = 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/live.mp3"
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.recv(4096)  # the request; whatever it asks, it gets the stream
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-name: stall\r\n\r\n")
+            chunk = self.BITRATE // 8 // 10  # a tenth of a second of MP3
+            for start in range(0, len(self.mp3), chunk):
+                conn.sendall(self.mp3[start : start + chunk])
+                time.sleep(0.1)
+        except OSError:
+            return
+        # …and then nothing, the connection held open until the test ends
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self._held:
+            conn.close()

@@ -30,6 +30,7 @@ from broadcaster.services import chain
 from tests.agent.live import AgentThread, ThreadServer, wait_for
 from tests.agent.relayworld import (
     SilentSocket,
+    StallingStream,
     ToneStream,
     add_relay,
     heard,
@@ -122,6 +123,27 @@ def test_a_dropped_stream_is_reopened_and_the_relay_is_partial(streams, tmp_path
     assert any(p.startswith("luồng chính:") for p in outcome.problems)
     windows = heard(only_wav(sink))
     assert tone_gap_tone(windows)  # tone, silence, tone again
+    assert {f for f in windows if f} == {440}
+
+
+def test_a_stream_that_stalls_is_reopened_and_the_relay_is_partial(tmp_path):
+    # 4 s of tone per connection, then the server keeps the connection open and sends
+    # nothing: the agent must notice the stall, open the stream again and carry on
+    stream = StallingStream(flowing_s=4.0)
+    try:
+        sink = tmp_path / "sink"
+        outcome = relay(
+            FileSinkPlayer(sink), plan(stream.url, seconds=16), threading.Event(), QUICK
+        )
+    finally:
+        stream.close()
+
+    assert outcome.status(16) == "partial"
+    assert outcome.used == MAIN
+    assert stream.connections >= 2  # opened again after the stall
+    assert 4 <= outcome.relayed_s <= 14
+    windows = heard(only_wav(sink))
+    assert tone_gap_tone(windows)  # the tone, the stall's silence, the tone again
     assert {f for f in windows if f} == {440}
 
 
