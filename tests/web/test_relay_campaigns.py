@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from broadcaster.db import transaction
-from broadcaster.models import AdminUnit, AuditEvent, Campaign, CampaignKind, RelaySource, Slot
+from broadcaster.models import (
+    AdminUnit,
+    AuditEvent,
+    Campaign,
+    CampaignKind,
+    RelaySource,
+    Slot,
+    Station,
+)
 from tests.web.conftest import text
 from tests.web.test_campaigns import SLUG, approve
 
@@ -86,6 +94,16 @@ def test_an_approver_creates_a_relay_and_its_page_shows_source_time_and_length(w
     assert "Tiếp âm VOV1 06:00–06:30 (T2–CN)" in page
     listing = text(client.get("/campaigns/"))
     assert "Tiếp âm VOV1 06:00–06:30 (T2–CN)" in listing
+    # a station's week: a relay is a live stream, never "audio missing"
+    with web.factory() as s:
+        code = s.scalar(
+            select(Station.code)
+            .join(Slot, Slot.station_id == Station.id)
+            .where(Slot.campaign_id == campaign_id, Slot.status == "planned")
+        )
+    week = text(client.get(f"/campaigns/{campaign_id}?station={code}"))
+    assert 'data-test="audio-live"' in week and "luồng trực tiếp" in week
+    assert 'data-test="audio-missing"' not in week
 
     # editing shows the relay's fields only, and a new time replans
     edit = text(client.get(f"/campaigns/{campaign_id}/edit"))
