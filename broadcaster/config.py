@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.clock import local_today
 from broadcaster.errors import BroadcasterError
-from broadcaster.relay_urls import NO_PRIVATE, PrivatePolicy, parse_policy
+from broadcaster.relays.urls import NO_PRIVATE, PrivatePolicy, parse_policy
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 CONFIG_FILE_NAME = "broadcaster.toml"

@@ -25,8 +25,8 @@ from broadcaster.models import (
     Slot,
     Station,
 )
-from broadcaster.relay_check import check_source
-from broadcaster.relay_urls import ANY_PRIVATE, check_url, parse_policy, redact
+from broadcaster.relays.check import check_source
+from broadcaster.relays.urls import ANY_PRIVATE, check_url, parse_policy, redact
 from broadcaster.services import dashboard, relays, users
 from broadcaster.services.audit import Actor
 from tests.relay_servers import (

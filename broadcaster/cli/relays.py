@@ -14,7 +14,7 @@ from broadcaster.cli.context import (
     pass_app,
     user_options,
 )
-from broadcaster.relay_check import DEFAULT_TIMEOUT
+from broadcaster.relays.check import DEFAULT_TIMEOUT
 from broadcaster.services import relays as svc
 
 

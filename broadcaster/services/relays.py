@@ -4,12 +4,12 @@ A source has a name, a stream address, an optional backup stream and an optional
 script (an approved, normally recorded, script that plays when both streams are down),
 and an owner unit: a provincial admin manages the sources of the province, national
 admins the nation-wide ones (VOV1). Every address passes the one rule of
-:mod:`broadcaster.relay_urls` when saved and again, hop by hop, when checked.
+:mod:`broadcaster.relays.urls` when saved and again, hop by hop, when checked.
 
 The scheduler checks every active source that airs in the next :data:`CHECK_AHEAD`
 (and those never checked) with :func:`check_due`; an admin can check one at once
 (:func:`check_now`). The result stays on the row: ``check_ok``, ``check_detail`` (the
-reason as a message id and parameters, see :meth:`broadcaster.relay_check.CheckResult.stored`),
+reason as a message id and parameters, see :meth:`broadcaster.relays.check.CheckResult.stored`),
 ``checked_at``, and ``failing_since`` (when the checks began to fail) for the dashboard.
 Services never commit; audit events are recorded as for every other admin change.
 """
@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, selectinload
 from broadcaster.db import utcnow
 from broadcaster.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from broadcaster.models import AdminUnit, RelaySource, Role, Script, Slot, SlotStatus
-from broadcaster.relay_check import DEFAULT_TIMEOUT, CheckResult, check_source, stored_message
-from broadcaster.relay_urls import NO_PRIVATE, PrivatePolicy, check_url, redact
+from broadcaster.relays.check import DEFAULT_TIMEOUT, CheckResult, check_source, stored_message
+from broadcaster.relays.urls import NO_PRIVATE, PrivatePolicy, check_url, redact
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.units import get_unit
 from broadcaster.vntext import nfc, refuse_bidi

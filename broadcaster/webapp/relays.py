@@ -4,7 +4,7 @@ check, the form that adds or edits one, "Kiểm tra ngay", and stopping a source
 Admins only. A provincial admin manages the sources of the province (and sees the
 nation-wide ones and those of the units above, read-only); a national admin every one
 (the rule lives in :mod:`broadcaster.services.relays`). The stream addresses are
-checked by :mod:`broadcaster.relay_urls` — an error is shown beside its field, 400 —
+checked by :mod:`broadcaster.relays.urls` — an error is shown beside its field, 400 —
 and the backup script is chosen by its title among the approved ones.
 """
 
@@ -25,7 +25,7 @@ from flask_login import current_user
 
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import Role
-from broadcaster.relay_check import DEFAULT_TIMEOUT
+from broadcaster.relays.check import DEFAULT_TIMEOUT
 from broadcaster.services import relays as svc
 from broadcaster.services.campaign_reads import approved_scripts
 from broadcaster.services.units import get_unit

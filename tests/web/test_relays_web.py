@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from broadcaster.db import transaction
 from broadcaster.models import AuditEvent, RelaySource
-from broadcaster.relay_urls import parse_policy
+from broadcaster.relays.urls import parse_policy
 from broadcaster.services import relays, users
 from broadcaster.services.audit import Actor
 from tests.relay_servers import stream_server

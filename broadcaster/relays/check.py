@@ -2,7 +2,7 @@
 
 :func:`check_source` opens the address with a timeout on connecting and on every read,
 follows redirects itself (at most :data:`MAX_REDIRECTS`), each hop checked by
-:func:`broadcaster.relay_urls.check_url` and connected to the very addresses that rule
+:func:`broadcaster.relays.urls.check_url` and connected to the very addresses that rule
 checked, reads the first bytes, and decides:
 
 * an Icecast/Shoutcast stream: ``audio/mpeg`` or ``audio/aac``/``aacp``, or bytes that
@@ -33,7 +33,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from broadcaster.errors import BroadcasterError, InvalidInput, Words
-from broadcaster.relay_urls import NO_PRIVATE, PrivatePolicy, check_url, redact
+from broadcaster.relays.urls import NO_PRIVATE, PrivatePolicy, check_url, redact
 
 MAX_REDIRECTS = 5
 SAMPLE_BYTES = 16 * 1024  # about two seconds of a 64 kbit/s stream
