@@ -26,6 +26,7 @@ from broadcaster.vntext import nfc
 
 CANONICAL_VERSION = 1  # 2 for a relay's report, which adds its three fields
 GENESIS = "0" * 64
+RELAY_FIELDS = ("relay_source_id", "relayed_s", "relay_used")
 
 
 def _ts(value: datetime) -> str:
@@ -53,14 +54,11 @@ def canonical(station_code: str, row: Airing) -> bytes:
         "confirmed_by": row.confirmed_by,
         "received_at": _ts(row.received_at),
     }
-    if row.relayed_s is not None or row.relay_used is not None or row.relay_source_id is not None:
-        # a relay's report (v2): rows without these fields keep their v1 bytes
-        content.update(
-            v=2,
-            relay_source_id=row.relay_source_id,
-            relayed_s=row.relayed_s,
-            relay_used=row.relay_used,
-        )
+    # a relay's report (v2) adds three fields; every other row keeps its v1 bytes, also
+    # when the caller's row value (a bench's, an older tool's) has no such attributes
+    relay = {name: getattr(row, name, None) for name in RELAY_FIELDS}
+    if any(value is not None for value in relay.values()):
+        content.update(v=2, **relay)
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
