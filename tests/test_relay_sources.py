@@ -5,11 +5,13 @@ the service's scope and audit, the scheduler's job and the dashboard."""
 from __future__ import annotations
 
 import socket
-from datetime import date, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from broadcaster.clock import local_today
 from broadcaster.config import ConfigError, load_settings
 from broadcaster.db import transaction, utcnow
 from broadcaster.errors import Conflict, InvalidInput, PermissionDenied
@@ -337,7 +339,7 @@ def _source(session, name: str, url: str) -> int:
 
 def _relay_slot(session, source_id: int, starts_in: timedelta) -> None:
     station = session.scalar(select(Station).where(Station.code == "18073"))
-    today = date.today()
+    today = local_today(ZoneInfo("Asia/Ho_Chi_Minh"))  # Vietnam's day, not the machine's
     campaign = Campaign(
         name="Tiếp âm",
         kind=CampaignKind.RELAY,
