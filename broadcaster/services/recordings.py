@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 from broadcaster.config import AudioSettings
 from broadcaster.errors import Conflict, InvalidInput, NotFound, Words
 from broadcaster.library import _SLUG, MAX_TITLE, ScriptText
-from broadcaster.models import AudioAsset, Script, ScriptVersion, VersionStatus
+from broadcaster.models import AudioAsset, Script, ScriptVersion
 from broadcaster.services.audit import Actor, record
-from broadcaster.services.scripts import _refuse_bidi, _require_writer, load_script
+from broadcaster.services.scripts import _refuse_bidi, _require_writer, load_script, new_version
 from broadcaster.services.units import get_unit
 from broadcaster.vntext import nfc
 
@@ -177,21 +177,12 @@ def _add(
         progress("Đang đọc và đo bản ghi…")
     with _stored_source(source, filename, audio_dir, limits_of(audio)) as stored:
         text = ScriptText(**{**asdict(text), "recording_sha256": stored.sha256})
-        version = ScriptVersion(
-            script=script,
-            number=number,
-            title=text.title,
-            body=text.body,
-            tags=list(text.tags),
-            placeholders=[],
-            campaign=text.campaign,
-            content_sha256=text.content_sha256,
-            source=text.source,
-            status=VersionStatus.DRAFT,
-            author_id=actor.user_id,
-            recording_sha256=stored.sha256,
-            recording_path=stored.relative,
-            recording_info=stored.analysis.info(),
+        version = new_version(
+            script,
+            text,
+            actor,
+            number,
+            (stored.sha256, stored.relative, stored.analysis.info()),
         )
         session.add(version)
         session.flush()

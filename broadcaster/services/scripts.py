@@ -182,42 +182,31 @@ def _refuse_bidi(text: ScriptText) -> None:
         )
 
 
-def _new_version(
+def new_version(
     script: Script,
     text: ScriptText,
     actor: Actor,
     number: int,
-    recorded: ScriptVersion | None = None,
+    recording: tuple[str, str, dict | None] | None = None,
 ) -> ScriptVersion:
-    if recorded is not None:  # the text is the transcript of this version's recording
-        return ScriptVersion(
-            script=script,
-            number=number,
-            title=text.title,
-            body=text.body,
-            tags=list(text.tags),
-            placeholders=[],
-            campaign=text.campaign,
-            content_sha256=text.content_sha256,
-            source=text.source,
-            status=VersionStatus.DRAFT,
-            author_id=actor.user_id,
-            recording_sha256=recorded.recording_sha256,
-            recording_path=recorded.recording_path,
-            recording_info=recorded.recording_info,
-        )
+    """A draft version of ``script`` holding ``text``; with ``recording`` (its sha256,
+    path and info) the text is that recording's transcript, and nothing is filled in."""
+    sha256, path, info = recording or (None, None, None)
     return ScriptVersion(
         script=script,
         number=number,
         title=text.title,
         body=text.body,
         tags=list(text.tags),
-        placeholders=list(text.placeholders),
+        placeholders=[] if recording else list(text.placeholders),
         campaign=text.campaign,
         content_sha256=text.content_sha256,
         source=text.source,
         status=VersionStatus.DRAFT,
         author_id=actor.user_id,
+        recording_sha256=sha256,
+        recording_path=path,
+        recording_info=info,
     )
 
 
@@ -237,7 +226,7 @@ def save_text(
         _require_writer(actor, unit.path if unit else None, Words("soạn tin bài"))
         script = Script(slug=text.slug, unit=unit)
         session.add(script)
-        version = _new_version(script, text, actor, 1)
+        version = new_version(script, text, actor, 1)
         session.add(version)
         session.flush()
         record(
@@ -260,7 +249,10 @@ def save_text(
     if script.archived_at is not None:
         return "skipped", _info(script)
     _require_writer(actor, script.unit.path if script.unit else None, Words("sửa tin bài"))
-    version = _new_version(script, text, actor, latest.number + 1, recorded)
+    kept = None
+    if recorded is not None:  # the text is the transcript of this version's recording
+        kept = (recorded.recording_sha256, recorded.recording_path, recorded.recording_info)
+    version = new_version(script, text, actor, latest.number + 1, kept)
     session.add(version)
     session.flush()
     session.refresh(script, ["versions"])
