@@ -87,6 +87,13 @@ class Background:
         return self.outcome
 
 
+def only_tone(windows: list[int], freq: int) -> bool:
+    """Every sounding window holds ``freq``; a half-second window cut by a drop (part tone,
+    part silence) reads a little off (spectral leakage), so within 60 Hz — far from the
+    backup streams' 660 Hz."""
+    return all(abs(f - freq) <= 60 for f in windows if f)
+
+
 def only_wav(sink: Path) -> Path:
     (wav,) = sink.glob("*.wav")
     return wav
@@ -123,7 +130,7 @@ def test_a_dropped_stream_is_reopened_and_the_relay_is_partial(streams, tmp_path
     assert any(p.startswith("luồng chính:") for p in outcome.problems)
     windows = heard(only_wav(sink))
     assert tone_gap_tone(windows)  # tone, silence, tone again
-    assert {f for f in windows if f} == {440}
+    assert only_tone(windows, 440)
 
 
 def test_a_stream_that_stalls_is_reopened_and_the_relay_is_partial(tmp_path):
@@ -144,7 +151,7 @@ def test_a_stream_that_stalls_is_reopened_and_the_relay_is_partial(tmp_path):
     assert 4 <= outcome.relayed_s <= 14
     windows = heard(only_wav(sink))
     assert tone_gap_tone(windows)  # the tone, the stall's silence, the tone again
-    assert {f for f in windows if f} == {440}
+    assert only_tone(windows, 440)
 
 
 def test_a_stream_down_too_long_gives_way_to_the_backup_stream(streams, tmp_path):
