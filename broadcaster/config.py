@@ -48,6 +48,8 @@ _KEYS = {
     "public_url": "BROADCASTER_PUBLIC_URL",
     "report_cutoff_day": "BROADCASTER_REPORT_CUTOFF_DAY",
     "report_day": "BROADCASTER_REPORT_DAY",
+    "report_deadline_day": "BROADCASTER_REPORT_DEADLINE_DAY",
+    "report_remind_days": "BROADCASTER_REPORT_REMIND_DAYS",
     "session_idle_minutes": "BROADCASTER_SESSION_IDLE_MINUTES",
     "trusted_proxies": "BROADCASTER_TRUSTED_PROXIES",
     "session_max_hours": "BROADCASTER_SESSION_MAX_HOURS",
@@ -105,6 +107,10 @@ class Settings:
     report_cutoff_day: int = 15
     # The day of the month the scheduler stores the periodic reports (due before the 25th).
     report_day: int = 20
+    # A unit files its period's report to the unit above by this day of the month (the
+    # first such day after the period closes); reminders show this many days before it.
+    report_deadline_day: int = 25
+    report_remind_days: int = 5
     # An admin session ends after this long without a request, and this long after signing
     # in whatever happens (then the user signs in again).
     session_idle_minutes: int = 120
@@ -242,6 +248,8 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         public_url=public_url or None,
         report_cutoff_day=_whole(pick, "report_cutoff_day", 15, 1, 28),
         report_day=_whole(pick, "report_day", 20, 1, 24),
+        report_deadline_day=_whole(pick, "report_deadline_day", 25, 1, 28),
+        report_remind_days=_whole(pick, "report_remind_days", 5, 0, 28),
         session_idle_minutes=_whole(pick, "session_idle_minutes", 120, 5, 24 * 60),
         session_max_hours=_whole(pick, "session_max_hours", 12, 1, 24 * 7),
         trusted_proxies=_whole(pick, "trusted_proxies", 0, 0, 5),
