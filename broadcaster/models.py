@@ -740,6 +740,52 @@ class ReportChainHead(Base):
     updated_at: Mapped[datetime]
 
 
+class ReportFiling(Base):
+    """A unit's stored report filed (nộp) to the unit above for a period: append-only.
+
+    A later report of the same unit and period is filed as the next ``version``; every
+    version stays. ``on_time`` says whether it was filed by ``deadline`` (local date).
+    """
+
+    __tablename__ = "report_filings"
+    __table_args__ = (
+        UniqueConstraint(
+            "unit_code",
+            "period_kind",
+            "period_key",
+            "cutoff_day",
+            "version",
+            name="uq_report_filings_unit_code",
+        ),
+        Index("ix_report_filings_parent", "parent_code", "period_kind", "period_key", "cutoff_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("compliance_reports.id"), unique=True)
+    unit_code: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(16))  # None: filed to the country
+    period_kind: Mapped[str] = mapped_column(String(16))
+    period_key: Mapped[str] = mapped_column(String(32))
+    cutoff_day: Mapped[int] = mapped_column(SmallInteger)
+    version: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[date] = mapped_column(Date)
+    filed_at: Mapped[datetime]
+    filed_by: Mapped[str] = mapped_column(String(120))
+    on_time: Mapped[bool]
+    body_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ReportDocumentDefaults(Base):
+    """A unit's remembered document fields (issuer, symbol, place, signer, recipients) as
+    JSON text; ``unit_code`` "VN" for the country."""
+
+    __tablename__ = "report_document_defaults"
+
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fields: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # APScheduler's job store table, created by our migrations so the schema has one
 # owner; the job store finds it there (its columns must stay as APScheduler 3 has them).
 apscheduler_jobs = Table(
