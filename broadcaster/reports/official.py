@@ -40,7 +40,9 @@ The ``document`` section (format ``broadcaster.report-document/1``)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+
+from broadcaster.errors import InvalidInput
 
 DOCUMENT_FORMAT = "broadcaster.report-document/1"
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -109,5 +111,94 @@ class Layout:
 
 
 def layout(body: dict) -> Layout:
-    """The official document of a stored body that has a ``document`` section."""
-    raise NotImplementedError  # written in this issue (helper: layout + DOCX)
+    """The official document of a stored body that has a ``document`` section.
+
+    Raises :class:`~broadcaster.errors.InvalidInput` for a body without one (a data
+    sheet stored before, or by the periodic job) or of another format."""
+    from broadcaster.reports import official_content as words  # it builds on the above
+    from broadcaster.reports.export import prepared
+
+    body = prepared(body)  # the compliance format checked, every string NFC
+    document = body.get("document")
+    if not isinstance(document, dict):
+        raise InvalidInput(
+            "Báo cáo đã lưu này không có phần văn bản hành chính (số, ký hiệu, người ký…): "
+            "hãy soạn và lưu báo cáo theo mẫu văn bản cho kỳ này.",
+            field="document",
+        )
+    if document.get("format") != DOCUMENT_FORMAT:
+        raise InvalidInput(
+            "Không đọc được phần văn bản định dạng {found!r}: chỉ hỗ trợ {supported}.",
+            field="document",
+            found=document.get("format"),
+            supported=DOCUMENT_FORMAT,
+        )
+    issuer = document.get("issuer") or {}
+    issuer_name = (issuer.get("name") or "").upper()
+    symbol = document.get("symbol") or ""
+    number = words.number_line(document.get("number") or "", symbol)
+    day = date.fromisoformat(document["date"])
+    place = (document.get("place") or "").strip()
+    place_date = f"{place}, {words.nd30_date(day)}" if place else words.nd30_date(day).capitalize()
+    period = body.get("period") or {}
+    in_words = words.period_words(period)
+    intro = Para(
+        "Thực hiện nhiệm vụ thông tin, tuyên truyền trên hệ thống truyền thanh cơ sở, "
+        f"{words.subject(body, issuer_name)} báo cáo kết quả {in_words}"
+        f"{words.period_span(period)} như sau:"
+    )
+    sections = [
+        Section("I. KẾT QUẢ THỰC HIỆN", words.results(body, document)),
+        Section("II. KHÓ KHĂN, VƯỚNG MẮC", words.narrative(document.get("difficulties") or "")),
+        Section("III. ĐỀ XUẤT, KIẾN NGHỊ", words.narrative(document.get("proposals") or "")),
+    ]
+    reference = (
+        number.removeprefix("Số:").strip()
+        if document.get("number")
+        else (words.NUMBER_BLANK + "/" + symbol)
+    )
+    appendix = Section(
+        "PHỤ LỤC",
+        [
+            Para("SỐ LIỆU CHI TIẾT KẾT QUẢ TUYÊN TRUYỀN", bold=True, indent=False),
+            Para(
+                f"(Kèm theo Báo cáo số {reference} ngày {day:%d/%m/%Y} của "
+                f"{words.subject(body, issuer_name)})",
+                italic=True,
+                indent=False,
+            ),
+            *words.appendix_tables(body, document),
+        ],
+    )
+    signer = document.get("signer") or {}
+    summary = document.get("summary") or ""
+    unit = (body.get("scope") or {}).get("unit")
+    return Layout(
+        issuer_parent=(issuer.get("parent") or "").upper(),
+        issuer_name=issuer_name,
+        number_line=number,
+        place_date=place_date,
+        kind=KIND,
+        summary=summary,
+        intro=[intro],
+        sections=sections,
+        appendix=appendix,
+        signer_authority=[line.upper() for line in signer.get("authority") or []],
+        signer_title=(signer.get("title") or "").upper(),
+        signer_name=signer.get("name") or "",
+        recipients=list(document.get("recipients") or []),
+        title=(f"Báo cáo số {reference}: " if document.get("number") else "Báo cáo: ") + summary,
+        subject=f"{body.get('title') or ''}, {in_words}, {unit['name'] if unit else 'toàn quốc'}",
+        author=words.one_line(issuer_name),
+        keywords="; ".join(
+            part
+            for part in (
+                "báo cáo",
+                "truyền thanh cơ sở",
+                f"{period.get('kind')}:{period.get('key')}",
+                unit["code"] if unit else "VN",
+            )
+            if part
+        ),
+        created=datetime.fromisoformat(body["generated_at"]),
+    )
