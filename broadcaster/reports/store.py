@@ -30,6 +30,7 @@ from broadcaster.reports.export import to_json
 from broadcaster.reports.periods import Period, custom, resolve
 from broadcaster.reports.seal import SealKey
 from broadcaster.services.chain import verify_prefix
+from broadcaster.services.reports.aggregate import check_filings
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def _verify_body(
         if progress:
             progress(1)
     problems += checks.agreement(body)
+    problems += check_filings(session, body)  # a province's document: the filed reports
     if problems:  # the recount would only repeat them
         return problems
     # the log is intact: recounting it as it stood then must give the same airing figures
