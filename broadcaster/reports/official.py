@@ -152,17 +152,13 @@ def layout(body: dict) -> Layout:
         Section("II. KHÓ KHĂN, VƯỚNG MẮC", words.narrative(document.get("difficulties") or "")),
         Section("III. ĐỀ XUẤT, KIẾN NGHỊ", words.narrative(document.get("proposals") or "")),
     ]
-    reference = (
-        number.removeprefix("Số:").strip()
-        if document.get("number")
-        else (words.NUMBER_BLANK + "/" + symbol)
-    )
+    reference = number.removeprefix("Số:")  # " 12/BC-UBND", or the blank to fill in
     appendix = Section(
         "PHỤ LỤC",
         [
             Para("SỐ LIỆU CHI TIẾT KẾT QUẢ TUYÊN TRUYỀN", bold=True, indent=False),
             Para(
-                f"(Kèm theo Báo cáo số {reference} ngày {day:%d/%m/%Y} của "
+                f"(Kèm theo Báo cáo số{reference} ngày {day:%d/%m/%Y} của "
                 f"{words.subject(body, issuer_name)})",
                 italic=True,
                 indent=False,
@@ -187,7 +183,7 @@ def layout(body: dict) -> Layout:
         signer_title=(signer.get("title") or "").upper(),
         signer_name=signer.get("name") or "",
         recipients=list(document.get("recipients") or []),
-        title=(f"Báo cáo số {reference}: " if document.get("number") else "Báo cáo: ") + summary,
+        title=(f"Báo cáo số{reference}: " if document.get("number") else "Báo cáo: ") + summary,
         subject=f"{body.get('title') or ''}, {in_words}, {unit['name'] if unit else 'toàn quốc'}",
         author=words.one_line(issuer_name),
         keywords="; ".join(
