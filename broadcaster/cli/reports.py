@@ -340,4 +340,6 @@ def _seal_key(app: AppContext):
 
 
 def register(main: click.Group) -> None:
+    from broadcaster.cli import report_documents  # noqa: F401  (document, file, filings)
+
     main.add_command(report_group)
