@@ -132,6 +132,9 @@ def index():
             up_url = url_for("dashboard.index", unit=unit.parent.code)
     elif unit is not None and actor().covers(None):
         up_url = url_for("dashboard.index")
+    from broadcaster.webapp.report_documents import dashboard_reminders
+
+    day = current_app.config.get(TODAY_KEY) or settings().today()
     airings_args = {"from": view.week_start.isoformat(), "to": view.week_end.isoformat()}
     return render_template(
         "dashboard/index.html",
@@ -141,4 +144,5 @@ def index():
         airings_args=airings_args,
         is_admin=actor().role is Role.ADMIN,
         relay_reason=lambda source: source.reason(_),
+        reminders=dashboard_reminders(day),
     )

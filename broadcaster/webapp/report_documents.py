@@ -25,8 +25,6 @@ from sqlalchemy import select
 from broadcaster.errors import BroadcasterError, Conflict, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit, Role
 from broadcaster.reports import official
-from broadcaster.reports.official_docx import to_docx
-from broadcaster.reports.official_pdf import to_pdf
 from broadcaster.reports.seal import ChainRefused, SealKey
 from broadcaster.services import audit
 from broadcaster.services.reports import drafts, filing
@@ -84,8 +82,16 @@ def _document_actions(report_id: int, body: dict) -> dict | None:
 
 
 def _render(fmt: str, body: dict, name: str) -> Response:
+    """The DOCX or PDF of ``body``; python-docx and fpdf2 load at the first download."""
     lay = official.layout(body)
-    data = to_docx(lay) if fmt == "docx" else to_pdf(lay)
+    if fmt == "docx":
+        from broadcaster.reports.official_docx import to_docx
+
+        data = to_docx(lay)
+    else:
+        from broadcaster.reports.official_pdf import to_pdf
+
+        data = to_pdf(lay)
     return Response(
         data,
         mimetype=MIME[fmt],

@@ -53,10 +53,9 @@ def today() -> date:
 
 def document_query(args) -> Query:
     """The unit and period of a document; a custom range is an error beside the kind."""
-    query = parse_query(args)
-    if query.period.kind == "custom":
+    if (args.get("kind") or "month") == "custom":
         raise FormErrors({"kind": _("Báo cáo theo thể thức lập cho tháng, quý, 6 tháng hoặc năm.")})
-    return query
+    return parse_query(args)
 
 
 def values_of(draft: drafts.DocumentDraft) -> dict[str, str]:
