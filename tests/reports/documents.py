@@ -10,7 +10,6 @@ from broadcaster.db import transaction
 from broadcaster.reports.periods import Period, resolve
 from broadcaster.services.reports import drafts
 from tests.planning.fixtures import TZ
-from tests.reports.scene import at
 from tests.reports.test_stored import KEY
 
 DEADLINE_DAY = 25
@@ -25,18 +24,27 @@ def month_of(day: date, cutoff_day: int = 15) -> Period:
 
 
 def scene_month(scene) -> Period:
-    """The month holding the scene's first aired days (m0 + 2 … m0 + 7)."""
-    return month_of(scene.m0 + timedelta(days=2))
+    """The reporting month holding most of the scene's planned days (m0 + 2 … m0 + 20)."""
+    first, last = scene.m0 + timedelta(days=2), scene.m0 + timedelta(days=20)
+    a, b = month_of(first), month_of(last)
+    return a if (a.end - first).days >= (last - b.start).days else b
 
 
 def aired(scene, station_id=None, campaign_id=None) -> None:
-    """Two airings on time and one partial, in the scene's first days."""
-    d = scene.m0
-    for offset, hhmm, minutes, status in ((2, "06:02", 2, "aired"), (4, "17:40", 2.5, "aired")):
-        slot = scene.slot(d + timedelta(offset), station_id, campaign_id)
-        scene.report(slot, at(d + timedelta(offset), hhmm), minutes, status)
-    slot = scene.slot(d + timedelta(7), station_id, campaign_id)
-    scene.report(slot, at(d + timedelta(7), "06:00"), 1.25, "partial")
+    """In the scene's month, two airings on time (2 and 2.5 minutes) and one partial
+    (1.25 minutes): the first three planned days inside the month."""
+    period = scene_month(scene)
+    days = [
+        scene.m0 + timedelta(days=n)
+        for n in range(2, 21)
+        if (scene.m0 + timedelta(days=n)).weekday() in (0, 2, 4)
+        and period.start <= scene.m0 + timedelta(days=n) <= period.end
+    ]
+    for day, minutes, status in zip(
+        days[:3], (2, 2.5, 1.25), ("aired", "aired", "partial"), strict=True
+    ):
+        slot = scene.slot(day, station_id, campaign_id)
+        scene.report(slot, slot.planned_start + timedelta(minutes=2), minutes, status)
 
 
 def form(**changes) -> dict[str, str]:
