@@ -41,6 +41,46 @@ HEAD_LEFT = Mm(68)  # the issuing body's column of the heading; the rest is the 
 SIGN_LEFT = Mm(75)  # "Nơi nhận" beside the signer
 _CELL_MARGIN = Mm(1.9)  # Word's default left and right cell margin (0.08 in)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+# what may follow <w:pBdr> in <w:pPr> and <w:tblBorders> in <w:tblPr> (Word wants the
+# schema's order)
+_AFTER_PBDR = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+_AFTER_TBLBORDERS = (
+    "w:shd",
+    "w:tblLayout",
+    "w:tblCellMar",
+    "w:tblLook",
+    "w:tblCaption",
+    "w:tblDescription",
+    "w:tblPrChange",
+)
 
 
 # --- styles --------------------------------------------------------------------------------
@@ -70,9 +110,13 @@ def _styles(document) -> None:
     normal.font.name = FONT
     normal.font.size = Pt(BODY_PT)
     _fonts(normal.element.get_or_add_rPr())
-    lang = OxmlElement("w:lang")
+    rpr = normal.element.get_or_add_rPr()
+    complex_size = OxmlElement("w:szCs")  # the size for complex scripts too, right after w:sz
+    complex_size.set(qn("w:val"), str(BODY_PT * 2))
+    rpr.find(qn("w:sz")).addnext(complex_size)
+    lang = OxmlElement("w:lang")  # Word checks the spelling as Vietnamese
     lang.set(qn("w:val"), "vi-VN")
-    normal.element.get_or_add_rPr().append(lang)
+    rpr.append(lang)
     fmt = normal.paragraph_format
     fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     fmt.first_line_indent = Cm(1)
@@ -91,6 +135,7 @@ def _page(document) -> None:
     section.header_distance = section.footer_distance = Mm(10)
     # page numbers from page 2, centred in the header (the first page's header is empty)
     section.different_first_page_header_footer = True
+    _plain(section.first_page_header.paragraphs[0])  # defined and empty: no number on page 1
     paragraph = section.header.paragraphs[0]
     _plain(paragraph, WD_ALIGN_PARAGRAPH.CENTER)
     _field(paragraph, "PAGE", "2", HEADING_PT)
@@ -176,7 +221,7 @@ def _rule(container, width, available) -> None:
     for key, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "000000")):
         top.set(qn(f"w:{key}"), value)
     borders.append(top)
-    paragraph._p.get_or_add_pPr().append(borders)
+    paragraph._p.get_or_add_pPr().insert_element_before(borders, *_AFTER_PBDR)
     run = paragraph.add_run("")
     run.font.size = Pt(2)
 
@@ -201,14 +246,11 @@ def _borderless(table) -> None:
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    props.append(borders)
+    props.insert_element_before(borders, *_AFTER_TBLBORDERS)
 
 
 def _fixed(table, widths) -> None:
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
+    table.autofit = False  # <w:tblLayout w:type="fixed"/>
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
     for row in table.rows:

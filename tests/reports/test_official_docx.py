@@ -204,7 +204,8 @@ def test_the_same_body_gives_the_same_bytes(scene):
         names = package.namelist()
         assert names[0] == "[Content_Types].xml"
         assert "docProps/thumbnail.jpeg" not in names
-        assert {info.date_time for info in package.infolist()} == {created.timetuple()[:6]}
+        stamp = (*created.timetuple()[:5], created.second // 2 * 2)  # zip: 2-second steps
+        assert {info.date_time for info in package.infolist()} == {stamp}
     # another body (a changed narrative) gives other bytes
     body["document"]["proposals"] = "Khác."
     assert to_docx(layout(body)) != first
@@ -224,3 +225,54 @@ def test_the_province_docx_lists_the_filings(scene):
     assert [states[u["name"]] for u in filings["missing"]] == ["Chưa gửi", "Chưa gửi"]
     aggregate = _table_after(doc, "Bảng 2. Tổng hợp số liệu từ báo cáo đã gửi")
     assert _cells(aggregate)[-1][3] == vn_number(filings["aggregate"]["required"])
+
+
+# the schema's order of the properties Word is strict about (ECMA-376 Part 1, §17)
+_ORDER = {
+    "pPr": (
+        "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr "
+        "suppressLineNumbers pBdr shd tabs suppressAutoHyphens kinsoku wordWrap "
+        "overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi adjustRightInd snapToGrid "
+        "spacing ind contextualSpacing mirrorIndents suppressOverlap jc textDirection "
+        "textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange"
+    ),
+    "tblPr": (
+        "tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize "
+        "tblW jc tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook "
+        "tblCaption tblDescription tblPrChange"
+    ),
+    "rPr": (
+        "rStyle rFonts b bCs i iCs caps smallCaps strike dstrike outline shadow emboss "
+        "imprint noProof snapToGrid vanish webHidden color spacing w kern position sz szCs "
+        "highlight u effect bdr shd fitText vertAlign rtl cs em lang eastAsianLayout "
+        "specVanish oMath"
+    ),
+    "trPr": (
+        "cnfStyle divId gridBefore gridAfter wBefore wAfter cantSplit trHeight tblHeader "
+        "tblCellSpacing jc hidden ins del trPrChange"
+    ),
+}
+
+
+def test_the_xml_keeps_the_schema_order_word_requires(scene):
+    ob.aired(scene)
+    body, _filed = ob.province_body(scene)
+    with zipfile.ZipFile(io.BytesIO(to_docx(layout(body)))) as package:
+        parts = [
+            package.read(n)
+            for n in package.namelist()
+            if n == "word/styles.xml" or n.startswith(("word/document", "word/header"))
+        ]
+    from lxml import etree
+
+    checked = 0
+    for part in parts:
+        root = etree.fromstring(part)
+        for name, order in _ORDER.items():
+            rank = {tag: i for i, tag in enumerate(order.split())}
+            for element in root.iter(qn(f"w:{name}")):
+                tags = [etree.QName(child).localname for child in element]
+                assert all(tag in rank for tag in tags), (name, tags)
+                assert tags == sorted(tags, key=rank.__getitem__), (name, tags)
+                checked += 1
+    assert checked > 100
