@@ -106,12 +106,16 @@ def _preview(q: Query, draft: drafts.DocumentDraft) -> dict:
     )
 
 
-def _draft_page(q: Query, values: dict[str, str], errors: dict[str, str], *, paper=None):
-    """The draft page: section I of the period, the form, and the whole document when
-    ``paper`` (a Layout) is given. Section I is the same with any draft (it is counted)."""
-    draft = drafts.defaults(_db(), q.unit_code, q.period, today=today())
-    body = _preview(q, draft)
-    lay = paper or official.layout(body)
+def _draft_page(q: Query, values: dict[str, str], errors: dict[str, str], body=None):
+    """The draft page: section I of the period, the form, and — given the previewed
+    ``body`` — the whole document. Section I is the same with any draft (it is counted),
+    so without a body it is shown from the unit's defaults."""
+    paper = None
+    if body is None:
+        body = _preview(q, drafts.defaults(_db(), q.unit_code, q.period, today=today()))
+        lay = official.layout(body)
+    else:
+        lay = paper = official.layout(body)
     s = _settings()
     return render_template(
         "reports/documents/draft.html",
@@ -172,10 +176,10 @@ def preview():
     if draft_ is None:
         return _draft_page(q, typed_values(request.form), errors)
     try:
-        lay = official.layout(_preview(q, draft_))
+        body = _preview(q, draft_)
     except BroadcasterError as exc:
         return _draft_page(q, typed_values(request.form), {"summary": error_text(exc)})
-    return _draft_page(q, typed_values(request.form), {}, paper=lay)
+    return _draft_page(q, typed_values(request.form), {}, body)
 
 
 @bp.post("/preview.<fmt>")
@@ -266,12 +270,12 @@ def file(report_id: int):
         db,
         current_user.actor,
         "report.file",
-        "report_filing",
-        made.id,
+        "compliance_report",
+        report_id,
         after={
-            "report": report_id,
             "unit": made.unit_code,
-            "period": made.period_key,
+            "to": made.parent_code,
+            "period": f"{made.period_kind} {made.period_key}",
             "version": made.version,
             "on_time": made.on_time,
         },

@@ -233,6 +233,9 @@ def test_filing_on_time_once_and_never_for_another_commune(officials):
     with web.factory() as s:
         (made,) = filing.filings_of(s, COMMUNE)
     assert made.report_id == report_id and made.on_time and made.version == 1
+    with web.factory() as s:
+        events = s.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == str(report_id)))
+        assert "report.file" in list(events)
     again = web.post(client, f"/reports/documents/{report_id}/file")
     assert again.status_code == 409
     # a new version of the same period is filed as version 2; both stay
