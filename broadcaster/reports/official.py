@@ -115,8 +115,9 @@ def layout(body: dict) -> Layout:
 
     Raises :class:`~broadcaster.errors.InvalidInput` for a body without one (a data
     sheet stored before, or by the periodic job) or of another format."""
-    from broadcaster.reports import official_content as words  # it builds on the above
+    from broadcaster.reports import official_content as words  # both build on the above
     from broadcaster.reports.export import prepared
+    from broadcaster.reports.official_appendix import appendix_tables
 
     body = prepared(body)  # the compliance format checked, every string NFC
     document = body.get("document")
@@ -144,7 +145,7 @@ def layout(body: dict) -> Layout:
     in_words = words.period_words(period)
     intro = Para(
         "Thực hiện nhiệm vụ thông tin, tuyên truyền trên hệ thống truyền thanh cơ sở, "
-        f"{words.subject(body, issuer_name)} báo cáo kết quả {in_words}"
+        f"{words.subject(body, issuer.get('name') or '')} báo cáo kết quả {in_words}"
         f"{words.period_span(period)} như sau:"
     )
     sections = [
@@ -159,11 +160,11 @@ def layout(body: dict) -> Layout:
             Para("SỐ LIỆU CHI TIẾT KẾT QUẢ TUYÊN TRUYỀN", bold=True, indent=False),
             Para(
                 f"(Kèm theo Báo cáo số{reference} ngày {day:%d/%m/%Y} của "
-                f"{words.subject(body, issuer_name)})",
+                f"{words.subject(body, issuer.get('name') or '')})",
                 italic=True,
                 indent=False,
             ),
-            *words.appendix_tables(body, document),
+            *appendix_tables(body, document),
         ],
     )
     signer = document.get("signer") or {}

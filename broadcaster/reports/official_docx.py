@@ -263,8 +263,14 @@ def _two_columns(document, left_width):
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _borderless(table)
     _fixed(table, [left_width, TEXT_WIDTH - left_width])
+    _unsplit(table.rows[0])
     left, right = table.rows[0].cells
     return left, right
+
+
+def _unsplit(row) -> None:
+    """A row is never cut by a page break (the signature block stays whole)."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
 
 def _cell_paragraph(cell, index: int):
@@ -286,11 +292,11 @@ def _table(document, table: Table) -> None:
     grid.style = document.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     _fixed(grid, emus)
-    header = grid.rows[0]
-    header_props = header._tr.get_or_add_trPr()
-    repeat = OxmlElement("w:tblHeader")
+    for row in grid.rows:
+        _unsplit(row)
+    repeat = OxmlElement("w:tblHeader")  # the heading row again on every page
     repeat.set(qn("w:val"), "true")
-    header_props.append(repeat)
+    grid.rows[0]._tr.get_or_add_trPr().append(repeat)  # after w:cantSplit, as the schema wants
     last = len(rows) - 1
     for r, (row, cells) in enumerate(zip(grid.rows, rows, strict=True)):
         heading = r == 0

@@ -236,3 +236,66 @@ def test_a_province_report_aggregates_the_filed_reports_and_names_who_did_not_fi
         assert states[unit["name"]] == ("Chưa gửi", "")
     assert lay.number_line == "Số: 12/BC-UBND" and lay.issuer_parent == ""
     assert "Ủy ban nhân dân tỉnh Hà Tĩnh" in lay.intro[0].text
+
+
+def test_relays_and_emergencies_are_the_json_figures(scene):
+    body = ob.commune_body(scene)
+    body["totals"].update(
+        relay_slots=1234,
+        relay_required_minutes=18510.0,
+        relay_due_minutes=1500.5,
+        relay_minutes=1425.25,
+        relay_pct=95.0,
+    )
+    body["relay_campaigns"] = [
+        {
+            "id": 7,
+            "name": "Tiếp âm VOV1",
+            "source": "VOV1",
+            "start": "05:30",
+            "length_minutes": 15,
+            "relay_slots": 1234,
+            "relay_required_minutes": 18510.0,
+            "relay_due_minutes": 1500.5,
+            "relay_minutes": 1425.25,
+            "relay_pct": 95.0,
+        }
+    ]
+    body["emergencies"].update(sent=2, deliveries=3, aired=2, median_seconds=41.5, max_seconds=90.0)
+    lay = layout(body)
+    text = " ".join(_texts(lay.sections[0].blocks))
+    assert "phải tiếp âm 1.234 lượt với 18.510,0 phút" in text
+    assert "1.500,5 phút đã đến hạn" in text
+    assert "Đã tiếp âm 1.425,2 phút, đạt 95,0% số phút đã đến hạn" in text  # vn_number's own
+    assert "2 thông báo khẩn được gửi tới các đài (3 lượt gửi), đã phát 2 lượt" in text
+    assert "trung vị 41,5 giây, lâu nhất 90,0 giây" in text
+    relay = next(t for t in _tables(lay.sections[0].blocks) if "tiếp âm" in t.title)
+    assert relay.title.startswith("Bảng 2.")
+    assert relay.rows == [
+        [
+            "1",
+            "Tiếp âm VOV1",
+            "VOV1 05:30",
+            "1.234",
+            "18.510,0",
+            "1.500,5",
+            vn_number(1425.25),
+            "95,0",
+        ]
+    ]
+
+
+def test_the_country_report_lists_provinces(scene):
+    body = ob.compute(scene, None)
+    body["document"] = ob.document(
+        issuer={"parent": "", "name": "Bộ Văn hóa, Thể thao và Du lịch"}, place="Hà Nội"
+    )
+    lay = layout(body)
+    assert lay.issuer_name == "BỘ VĂN HÓA, THỂ THAO VÀ DU LỊCH"
+    assert "truyền thanh cơ sở, Bộ Văn hóa, Thể thao và Du lịch báo cáo" in lay.intro[0].text
+    text = " ".join(_texts(lay.sections[0].blocks))
+    assert f"thuộc {len(body['provinces'])} tỉnh, thành phố" in text
+    by_province = _tables(lay.appendix.blocks)[0]
+    assert by_province.title == "Bảng PL1. Kết quả phát tin, bài theo tỉnh, thành phố"
+    assert [r[1] for r in by_province.rows] == [p["name"] for p in body["provinces"]]
+    assert lay.keywords.endswith("VN")
