@@ -16,6 +16,7 @@ producer is fixed, and fpdf2's /ID is a digest of the file itself.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from fpdf import FPDF, FontFace
@@ -46,6 +47,7 @@ LEFT_COLUMN = 68.0  # mm: the issuing body, the number, "Nơi nhận"
 SIGNATURE_SPACE = 26.0  # mm between the signer's title and name: signature and seal
 _NO_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # a layout without a moment still builds the same
 _PADDING = (0.8, 1.2)
+_KINDS = {"XÃ", "PHƯỜNG", "THỊ", "ĐẶC", "HUYỆN", "QUẬN", "THÀNH", "TỈNH"}  # where a name breaks
 
 
 def _mm(points: float) -> float:
@@ -74,11 +76,28 @@ class _OfficialPDF(FPDF):
 def _lines(
     pdf: FPDF, text: str, *, x: float, width: float, style: str = "", size: float = HEADING_PT
 ) -> None:
-    """Centred lines (``text`` may hold "\\n") in a column from ``x`` of ``width``."""
+    """Centred lines (``text`` may hold "\\n") in a column from ``x`` of ``width``; a line
+    too long for it is cut in two of about the same length."""
     pdf.set_font(FAMILY, style, size)
-    for line in text.split("\n"):
+    for line in (part for given in text.split("\n") for part in _balanced(pdf, given, width)):
         pdf.set_x(x)
         pdf.multi_cell(width, _mm(size) * LINE, line, align="C", new_x="LEFT", new_y="NEXT")
+
+
+def _balanced(pdf: FPDF, line: str, width: float) -> list[str]:
+    """``line`` as is when it fits ``width``, else cut before the unit's kind ("ỦY BAN NHÂN
+    DÂN" / "XÃ ĐẬU LIÊU") or at the space that makes the longer half shortest."""
+    words = line.split(" ")
+    if pdf.get_string_width(line) <= width or len(words) < 2:
+        return [line]
+    cuts = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+    for first, second in cuts:  # before the unit's kind, when both halves fit
+        if (
+            second.split(" ")[0] in _KINDS
+            and max(map(pdf.get_string_width, (first, second))) <= width
+        ):
+            return [first, second]
+    return list(min(cuts, key=lambda cut: max(map(pdf.get_string_width, cut))))
 
 
 def _rule(pdf: FPDF, centre: float, length: float, gap: float = 1.0) -> None:
@@ -155,15 +174,17 @@ def _table(pdf: FPDF, table: Table) -> None:
     """A title in bold, then the table: heading row on every page, numbers on the right,
     the total row bold."""
     count = len(table.columns)
-    size = TABLE_PT if count <= 6 else 10.0
+    numeric = list(table.numeric) + [False] * (count - len(table.numeric))
+    widths = table.widths if len(table.widths) == count else [1.0] * count
+    columns = [pdf.epw * w / sum(widths) for w in widths]
+    size = _table_size(pdf, table, columns)
     line = _mm(size) * LINE + 2 * _PADDING[0]
     if pdf.will_page_break(_mm(BODY_PT) * LINE * 2 + line * 3):  # the title keeps its rows
         pdf.add_page()
     if table.title:
         _para(pdf, Para(table.title, bold=True, indent=False))
-    numeric = list(table.numeric) + [False] * (count - len(table.numeric))
-    widths = table.widths if len(table.widths) == count else [1.0] * count
     pdf.set_font(FAMILY, "", size)
+    pdf.set_line_width(0.2)
     with pdf.table(
         col_widths=widths,
         text_align=["RIGHT" if flag else "LEFT" for flag in numeric],
@@ -175,13 +196,51 @@ def _table(pdf: FPDF, table: Table) -> None:
         align="LEFT",
     ) as drawn:
         heading = drawn.row()
-        for name in table.columns:
-            heading.cell(name, align="CENTER")
+        pdf.set_font(FAMILY, "B", size)
+        for name, width in zip(table.columns, columns, strict=True):
+            heading.cell(_heading_cell(pdf, name, width), align="CENTER")
+        pdf.set_font(FAMILY, "", size)
         for cells in table.rows:
             drawn.row(cells)
         if table.total is not None:
             drawn.row(table.total, style=FontFace(emphasis="BOLD"))
     pdf.ln(AFTER)
+
+
+def _words(cell: str) -> list[str]:
+    """The pieces a cell's line may break between: at spaces, and after a "/"."""
+    return [piece for word in cell.split() for piece in re.split(r"(?<=/)", word) if piece]
+
+
+def _table_size(pdf: FPDF, table: Table, widths: list[float]) -> float:
+    """The largest table size (12 pt down to 9) at which no word is cut inside its column:
+    a wide table is set smaller rather than break a word in the middle."""
+    rows = [("B", table.columns), *(("", row) for row in table.rows)]
+    if table.total:
+        rows.append(("B", table.total))
+
+    def fits(size: float) -> bool:
+        for style, cells in rows:
+            pdf.set_font(FAMILY, style, size)
+            for cell, width in zip(cells, widths, strict=False):
+                room = width - 2 * _PADDING[1]
+                if any(pdf.get_string_width(word) > room for word in _words(cell)):
+                    return False
+        return True
+
+    size = TABLE_PT
+    while size > 9.0 and not fits(size):
+        size -= 0.5
+    return size
+
+
+def _heading_cell(pdf: FPDF, name: str, width: float) -> str:
+    """A column's name with a line break after "/" in a word too wide for it ("lần/tuần")."""
+    room = width - 2 * _PADDING[1]
+    return " ".join(
+        word.replace("/", "/\n") if pdf.get_string_width(word) > room else word
+        for word in name.split(" ")
+    )
 
 
 def _section(pdf: FPDF, section: Section, *, centred: bool = False) -> None:
@@ -195,6 +254,9 @@ def _section(pdf: FPDF, section: Section, *, centred: bool = False) -> None:
     for block in section.blocks:
         if isinstance(block, Table):
             _table(pdf, block)
+        elif centred and not block.indent:  # the appendix's title lines
+            style = ("B" if block.bold else "") + ("I" if block.italic else "")
+            _lines(pdf, block.text, x=pdf.l_margin, width=pdf.epw, style=style, size=BODY_PT)
         else:
             _para(pdf, block)
 
