@@ -174,7 +174,9 @@ def stations_para(body: dict, level: str) -> Para:
     if names:
         shown = names[:MAX_NAMED_OFFLINE]
         more = len(names) - len(shown)
-        text += ": " + "; ".join(shown) + (f" và {num(more)} đài khác" if more else "")
+        text += (
+            ". Đài mất kết nối: " + "; ".join(shown) + (f" và {num(more)} đài khác" if more else "")
+        )
     return Para(text + ".")
 
 
@@ -183,9 +185,15 @@ def announcements_paras(body: dict) -> list[Para]:
     campaigns = body.get("campaigns") or []
     text = (
         f"Theo kế hoạch, các đài phải phát {num(t.get('required'))} lượt tin, bài của "
-        f"{num(len(campaigns))} chiến dịch tuyên truyền; trong đó {num(t.get('due'))} lượt đã "
-        f"đến hạn, {num(t.get('pending'))} lượt chưa đến giờ phát tại thời điểm lập số liệu"
+        f"{num(len(campaigns))} chiến dịch tuyên truyền"
     )
+    if t.get("pending"):
+        text += (
+            f"; trong đó {num(t.get('due'))} lượt đã đến hạn, {num(t['pending'])} lượt chưa "
+            "đến giờ phát tại thời điểm lập số liệu"
+        )
+    elif t.get("required"):
+        text += f", cả {num(t.get('due'))} lượt đều đã đến hạn tại thời điểm lập số liệu"
     if t.get("unplaced"):
         text += f" ({num(t['unplaced'])} lượt không xếp được giờ phát)"
     paras = [Para(text + ".")]

@@ -111,6 +111,10 @@ def test_a_commune_report_in_the_official_form(scene):
     assert f"Tỷ lệ thực hiện đạt {vn_number(t['compliance_pct'])}%" in text
     assert f"tổng thời lượng đã phát {vn_number(t['minutes_aired'])} phút" in text
     assert "Tiếp âm" in text and "thông báo khẩn" in text
+    station = body["stations"][0]
+    assert station["offline"]  # the scene's station never reported its health
+    assert f"Đài mất kết nối: {station['name']} ({station['code']})." in text
+    assert f"cả {t['due']} lượt đều đã đến hạn" in text and t["pending"] == 0
     (campaigns,) = _tables(lay.sections[0].blocks)
     assert campaigns.title.startswith("Bảng 1.")
     assert campaigns.rows == [
