@@ -232,19 +232,19 @@ def _lines(value: object, *, strip_dash: bool = False) -> tuple[str, ...]:
 
 
 _LABELS = {
-    "issuer_parent": "Cơ quan chủ quản",
-    "issuer_name": "Cơ quan ban hành",
-    "number": "Số",
-    "symbol": "Ký hiệu",
-    "place": "Địa danh",
-    "date": "Ngày ban hành",
-    "summary": "Trích yếu",
-    "difficulties": "Khó khăn, vướng mắc",
-    "proposals": "Đề xuất, kiến nghị",
-    "signer_authority": "Thẩm quyền ký",
-    "signer_title": "Chức vụ người ký",
-    "signer_name": "Họ tên người ký",
-    "recipients": "Nơi nhận",
+    "issuer_parent": Words("Cơ quan chủ quản"),
+    "issuer_name": Words("Cơ quan ban hành"),
+    "number": Words("Số"),
+    "symbol": Words("Ký hiệu"),
+    "place": Words("Địa danh"),
+    "date": Words("Ngày ban hành"),
+    "summary": Words("Trích yếu"),
+    "difficulties": Words("Khó khăn, vướng mắc"),
+    "proposals": Words("Đề xuất, kiến nghị"),
+    "signer_authority": Words("Thẩm quyền ký"),
+    "signer_title": Words("Chức vụ người ký"),
+    "signer_name": Words("Họ tên người ký"),
+    "recipients": Words("Nơi nhận"),
 }
 
 
@@ -253,7 +253,7 @@ def _too_long(name: str, value: str, limit: int) -> None:
         raise InvalidInput(
             "{label} dài {length} ký tự, quá {limit}: hãy rút gọn.",
             field=name,
-            label=Words(_LABELS[name]),
+            label=_LABELS[name],
             length=len(value),
             limit=limit,
         )
@@ -261,7 +261,7 @@ def _too_long(name: str, value: str, limit: int) -> None:
 
 def _required(name: str, value: str) -> None:
     if not value:
-        raise InvalidInput("Cần nhập {label}.", field=name, label=Words(_LABELS[name]))
+        raise InvalidInput("Cần nhập {label}.", field=name, label=_LABELS[name])
 
 
 def check(draft: DocumentDraft) -> DocumentDraft:
@@ -316,14 +316,14 @@ def parse_draft(form: Mapping[str, str]) -> DocumentDraft:
     recipients one per line; date YYYY-MM-DD or DD/MM/YYYY), checked."""
     raw_date = _text(form.get("date"))
     if not raw_date:
-        raise InvalidInput("Cần nhập {label}.", field="date", label=Words(_LABELS["date"]))
+        raise InvalidInput("Cần nhập {label}.", field="date", label=_LABELS["date"])
     draft = DocumentDraft(
         issuer_parent=_text(form.get("issuer_parent")),
         issuer_name=_text(form.get("issuer_name")),
         number=_text(form.get("number")),
         symbol=_text(form.get("symbol")).upper(),
         place=_text(form.get("place")),
-        date=days.parse_day(raw_date, Words(_LABELS["date"]), field="date"),
+        date=days.parse_day(raw_date, _LABELS["date"], field="date"),
         summary=" ".join(_text(form.get("summary")).split()),
         difficulties=_text(form.get("difficulties")),
         proposals=_text(form.get("proposals")),
