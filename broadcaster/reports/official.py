@@ -138,7 +138,14 @@ def layout(body: dict) -> Layout:
     issuer_name = (issuer.get("name") or "").upper()
     symbol = document.get("symbol") or ""
     number = words.number_line(document.get("number") or "", symbol)
-    day = date.fromisoformat(document["date"])
+    try:
+        day = date.fromisoformat(document.get("date") or "")
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "Phần văn bản của báo cáo không có ngày ban hành hợp lệ ({found!r}).",
+            field="date",
+            found=document.get("date"),
+        ) from None
     place = (document.get("place") or "").strip()
     place_date = f"{place}, {words.nd30_date(day)}" if place else words.nd30_date(day).capitalize()
     period = body.get("period") or {}

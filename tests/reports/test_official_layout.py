@@ -179,6 +179,10 @@ def test_a_body_without_a_document_is_refused_clearly(scene):
         layout(body)
     with pytest.raises(InvalidInput):
         layout({**body, "format": "broadcaster.compliance/9"})
+    body["document"] = ob.document(date="05/12/2026")
+    with pytest.raises(InvalidInput) as caught:
+        layout(body)
+    assert caught.value.field == "date"
 
 
 def test_a_report_stored_before_relays_has_no_relay_part(scene):
