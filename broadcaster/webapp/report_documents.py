@@ -70,8 +70,9 @@ def _document_actions(report_id: int, body: dict) -> dict | None:
     if not body.get("document"):
         return None
     unit = body["scope"]["unit"]
-    filings = [f for f in filing.filings_of(_db(), unit["code"]) if f.report_id == report_id]
-    filings = filings if unit else []
+    filings = []  # the country's report is filed nowhere
+    if unit is not None:
+        filings = [f for f in filing.filings_of(_db(), unit["code"]) if f.report_id == report_id]
     return {
         "docx": url_for("report_documents.download", report_id=report_id, fmt="docx"),
         "pdf": url_for("report_documents.download", report_id=report_id, fmt="pdf"),

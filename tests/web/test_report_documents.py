@@ -299,3 +299,18 @@ def test_reminder_on_the_dashboard_until_filed(officials):
     assert label in text(client.get("/dashboard/"))  # stored is not filed
     assert web.post(client, f"/reports/documents/{report_id}/file").status_code == 302
     assert label not in text(client.get("/dashboard/"))
+
+
+def test_the_countrys_report_downloads_and_is_filed_nowhere(officials):
+    web = officials
+    client = web.client("quantri")
+    page = client.get("/reports/documents/", query_string=_args(None))
+    assert page.status_code == 200, text(page)
+    report_id = _store(web, client, unit=None)
+    assert _body(web, report_id)["scope"]["unit"] is None
+    stored = text(client.get(f"/reports/stored/{report_id}"))
+    assert 'id="document-pdf"' in stored and 'id="file-report"' not in stored
+    assert client.get(f"/reports/documents/{report_id}.docx").status_code == 200
+    refused = web.post(client, f"/reports/documents/{report_id}/file")
+    assert refused.status_code == 400 and "cấp trên" in text(refused)
+    assert web.client("duyet").get(f"/reports/documents/{report_id}.docx").status_code == 403
