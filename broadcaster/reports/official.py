@@ -110,6 +110,20 @@ class Layout:
     created: datetime | None = None
 
 
+# The bodies whose name stands on its own line, the unit under it (NĐ 30/2020, Phụ lục I:
+# "ỦY BAN NHÂN DÂN" / "XÃ ĐẬU LIÊU"), so no renderer wraps a name in the middle.
+_BODIES = ("ỦY BAN NHÂN DÂN", "UỶ BAN NHÂN DÂN", "HỘI ĐỒNG NHÂN DÂN")
+
+
+def _heading_lines(name: str) -> str:
+    if "\n" in name:
+        return name  # the official broke it where they wanted
+    for body in _BODIES:
+        if name.startswith(body + " "):
+            return f"{body}\n{name[len(body) + 1 :]}"
+    return name
+
+
 def layout(body: dict) -> Layout:
     """The official document of a stored body that has a ``document`` section.
 
@@ -135,7 +149,7 @@ def layout(body: dict) -> Layout:
             supported=DOCUMENT_FORMAT,
         )
     issuer = document.get("issuer") or {}
-    issuer_name = (issuer.get("name") or "").upper()
+    issuer_name = _heading_lines((issuer.get("name") or "").upper())
     symbol = document.get("symbol") or ""
     number = words.number_line(document.get("number") or "", symbol)
     try:

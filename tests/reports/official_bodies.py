@@ -43,10 +43,10 @@ def compute(scene, unit_code: str | None) -> dict:
 def document(**changes) -> dict:
     doc = {
         "format": DOCUMENT_FORMAT,
-        "issuer": {"parent": "UBND tỉnh Hà Tĩnh", "name": "ỦY BAN NHÂN DÂN XÃ ĐẬU LIÊU"},
+        "issuer": {"parent": "UBND tỉnh Hà Tĩnh", "name": "ỦY BAN NHÂN DÂN PHƯỜNG THÀNH SEN"},
         "number": "12",
         "symbol": "BC-UBND",
-        "place": "Đậu Liêu",
+        "place": "Thành Sen",
         "date": "2026-12-05",
         "summary": "Kết quả tuyên truyền trên hệ thống truyền thanh cơ sở tháng 12 năm 2026",
         "difficulties": DIFFICULTIES,

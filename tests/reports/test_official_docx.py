@@ -61,8 +61,12 @@ def test_the_docx_has_the_official_layout_and_the_json_figures(scene):
     assert [round(m.mm) for m in (section.left_margin, section.right_margin)] == [30, 15]
     # the heading: issuing body and number left, the nation right
     left, right = doc.tables[0].rows[0].cells
-    assert _lines(left) == ["UBND TỈNH HÀ TĨNH", "ỦY BAN NHÂN DÂN XÃ ĐẬU LIÊU", "Số: 12/BC-UBND"]
-    assert _lines(right) == [NATION, MOTTO, "Đậu Liêu, ngày 05 tháng 12 năm 2026"]
+    assert _lines(left) == [
+        "UBND TỈNH HÀ TĨNH",
+        "ỦY BAN NHÂN DÂN\nPHƯỜNG THÀNH SEN",
+        "Số: 12/BC-UBND",
+    ]
+    assert _lines(right) == [NATION, MOTTO, "Thành Sen, ngày 05 tháng 12 năm 2026"]
     name = left.paragraphs[1]
     assert all(run.bold for run in name.runs) and _sizes(name) == {13}
     nation, motto, place = (p for p in right.paragraphs if p.text)

@@ -89,9 +89,9 @@ def test_a_commune_report_in_the_official_form(scene):
     body = ob.commune_body(scene)
     lay = layout(body)
     assert lay.issuer_parent == "UBND TỈNH HÀ TĨNH"
-    assert lay.issuer_name == "ỦY BAN NHÂN DÂN XÃ ĐẬU LIÊU"
+    assert lay.issuer_name == "ỦY BAN NHÂN DÂN\nPHƯỜNG THÀNH SEN"  # the body, the unit under it
     assert lay.number_line == "Số: 12/BC-UBND"
-    assert lay.place_date == "Đậu Liêu, ngày 05 tháng 12 năm 2026"
+    assert lay.place_date == "Thành Sen, ngày 05 tháng 12 năm 2026"
     assert lay.kind == "BÁO CÁO"
     assert lay.summary == body["document"]["summary"]
     intro = lay.intro[0].text
@@ -148,7 +148,7 @@ def test_a_commune_report_in_the_official_form(scene):
     assert lay.recipients == ["Như trên;", "UBND tỉnh (b/c);", "Lưu: VT."]
     assert lay.created == datetime.fromisoformat(body["generated_at"])
     assert lay.created.tzinfo is not None
-    assert lay.author == "ỦY BAN NHÂN DÂN XÃ ĐẬU LIÊU"
+    assert lay.author == "ỦY BAN NHÂN DÂN PHƯỜNG THÀNH SEN"
     assert "12/BC-UBND" in lay.title and lay.summary in lay.title
     assert scene.unit in lay.keywords
 

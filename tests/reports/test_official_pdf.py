@@ -115,12 +115,13 @@ def test_a_commune_report_reads_back_with_every_part(scene, serif):
     pdf = to_pdf(drawn, serif)
     text = _text(pdf)
     for expected in (
-        "ỦY BAN NHÂN DÂN XÃ ĐẬU LIÊU",
+        "ỦY BAN NHÂN DÂN",
+        "PHƯỜNG THÀNH SEN",
         "UBND TỈNH HÀ TĨNH",
         NATION,
         MOTTO,
         "Số: 12/BC-UBND",
-        "Đậu Liêu, ngày 05 tháng 12 năm 2026",
+        "Thành Sen, ngày 05 tháng 12 năm 2026",
         "BÁO CÁO",
         "Kết quả tuyên truyền trên hệ thống truyền thanh cơ sở tháng 12 năm 2026",
         "I. KẾT QUẢ THỰC HIỆN",

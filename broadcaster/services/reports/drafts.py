@@ -146,7 +146,9 @@ def _derived(session: Session, unit: AdminUnit | None) -> dict:
             recipients=("Lãnh đạo Bộ (để b/c);", "Lưu: VT."),
         )
     parent = unit.parent
-    issuer_parent = f"UBND {full_name(parent).upper()}" if parent is not None else ""
+    # NĐ 30/2020: a People's Committee has no managing body above its name in the heading
+    # ("ỦY BAN NHÂN DÂN / XÃ …"); an office that issues under one types it once
+    issuer_parent = ""
     recipients = (
         (f"UBND {full_name(parent)} (b/c);", "Lưu: VT.")
         if parent is not None
