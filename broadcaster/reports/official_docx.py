@@ -37,7 +37,9 @@ MARGINS = {"top": Mm(20), "bottom": Mm(20), "left": Mm(30), "right": Mm(15)}
 TEXT_WIDTH = PAGE_WIDTH - MARGINS["left"] - MARGINS["right"]  # 165 mm
 BODY_PT, HEADING_PT, TABLE_PT, RECIPIENTS_PT = 14, 13, 11, 11
 LINE_SPACING = 1.1
-HEAD_LEFT = Mm(68)  # the issuing body's column of the heading; the rest is the nation's
+# the issuing body's column of the heading; the rest must hold the national name on one
+# line (13 pt bold: ~96 mm, and Word keeps 1.9 mm of margin on each side of a cell)
+HEAD_LEFT = Mm(64)
 SIGN_LEFT = Mm(75)  # "Nơi nhận" beside the signer
 _CELL_MARGIN = Mm(1.9)  # Word's default left and right cell margin (0.08 in)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -216,6 +218,7 @@ def _rule(container, width, available) -> None:
     fmt.left_indent = fmt.right_indent = side
     fmt.line_spacing = Pt(4)
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.space_before = Pt(3)  # clear of the descenders above (ệ, ụ, ợ)
     borders = OxmlElement("w:pBdr")
     top = OxmlElement("w:top")
     for key, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "000000")):

@@ -181,8 +181,9 @@ def _table(pdf: FPDF, table: Table) -> None:
     line = _mm(size) * LINE + 2 * _PADDING[0]
     if pdf.will_page_break(_mm(BODY_PT) * LINE * 2 + line * 3):  # the title keeps its rows
         pdf.add_page()
-    if table.title:
-        _para(pdf, Para(table.title, bold=True, indent=False))
+    if table.title:  # centred, as the DOCX has it
+        _lines(pdf, table.title, x=pdf.l_margin, width=pdf.epw, style="B", size=BODY_PT)
+        pdf.ln(1)
     pdf.set_font(FAMILY, "", size)
     pdf.set_line_width(0.2)
     with pdf.table(
