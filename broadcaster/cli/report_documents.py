@@ -179,7 +179,7 @@ def document_cmd(
             record(
                 session,
                 actor,
-                "report.store",
+                "report.document.store",
                 "compliance_report",
                 info.id,
                 after={"period": period.key, "unit": unit_code, "sha256": info.body_sha256},

@@ -36,6 +36,8 @@ ACTIONS = {
     "relay.deactivate": _l("Ngừng dùng nguồn tiếp âm"),
     "relay.activate": _l("Dùng lại nguồn tiếp âm"),
     "report.store": _l("Lưu báo cáo"),
+    "report.document.store": _l("Lưu báo cáo theo thể thức"),
+    "report.file": _l("Nộp báo cáo lên cấp trên"),
     "script.create": _l("Soạn tin bài mới"),
     "script.version": _l("Sửa tin bài (phiên bản mới)"),
     "script.submit": _l("Trình duyệt tin bài"),

@@ -40,7 +40,7 @@ from broadcaster.webapp.report_documents_forms import (
     typed_values,
     values_of,
 )
-from broadcaster.webapp.reports import _stored_in_scope
+from broadcaster.webapp.reports import stored_in_scope
 from broadcaster.webapp.reports_filters import Query, form_context
 from broadcaster.webapp.reports_labels import period_label
 
@@ -237,7 +237,7 @@ def store():
 def download(report_id: int, fmt: str):
     if fmt not in MIME:
         abort(404)
-    _info, body = _stored_in_scope(report_id)
+    _info, body = stored_in_scope(report_id)
     if not body.get("document"):
         abort(404, description=_("Báo cáo này chưa lập theo thể thức (không có phần văn bản)."))
     return _render(fmt, body, filename(body, fmt))
@@ -246,7 +246,7 @@ def download(report_id: int, fmt: str):
 @bp.post("/<int:report_id>/file")
 @signed_in(*FILERS)
 def file(report_id: int):
-    _stored_in_scope(report_id)  # 403 outside the scope, 404 unknown
+    stored_in_scope(report_id)  # 403 outside the scope, 404 unknown
     db, s = _db(), _settings()
     try:
         made = filing.file_report(

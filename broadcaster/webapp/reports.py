@@ -320,7 +320,7 @@ def station_airings(code: str):
     ), (400 if errors else 200)
 
 
-def _stored_in_scope(report_id: int) -> tuple[store.StoredInfo, dict]:
+def stored_in_scope(report_id: int) -> tuple[store.StoredInfo, dict]:
     if report_id >= 2**31:
         abort(404)
     try:
@@ -356,7 +356,7 @@ def stored_list():
 @bp.get("/stored/<int:report_id>")
 @signed_in()
 def stored_page(report_id: int, verification=None):
-    info, body = _stored_in_scope(report_id)
+    info, body = stored_in_scope(report_id)
     level, children = _drill(body, period_args(body["period"]))
     return render_template(
         "reports/stored.html",
@@ -375,7 +375,7 @@ def stored_page(report_id: int, verification=None):
 @bp.get("/stored/<int:report_id>.<fmt>")
 @signed_in()
 def stored_download(report_id: int, fmt: str):
-    _info, body = _stored_in_scope(report_id)
+    _info, body = stored_in_scope(report_id)
     return _download(body, fmt)
 
 
@@ -383,13 +383,13 @@ def stored_download(report_id: int, fmt: str):
 @signed_in()
 def stored_chart(report_id: int, chart: str):
     draw = _drawing(chart)
-    _info, body = _stored_in_scope(report_id)
+    _info, body = stored_in_scope(report_id)
     return Response(draw(body), mimetype="image/svg+xml")
 
 
 @bp.post("/stored/<int:report_id>/verify")
 @signed_in()
 def stored_verify(report_id: int):
-    _stored_in_scope(report_id)
+    stored_in_scope(report_id)
     result = store.verify(_db(), report_id, key=_seal_key())
     return stored_page(report_id, verification=result)
