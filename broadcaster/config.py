@@ -13,7 +13,7 @@ import difflib
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,14 @@ _KEYS = {
     "tts_engine": "BROADCASTER_TTS_ENGINE",
     "tts_voice": "BROADCASTER_TTS_VOICE",
     "tts_speed": "BROADCASTER_TTS_SPEED",
+    "tts_engines": "BROADCASTER_TTS_ENGINES",
+    "piper_voices_dir": "BROADCASTER_PIPER_VOICES_DIR",
+    "piper_voice": "BROADCASTER_PIPER_VOICE",
+    "piper_sentence_pause": "BROADCASTER_PIPER_SENTENCE_PAUSE",
+    "fptai_api_key": "BROADCASTER_FPTAI_API_KEY",
+    "fptai_url": "BROADCASTER_FPTAI_URL",
+    "fptai_voice": "BROADCASTER_FPTAI_VOICE",
+    "fptai_timeout": "BROADCASTER_FPTAI_TIMEOUT",
     "gtts_tld": "BROADCASTER_GTTS_TLD",
     "gtts_url": "BROADCASTER_GTTS_URL",
     "gtts_timeout": "BROADCASTER_GTTS_TIMEOUT",
@@ -57,7 +65,8 @@ _KEYS = {
     "recording_max_minutes": "BROADCASTER_RECORDING_MAX_MINUTES",
     "relay_allow_private": "BROADCASTER_RELAY_ALLOW_PRIVATE",
 }
-TTS_ENGINES = ("auto", "gtts", "espeak")
+TTS_ENGINES = ("auto", "gtts", "espeak", "piper", "fptai")
+FPTAI_URL = "https://api.fpt.ai/hmi/tts/v5"
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
 
@@ -75,6 +84,19 @@ class AudioSettings:
     gtts_tld: str = "com"
     gtts_url: str | None = None  # replaces https://translate.google.<tld>/ (tests, proxies)
     gtts_timeout: float = 10.0
+    # The engines tried in order (BROADCASTER_TTS_ENGINES=fptai,gtts,piper,espeak); empty:
+    # from ``engine`` ("auto" is gtts,espeak, or gtts,piper,espeak with a piper voice).
+    engines: tuple[str, ...] = ()
+    # piper (local neural voices): where installed voices live (default instance/voices),
+    # the voice used when none is chosen, and the silence between sentences
+    piper_voices_dir: Path | None = None
+    piper_voice: str | None = None
+    piper_sentence_pause: float = 0.3
+    # FPT.AI text-to-speech v5: the key is a secret (never logged, never in a cache key)
+    fptai_api_key: str | None = field(default=None, repr=False)
+    fptai_url: str = FPTAI_URL
+    fptai_voice: str = "banmai"
+    fptai_timeout: float = 15.0
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.0
     mp3_bitrate: int = 64
@@ -243,7 +265,7 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         audio_dir=audio_dir,
         secret_key=secret_key,
         timezone=timezone,
-        audio=_audio_settings(pick, cwd),
+        audio=_audio_settings(pick, cwd, instance_dir),
         ratelimit_storage=ratelimit_storage,
         public_url=public_url or None,
         report_cutoff_day=_whole(pick, "report_cutoff_day", 15, 1, 28),
@@ -299,7 +321,26 @@ def _choice(pick, key: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _audio_settings(pick, cwd: Path) -> AudioSettings:
+def _engine_order(pick) -> tuple[str, ...]:
+    raw = pick("tts_engines")
+    if not raw or not raw.strip():
+        return ()
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    engines = tuple(e for e in TTS_ENGINES if e != "auto")
+    for name in names:
+        if name not in engines:
+            hint = difflib.get_close_matches(name, engines, n=1)
+            extra = f" (có phải '{hint[0]}'?)" if hint else ""
+            raise ConfigError(
+                f"BROADCASTER_TTS_ENGINES: không có bộ máy đọc '{name}'{extra}; "
+                f"dùng các tên {', '.join(engines)}, cách nhau bởi dấu phẩy."
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"BROADCASTER_TTS_ENGINES='{raw}' có bộ máy lặp lại.")
+    return names
+
+
+def _audio_settings(pick, cwd: Path, instance_dir: Path | None = None) -> AudioSettings:
     bitrate = int(_number(pick, "mp3_bitrate", 64, 32, 320, " kbit/s"))
     if bitrate not in MP3_BITRATES:
         raise ConfigError(
@@ -325,6 +366,14 @@ def _audio_settings(pick, cwd: Path) -> AudioSettings:
         gtts_tld=(pick("gtts_tld") or "com").strip(),
         gtts_url=(pick("gtts_url") or "").strip() or None,
         gtts_timeout=_number(pick, "gtts_timeout", 10.0, 1.0, 120.0, " giây"),
+        engines=_engine_order(pick),
+        piper_voices_dir=_voices_dir(pick, cwd, instance_dir),
+        piper_voice=(pick("piper_voice") or "").strip() or None,
+        piper_sentence_pause=_number(pick, "piper_sentence_pause", 0.3, 0.0, 3.0, " giây"),
+        fptai_api_key=(pick("fptai_api_key") or "").strip() or None,
+        fptai_url=_http_url(pick, "fptai_url", FPTAI_URL),
+        fptai_voice=(pick("fptai_voice") or "banmai").strip().lower(),
+        fptai_timeout=_number(pick, "fptai_timeout", 15.0, 1.0, 120.0, " giây"),
         loudness_lufs=_number(pick, "loudness_lufs", -16.0, -30.0, -10.0, " LUFS"),
         true_peak_db=_number(pick, "true_peak_db", -1.0, -6.0, 0.0, " dBTP"),
         mp3_bitrate=bitrate,
@@ -334,3 +383,17 @@ def _audio_settings(pick, cwd: Path) -> AudioSettings:
         recording_max_mb=_whole(pick, "recording_max_mb", 200, 1, 4096),
         recording_max_minutes=_whole(pick, "recording_max_minutes", 90, 1, 24 * 60),
     )
+
+
+def _voices_dir(pick, cwd: Path, instance_dir: Path | None) -> Path | None:
+    raw = (pick("piper_voices_dir") or "").strip()
+    if raw:
+        return (cwd / raw).resolve()
+    return instance_dir / "voices" if instance_dir is not None else None
+
+
+def _http_url(pick, key: str, default: str) -> str:
+    value = (pick(key) or "").strip() or default
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{_KEYS[key]}='{value}' phải bắt đầu bằng http:// hoặc https://.")
+    return value

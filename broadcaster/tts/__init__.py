@@ -18,6 +18,8 @@ from broadcaster.tts.base import Availability, EngineUnavailable, TtsEngine, Tts
 ENGINES = {
     "gtts": "broadcaster.tts.gtts_engine:GttsEngine",
     "espeak": "broadcaster.tts.espeak:EspeakEngine",
+    "piper": "broadcaster.tts.piper_engine:PiperEngine",
+    "fptai": "broadcaster.tts.fptai:FptAiEngine",
 }
 AUTO_ORDER = ("gtts", "espeak")
 
@@ -39,6 +41,19 @@ def _options(name: str, settings: AudioSettings) -> dict:
             "tld": settings.gtts_tld,
             "timeout": settings.gtts_timeout,
             "base_url": settings.gtts_url,
+        }
+    if name == "piper":
+        return {
+            "voices_dir": settings.piper_voices_dir,
+            "voice": settings.piper_voice,
+            "sentence_pause": settings.piper_sentence_pause,
+        }
+    if name == "fptai":
+        return {
+            "api_key": settings.fptai_api_key,
+            "url": settings.fptai_url,
+            "voice": settings.fptai_voice,
+            "timeout": settings.fptai_timeout,
         }
     return {}
 
