@@ -2,8 +2,10 @@
 
 normalise → split → synthesise (piece by piece) → trim → join → chime →
 loudness/limit/encode → tag, with the result stored once under the sha256 of
-everything that shaped it. The ``auto`` policy tries gTTS and falls back to
-the offline engine when gTTS cannot be reached, recording which engine spoke.
+everything that shaped it. The engines are tried in the configured order
+(:mod:`broadcaster.audio.engine_order`; ``auto`` is gTTS, then piper when a
+voice is installed, then espeak-ng), the next one taking over when one cannot be
+reached; the asset records which engine and voice spoke.
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from broadcaster.audio import steps
+from broadcaster.audio.engine_order import (
+    VoiceChoice,
+    check_bare,
+    parse_choice,
+    piper_ready_with,
+    resolve_order,
+    voice_for,
+)
 from broadcaster.audio.store import AssetRecord, AudioStore, write_atomically
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput
 from broadcaster.library import PLACEHOLDERS
 from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_vi
 from broadcaster.text.split import split_for_speech
-from broadcaster.tts import AUTO_ORDER, build_engine
+from broadcaster.tts import build_engine
 from broadcaster.tts.base import EngineAudio, EngineUnavailable, TtsEngine
 from broadcaster.vntext import nfc
 
@@ -40,7 +50,8 @@ _UNFILLED = re.compile(r"\{\s*(?:" + "|".join(PLACEHOLDERS) + r")\s*\}")
 FORMAT_VERSION = 1  # bump when a change in the pipeline changes the sound of a file
 MAX_TEXT_CHARS = 60_000  # about an hour of speech; longer is a mistake, not a bulletin
 OUT_RATE = 44_100
-OFFLINE_AFTER_FAILURE_S = 300  # after gTTS fails, skip it for a while instead of waiting again
+OFFLINE_AFTER_FAILURE_S = 300  # after an engine fails, skip it for a while instead of waiting again
+OFFLINE = ("piper", "espeak")  # engines that need no network
 PREVIEW_TIMEOUT_S = 4.0  # Listen: a person waits; a dead line falls back after this, once
 Progress = Callable[[int, int], None]
 
@@ -70,6 +81,7 @@ class RenderRequest:
     campaign: str | None = None
     station_name: str | None = None  # tagged only when the text was personalised
     station_code: str | None = None
+    voice: str | None = None  # the campaign's or station's choice, "engine:voice"
 
 
 @dataclass(frozen=True)
@@ -143,15 +155,24 @@ class AudioRenderer:
             return chime
         return hashlib.sha256(Path(chime).read_bytes()).hexdigest()
 
-    def key(self, spoken: str, request: RenderRequest, engine: TtsEngine, voice: str, speed: float):
-        return _sha(
-            {
-                "text": spoken,
-                "engine": engine.describe(voice, speed),
-                "mastering": asdict(self.mastering),
-                "tags": [request.title, request.campaign, request.station_name],
-            }
-        )
+    def key(
+        self,
+        spoken: str,
+        request: RenderRequest,
+        engine: TtsEngine,
+        voice: str,
+        speed: float,
+        choice: VoiceChoice | None = None,
+    ) -> str:
+        payload = {
+            "text": spoken,
+            "engine": engine.describe(voice, speed),
+            "mastering": asdict(self.mastering),
+            "tags": [request.title, request.campaign, request.station_name],
+        }
+        if choice is not None:  # a chosen voice is its own audio, whichever engine answers
+            payload["choice"] = str(choice)
+        return _sha(payload)
 
     # -- the pipeline -------------------------------------------------------------
 
@@ -166,54 +187,87 @@ class AudioRenderer:
     ) -> RenderResult:
         """The asset for this request: from the cache, or rendered now.
 
-        ``cached_first`` (auto only): audio any engine already made for this text is
+        ``engine`` is ``auto``, one engine or an order (None: the configured order, see
+        :mod:`broadcaster.audio.engine_order`); ``voice`` is a bare voice or an
+        ``engine:voice`` choice, and wins over the request's own choice.
+        ``cached_first``: audio any engine of the order already made for this text is
         taken before an engine is tried — what a listener wants; the render job does
-        not, so that a voice made offline is replaced by Google's once it answers.
+        not, so that a voice made offline is replaced by a better one once it answers.
         """
-        name = engine or self.settings.engine
         speed = self.settings.speed if speed is None else speed
-        voice = voice or self.settings.voice
         if not 0.5 <= speed <= 2.0:
             raise InvalidInput(
                 "Tốc độ đọc {speed:g} ngoài khoảng 0,5–2,0.", field="speed", speed=speed
             )
+        order = resolve_order(self.settings, engine, piper_ready_with(self.engine))
+        raw = voice or request.voice or self.settings.voice
+        choice = parse_choice(raw) if raw and ":" in raw else None
+        bare = None if choice is not None or not raw else raw
         spoken = self._spoken(request.text)
-        if name != "auto":
-            eng = self.engine(name)
-            return self._render_with(
-                eng, name, spoken, request, eng.check_voice(voice), speed, progress
-            )
+        check_bare(order, self._built, bare)
+        single = len(order.engines) == 1
         warnings: list[str] = []
-        # auto's --voice is for the offline engine; gTTS has one Vietnamese voice
-        candidates = [(c, self.engine(c), c == AUTO_ORDER[-1]) for c in AUTO_ORDER]
         if cached_first:
-            for _c, eng, last in candidates:
-                chosen = eng.check_voice(voice) if last else eng.default_voice
-                sha = self.key(spoken, request, eng, chosen, speed)
+            for name in order.engines:
+                eng = self._built(name)
+                chosen = self._voice(name, eng, choice, bare, single, []) if eng else None
+                if chosen is None:
+                    continue
+                sha = self.key(spoken, request, eng, chosen, speed, choice)
                 if (hit := self.store.get(sha)) is not None:
                     return RenderResult(hit, self.store.asset_path(sha), True)
-        for candidate, eng, last in candidates:
-            chosen = eng.check_voice(voice) if last else eng.default_voice
-            sha = self.key(spoken, request, eng, chosen, speed)
-            if (hit := self.store.get(sha)) is not None:
-                return RenderResult(hit, self.store.asset_path(sha), True, tuple(warnings))
-            if not last and time.monotonic() < self._down_until.get(candidate, 0):
-                warnings.append(f"{candidate} vừa không kết nối được; dùng bộ máy ngoại tuyến.")
+        for i, name in enumerate(order.engines):
+            last = i == len(order.engines) - 1
+            eng = self._built(name)
+            if eng is None:
+                if last:
+                    raise EngineUnavailable(
+                        "Bộ máy đọc '{engine}' chưa được cài trên máy này.", engine=name
+                    )
+                warnings.append(f"{name} không dùng được: chưa cài thư viện.")
                 continue
-            if not last and not eng.availability().usable:
-                warnings.append(f"{candidate} không dùng được: {eng.availability().detail}")
+            if not last and time.monotonic() < self._down_until.get(name, 0):
+                warnings.append(f"{name} vừa không kết nối được; thử bộ máy tiếp theo.")
                 continue
+            if not last and not (availability := eng.availability()).usable:
+                warnings.append(f"{name} không dùng được: {availability.detail}")
+                continue
+            chosen = self._voice(name, eng, choice, bare, single, warnings)
+            assert chosen is not None
             try:
-                result = self._render_with(eng, "auto", spoken, request, chosen, speed, progress)
+                result = self._render_with(
+                    eng, order.policy, spoken, request, chosen, speed, progress, choice
+                )
             except EngineUnavailable as exc:
                 if last:
                     raise
-                self._down_until[candidate] = time.monotonic() + OFFLINE_AFTER_FAILURE_S
-                warnings.append(f"{candidate} không trả lời ({exc}); chuyển sang đọc ngoại tuyến.")
-                log.warning("auto: %s unavailable (%s), falling back", candidate, exc)
+                self._down_until[name] = time.monotonic() + OFFLINE_AFTER_FAILURE_S
+                following = order.engines[i + 1]
+                then = f"đọc ngoại tuyến ({following})" if following in OFFLINE else following
+                warnings.append(f"{name} không trả lời ({exc}); chuyển sang {then}.")
+                log.warning("%s: %s unavailable (%s), next %s", order.policy, name, exc, following)
                 continue
             return RenderResult(result.record, result.path, result.cached, tuple(warnings))
-        raise AssertionError("AUTO_ORDER ends with an offline engine")  # pragma: no cover
+        raise AssertionError("the last engine answers or raises")  # pragma: no cover
+
+    def _built(self, name: str) -> TtsEngine | None:
+        """The engine, or None when its package is not installed here."""
+        try:
+            return self.engine(name)
+        except ImportError as exc:
+            log.warning("engine %s cannot be loaded: %s", name, exc)
+            return None
+
+    def _voice(self, name, eng, choice, bare, single, warnings: list[str]) -> str | None:
+        """The voice ``eng`` reads with. A stored choice whose voice is gone (a piper voice
+        removed) reads with the default and says so; a voice asked for now must exist."""
+        try:
+            return voice_for(name, eng, choice, bare, single)
+        except InvalidInput:
+            if choice is None or choice.engine != name or warnings is None:
+                raise
+            warnings.append(f"{name} không còn giọng '{choice.voice}'; đọc bằng giọng mặc định.")
+            return eng.check_voice(None)
 
     def _spoken(self, text: str) -> str:
         if len(text) > MAX_TEXT_CHARS:
@@ -245,8 +299,9 @@ class AudioRenderer:
         voice: str,
         speed: float,
         progress: Progress | None,
+        choice: VoiceChoice | None = None,
     ) -> RenderResult:
-        sha = self.key(spoken, request, eng, voice, speed)
+        sha = self.key(spoken, request, eng, voice, speed, choice)
         if (hit := self.store.get(sha)) is not None:
             return RenderResult(hit, self.store.asset_path(sha), True)
         with self.store.lock(sha):

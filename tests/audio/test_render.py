@@ -152,8 +152,8 @@ def test_control_characters_and_mixed_scripts_still_render(tmp_path, espeak):
 
 def test_unknown_engine_voice_and_speed(tmp_path, espeak):
     renderer, _ = renderer_with(tmp_path, espeak)
-    with pytest.raises(InvalidInput, match="Không có bộ máy đọc 'piper'"):
-        renderer.render(RenderRequest("Xin chào.", title="t"), engine="piper")
+    with pytest.raises(InvalidInput, match="Không có bộ máy đọc 'vbee'"):
+        renderer.render(RenderRequest("Xin chào.", title="t"), engine="vbee")
     with pytest.raises(InvalidInput, match="Giọng 'vi-hue'"):
         renderer.render(RenderRequest("Xin chào.", title="t"), voice="vi-hue")
     with pytest.raises(InvalidInput, match="Tốc độ"):
