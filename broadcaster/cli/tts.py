@@ -230,4 +230,7 @@ def render_cmd(app: AppContext, approved: bool, engine, voice, as_json: bool) ->
 
 
 def register(main: click.Group) -> None:
+    from broadcaster.cli.tts_voices import voices_group
+
+    tts_group.add_command(voices_group)
     main.add_command(tts_group)
