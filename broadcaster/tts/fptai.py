@@ -18,6 +18,8 @@ Error policy, and why:
   ``uniform(0, backoff * 2**attempt)`` (full jitter), at most ``MAX_WAIT`` seconds.
   A ``Retry-After`` longer than that (a spent per-day limit) stops at once.
   Retries used up → :class:`EngineUnavailable`, so the next engine in the order speaks.
+  (A POST that timed out may still have been made, and billed: the retry is the price of
+  speaking at all on a slow line; the piece cache keeps it from happening twice per piece.)
 * Connection refused or no DNS → :class:`EngineUnavailable` at once: the line is
   down, not lossy, and waiting per piece helps no one when another engine is here.
 * 401/403 (a wrong or disabled key), 402, or a refusal whose message speaks of the key
@@ -162,7 +164,7 @@ class FptAiEngine(TtsEngine):
 
     def __repr__(self) -> str:
         key = "set" if self.__key else "not set"
-        return f"FptAiEngine(url={self.url!r}, voice={self.default_voice!r}, key {key})"
+        return f"FptAiEngine(host={self._host!r}, voice={self.default_voice!r}, key {key})"
 
     def close(self) -> None:
         self._session.close()
