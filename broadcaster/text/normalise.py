@@ -41,6 +41,7 @@ from broadcaster.text.abbreviations import (
     replace_addresses,
     spell_letters,
 )
+from broadcaster.text.dates import day_months, spoken_date, weekdays
 from broadcaster.text.numbers import (
     read_digits,
     read_integer,
@@ -50,6 +51,8 @@ from broadcaster.text.numbers import (
     read_whole,
     roman_value,
 )
+from broadcaster.text.roads import roads
+from broadcaster.text.unread import mark_unread
 
 DOCUMENT_NUMBER_STYLES = ("full", "compact")
 
@@ -256,26 +259,18 @@ def _phones(line: str, spans: _Spans) -> str:
 _FULL_DATE = re.compile(
     r"(?<![0-9/.,-])([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})(?![0-9]|[/.-][0-9])"
 )
-_DAY_MONTH = re.compile(r"(?<![0-9/.,-])([0-9]{1,2})/([0-9]{1,2})(?![0-9]|/[0-9])")
 _NGAY_BEFORE = re.compile(r"(?i:ngày|mùng|mồng)\s*$")
-_DATE_LIST_BEFORE = re.compile(r"(?i:đến|tới|và)\s*$|[-–]\s*$")
-_NGAY_NEARBY = re.compile(r"(?i:ngày)")
 _MONTH_YEAR = re.compile(r"(?<!\w)((?i:tháng))\s+([0-9]{1,2})\s*[/.-]\s*([0-9]{4})(?![0-9])")
 _QUARTER_YEAR = re.compile(r"(?<!\w)((?i:quý))\s+([0-9]|[IV]{1,3})\s*[/.-]\s*([0-9]{4})(?![0-9])")
 _MONTH = re.compile(r"(?<!\w)((?i:tháng))\s+([0-9]{1,2})(?![0-9]|[.,/][0-9])")
 
 
-def _valid_date(day: int, month: int, year: int = 2000) -> bool:
+def _valid_date(day: int, month: int, year: int) -> bool:
     try:
         datetime.date(year, month, day)
     except ValueError:
         return False
     return True
-
-
-def _spoken_date(day: int, month: int, year: int | None) -> str:
-    text = f"{read_integer(day)} tháng {read_month(month)}"
-    return text + (f" năm {read_integer(year)}" if year is not None else "")
 
 
 def _dates(line: str, spans: _Spans) -> str:
@@ -285,20 +280,7 @@ def _dates(line: str, spans: _Spans) -> str:
             return match.group()
         has_ngay = _NGAY_BEFORE.search(line, max(0, match.start() - 8), match.start())
         prefix = "" if has_ngay else "ngày "
-        return spans.put(prefix + _spoken_date(day, month, year), numeric=True)
-
-    def day_month(match: re.Match[str]) -> str:
-        day, month = int(match.group(1)), int(match.group(2))
-        start = match.start()
-        if not (1 <= month <= 12 and _valid_date(day, month)):
-            return match.group()
-        if _NGAY_BEFORE.search(line, max(0, start - 8), start):
-            return spans.put(_spoken_date(day, month, None), numeric=True)
-        if _DATE_LIST_BEFORE.search(line, max(0, start - 8), start) and _NGAY_NEARBY.search(
-            line, max(0, start - 40), start
-        ):
-            return spans.put("ngày " + _spoken_date(day, month, None), numeric=True)
-        return match.group()
+        return spans.put(prefix + spoken_date(day, month, year), numeric=True)
 
     def month_year(match: re.Match[str]) -> str:
         month, year = int(match.group(2)), int(match.group(3))
@@ -324,7 +306,7 @@ def _dates(line: str, spans: _Spans) -> str:
     line = _FULL_DATE.sub(full, line)
     line = _MONTH_YEAR.sub(month_year, line)
     line = _QUARTER_YEAR.sub(quarter_year, line)
-    line = _DAY_MONTH.sub(day_month, line)
+    line = day_months(line, spans.put)
     return _MONTH.sub(month, line)
 
 
@@ -455,12 +437,28 @@ def _tidy(line: str) -> str:
 # --- orchestration ------------------------------------------------------------------------
 
 
-def _normalise_line(line: str, options: NormaliseOptions) -> str:
-    spans = _Spans()
+@dataclass(frozen=True)
+class SpokenText:
+    """The spoken form and the codes in it nobody said how to read (spelled in ``text``)."""
+
+    text: str
+    unread: tuple[str, ...] = ()
+
+
+def _codes(line: str, spans: _Spans, options: NormaliseOptions, unread: list[str]) -> str:
+    """The passes that read codes: addresses, document numbers, routes, weekdays, the table."""
     line = _headings(line)
     line = replace_addresses(line, spans.put)
     line = _document_numbers(line, spans, options)
+    line = roads(line, spans.put)
+    line = weekdays(line)
     line = options.abbreviations.expand(line)
+    return mark_unread(line, options.abbreviations, spans.put, unread)
+
+
+def _normalise_line(line: str, options: NormaliseOptions, unread: list[str]) -> str:
+    spans = _Spans()
+    line = _codes(line, spans, options, unread)
     line = _phones(line, spans)
     line = _dates(line, spans)
     line = _times(line, spans)
@@ -474,14 +472,33 @@ def _normalise_line(line: str, options: NormaliseOptions) -> str:
     return _tidy(spans.restore(line))
 
 
+def _prepared_lines(text: str) -> list[str]:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _clean_chars(text).split("\n")
+
+
+def normalise_checked(text: str, options: NormaliseOptions | None = None) -> SpokenText:
+    """:func:`normalise_vi`, with the unknown codes it spelled (each once, in order)."""
+    options = options or NormaliseOptions()
+    unread: list[str] = []
+    lines = [_normalise_line(line, options, unread) for line in _prepared_lines(text)]
+    spoken = unicodedata.normalize("NFC", "\n".join(lines))
+    return SpokenText(spoken, tuple(dict.fromkeys(unread)))
+
+
+def unread_codes(text: str, options: NormaliseOptions | None = None) -> tuple[str, ...]:
+    """The codes of ``text`` the normaliser would spell unread (cheaper than normalising)."""
+    options = options or NormaliseOptions()
+    unread: list[str] = []
+    for line in _prepared_lines(text):
+        _codes(line, _Spans(), options, unread)
+    return tuple(dict.fromkeys(unread))
+
+
 def normalise_vi(text: str, options: NormaliseOptions | None = None) -> str:
     """Rewrite Vietnamese announcement text into the words a TTS engine should say.
 
     The result is NFC, has exactly as many lines as ``text`` and keeps pause punctuation
     (``. , ; : ! ?``). Never raises for any ``str``.
     """
-    options = options or NormaliseOptions()
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _clean_chars(text)
-    lines = [_normalise_line(line, options) for line in text.split("\n")]
-    return unicodedata.normalize("NFC", "\n".join(lines))
+    return normalise_checked(text, options).text
