@@ -116,6 +116,8 @@ class Station(Base):
     name: Mapped[str] = mapped_column(String(255))
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # the voice its listeners hear, "engine:voice" (wins over the campaign's); None: default
+    voice: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -420,6 +422,7 @@ class Campaign(Base):
     pattern: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+    voice: Mapped[str | None] = mapped_column(String(100))  # "engine:voice"; None: default
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -29,6 +29,7 @@ from broadcaster.tts import AUTO_ORDER, ENGINES, build_engine
 from broadcaster.tts.base import TtsEngine
 
 PIPER_AUTO_ORDER = ("gtts", "piper", "espeak")
+OFFLINE = ("piper", "espeak")  # engines that need no network
 MAX_CHOICE_CHARS = 100  # campaigns.voice, stations.voice
 # what people call each engine (the Listen answer, the voice list)
 ENGINE_LABELS = {"fptai": "FPT.AI", "gtts": "gTTS", "piper": "piper", "espeak": "espeak-ng"}
@@ -224,6 +225,7 @@ def speaker(engine: TtsEngine | None, name: str, voice: str) -> str:
 
 __all__ = [
     "ENGINE_LABELS",
+    "OFFLINE",
     "Order",
     "VoiceChoice",
     "VoiceGroup",

@@ -26,6 +26,7 @@ from pydub import AudioSegment
 
 from broadcaster.audio import steps
 from broadcaster.audio.engine_order import (
+    OFFLINE,
     VoiceChoice,
     check_bare,
     parse_choice,
@@ -51,7 +52,6 @@ FORMAT_VERSION = 1  # bump when a change in the pipeline changes the sound of a 
 MAX_TEXT_CHARS = 60_000  # about an hour of speech; longer is a mistake, not a bulletin
 OUT_RATE = 44_100
 OFFLINE_AFTER_FAILURE_S = 300  # after an engine fails, skip it for a while instead of waiting again
-OFFLINE = ("piper", "espeak")  # engines that need no network
 PREVIEW_TIMEOUT_S = 4.0  # Listen: a person waits; a dead line falls back after this, once
 Progress = Callable[[int, int], None]
 

@@ -140,8 +140,17 @@ def common_request(version: ScriptVersion) -> RenderRequest:
     )
 
 
-def script_request(version: ScriptVersion, station: Station | None) -> tuple[RenderRequest, str]:
-    """The render request for a script version, personalised for a station if needed."""
+def voice_choice(station: Station | None, campaign_voice: str | None = None) -> str | None:
+    """The voice a station's listeners hear: the station's choice, else the campaign's
+    (the station is where the listeners are: a southern commune, a southern voice)."""
+    return (station.voice if station is not None else None) or campaign_voice
+
+
+def script_request(
+    version: ScriptVersion, station: Station | None, campaign_voice: str | None = None
+) -> tuple[RenderRequest, str]:
+    """The render request for a script version, personalised for a station if needed,
+    read in the station's or campaign's chosen voice (:func:`voice_choice`)."""
     if version.placeholders and station is None:
         raise InvalidInput(
             "Tin bài '{slug}' có chỗ điền ({placeholders}): cần chọn một đài.",
@@ -158,6 +167,7 @@ def script_request(version: ScriptVersion, station: Station | None) -> tuple[Ren
         campaign=version.campaign,
         station_name=station.name if personal else None,
         station_code=station.code if personal else None,
+        voice=voice_choice(station, campaign_voice),
     )
     return request, label
 
@@ -253,8 +263,9 @@ def render_slot(
     engine: str | None = None,
     voice: str | None = None,
 ) -> RenderResult:
-    """Render a slot's audio (its script version, for its station) and attach it to the slot."""
-    from broadcaster.models import Slot
+    """Render a slot's audio (its script version, for its station, in the station's or
+    campaign's chosen voice) and attach it to the slot."""
+    from broadcaster.models import Campaign, Slot
 
     slot = session.get(Slot, slot_id)
     if slot is None:
@@ -277,7 +288,8 @@ def render_slot(
     if version.recording_sha256:  # the mastered recording, the same file for every station
         asset, result = recording_render(session, renderer, version)
     else:
-        request, _ = script_request(version, station)
+        campaign = session.get(Campaign, slot.campaign_id) if slot.campaign_id else None
+        request, _ = script_request(version, station, campaign.voice if campaign else None)
         result = renderer.render(request, engine=engine, voice=voice)
         asset = record_rendered(session, renderer, result)
     slot.audio_asset_id = asset.id

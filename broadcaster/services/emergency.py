@@ -240,7 +240,7 @@ def send(
     if placeholders:
         common = common_request(version)
     else:
-        common, _ = script_request(version, stations[0])
+        common, _ = script_request(version, None)  # no station's chosen voice: everybody's
     asset = record_rendered(session, renderer, renderer.render(common))
     for station in stations:
         session.add(

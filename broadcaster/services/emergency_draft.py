@@ -120,6 +120,7 @@ class Hearing:
     warnings: tuple[str, ...]
     station_code: str | None
     station_name: str | None
+    voice: str = ""  # the engine's voice that spoke it
 
 
 def reading(
@@ -181,4 +182,5 @@ def hear(session: Session, renderer: AudioRenderer, said: Reading) -> Hearing:
         warnings=tuple(result.warnings),
         station_code=said.station_code,
         station_name=said.station_name,
+        voice=result.record.voice,
     )

@@ -34,6 +34,7 @@ from broadcaster.services.audio import (
     record_rendered,
     script_request,
     station_context,
+    voice_choice,
 )
 from broadcaster.services.audit import Actor, record
 from broadcaster.services.script_list import visible_to
@@ -57,8 +58,9 @@ class Preview:
     cached: bool
     duration_ms: int
     warnings: tuple[str, ...] = ()
-    engine: str = ""  # the engine that spoke it: gtts, espeak
+    engine: str = ""  # the engine that spoke it: gtts, espeak, piper, fptai
     station_name: str | None = None  # whose names the audio says
+    voice: str = ""  # the engine's voice that spoke it
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,12 +155,13 @@ def render_preview(
     if station is not None and chosen.placeholders:
         request, _ = script_request(chosen, station)
     else:
-        station = None
         request = RenderRequest(
             text=f"{chosen.title}.\n\n{fill(chosen.body, SAMPLE)}",
             title=chosen.title,
             campaign=chosen.campaign,
+            voice=voice_choice(station),  # a station chosen: heard in its voice
         )
+        station = None
     result = renderer.render(request, cached_first=True)
     asset = record_rendered(session, renderer, result)
     record(
@@ -182,6 +185,7 @@ def render_preview(
         warnings=tuple(result.warnings),
         engine=result.record.engine,
         station_name=station.name if station else None,
+        voice=result.record.voice,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
+from broadcaster.audio.engine_order import OFFLINE, speaker
 from broadcaster.audio.store import AudioStore
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit
@@ -119,18 +120,29 @@ def listen(slug: str):
 
 
 def said_by(preview: Preview) -> str:
-    """Which voice spoke, why, and whose names it said — in the user's language."""
-    if preview.engine == "gtts":
-        voice = _("Giọng đọc: Google (trực tuyến).")
-    elif any("gtts" in w for w in preview.warnings):
-        voice = _("Không kết nối được giọng Google; đang dùng giọng đọc ngoại tuyến.")
-    else:
-        voice = _("Giọng đọc ngoại tuyến (espeak-ng).")
+    """Which engine and voice spoke, why, and whose names it said — in the user's language."""
+    who = speaker_of(preview.engine, getattr(preview, "voice", ""))
+    said = _("Đọc bằng: %(speaker)s.", speaker=who)
+    if preview.engine in OFFLINE and any("gtts" in w for w in preview.warnings):
+        said += " " + _("Không kết nối được giọng Google; đang dùng giọng đọc ngoại tuyến.")
+    elif preview.engine in OFFLINE:
+        said += " " + _("Giọng đọc ngoại tuyến.")
+    elif preview.warnings:
+        said += " " + _("Bộ máy đọc đứng trước không trả lời; đã dùng bộ máy tiếp theo.")
     if preview.cached:
-        voice += " " + _("Âm thanh đã có sẵn, không phải tạo lại.")
+        said += " " + _("Âm thanh đã có sẵn, không phải tạo lại.")
     if preview.station_name:
-        voice += " " + _("Tên xã, tỉnh, đài đọc theo %(station)s.", station=preview.station_name)
-    return voice
+        said += " " + _("Tên xã, tỉnh, đài đọc theo %(station)s.", station=preview.station_name)
+    return said
+
+
+def speaker_of(engine: str, voice: str | None) -> str:
+    """ "FPT.AI — Ban Mai (nữ miền Bắc)", "piper — <voice>", "gTTS", "espeak-ng"."""
+    try:
+        built = renderer(preview=True).engine(engine) if engine else None
+    except (ImportError, BroadcasterError):  # not installed here any more: the bare names
+        built = None
+    return speaker(built, engine, voice or "")
 
 
 @bp.get("/audio/<sha>.mp3")

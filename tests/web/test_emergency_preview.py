@@ -119,7 +119,7 @@ def test_listen_plays_the_audio_says_the_voice_and_sends_nothing(web):
     answer = web.post(client, "/emergency/new", {**FORM, "action": "listen"})
     assert answer.status_code == 200, text(answer)
     page = text(answer)
-    assert "Giọng đọc ngoại tuyến (espeak-ng)." in page
+    assert "Đọc bằng: espeak-ng. Giọng đọc ngoại tuyến." in page
     src = page.split('id="listen-audio"', 1)[0].rsplit('src="', 1)[1].split('"', 1)[0]
     audio = client.get(src)
     assert audio.status_code == 200 and audio.mimetype == "audio/mpeg"
