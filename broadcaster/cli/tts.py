@@ -11,7 +11,7 @@ import click
 from broadcaster.cli.context import AppContext, echo_json, pass_app, progress_bar
 from broadcaster.errors import InvalidInput
 
-ENGINE_CHOICE = click.Choice(["auto", "gtts", "espeak"])
+ENGINE_CHOICE = click.Choice(["auto", "gtts", "espeak", "piper", "fptai"])
 
 
 def _renderer(app: AppContext):
@@ -53,28 +53,42 @@ def normalize_cmd(app: AppContext, text: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="In ra JSON.")
 @pass_app
 def engines_cmd(app: AppContext, as_json: bool) -> None:
-    """Liệt kê các bộ máy đọc, có dùng được ngay bây giờ không (hỏi thử máy chủ), và vì sao."""
+    """Thứ tự bộ máy đọc đang dùng, rồi từng bộ máy: có dùng được ngay bây giờ không (hỏi
+    thử máy chủ), vì sao, và các giọng của nó."""
+    from broadcaster.audio.engine_order import resolve_order
     from broadcaster.tts import ENGINES, build_engine
 
+    audio = app.settings.audio
     rows = []
     for name in ENGINES:
-        engine = build_engine(name, app.settings.audio)
-        availability = engine.reachable()
-        rows.append(
-            {
-                "name": name,
-                "usable": availability.usable,
-                "detail": availability.detail,
-                "voices": [{"id": v.id, "description": v.description} for v in engine.voices()],
+        try:
+            engine = build_engine(name, audio)
+            availability = engine.reachable()
+            voices = [{"id": v.id, "description": v.description} for v in engine.voices()]
+            row = {"usable": availability.usable, "detail": availability.detail, "voices": voices}
+        except ImportError as exc:  # the engine's package is not installed here
+            row = {
+                "usable": False,
+                "detail": f"chưa cài thư viện ({exc.name or exc})",
+                "voices": [],
             }
+        rows.append({"name": name, **row})
+    ready = next((r["usable"] for r in rows if r["name"] == "piper"), False)
+    order = resolve_order(audio, None, lambda: ready)
+    for row in rows:  # 1, 2, … in the order; None: not tried
+        row["position"] = (
+            order.engines.index(row["name"]) + 1 if row["name"] in order.engines else None
         )
+    rows.sort(key=lambda r: r["position"] or len(rows) + 1)
     if as_json:
         echo_json(rows)
         return
-    click.echo(f"Mặc định: {app.settings.audio.engine} (auto = gtts khi có mạng, espeak khi không)")
+    shorthand = f" = {','.join(order.engines)}" if order.policy == "auto" else ""
+    click.echo(f"Thứ tự đọc: {order.policy}{shorthand} (bộ máy sau đọc khi bộ máy trước lỗi)")
     for row in rows:
         mark = "dùng được" if row["usable"] else "KHÔNG dùng được"
-        click.echo(f"- {row['name']}: {mark} — {row['detail']}")
+        place = f"thứ {row['position']}" if row["position"] else "ngoài thứ tự"
+        click.echo(f"- {row['name']} ({place}): {mark} — {row['detail']}")
         for v in row["voices"]:
             click.echo(f"    giọng {v['id']}: {v['description']}")
 
