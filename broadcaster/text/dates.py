@@ -51,8 +51,8 @@ _NAMED_BEFORE = re.compile(
 )
 # A date placed in time: "ngày" is said before it ("trước ngày tám tháng ba").
 _WHEN_BEFORE = re.compile(
-    r"(?<!\w)(?i:trước|sau|từ|đến|tới|vào|sáng|trưa|chiều|tối|đêm|khuya|hôm|hạn|hạn chót"
-    r"|hết|kể từ|tính từ|tính đến)\s*:?\s*$"
+    r"(?<!\w)(?:(?i:trước|sau|từ|đến|tới|vào|sáng|trưa|chiều|tối|đêm|khuya|hôm|hết|kể từ"
+    r"|tính từ|tính đến)|(?i:hạn)(?:\s+[^\W\d_]+){0,2})\s*:?\s*$"
 )
 _WEEKDAY_BEFORE = re.compile(
     r"(?<!\w)(?i:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)\s*[,(]?\s*$"
@@ -146,7 +146,7 @@ def _read_pair(
         return None
     if _STREET_BEFORE.search(before):
         return spoken_date(num, den), "bare"
-    when = _WHEN_BEFORE.search(before[-14:]) or _WEEKDAY_BEFORE.search(before[-16:])
+    when = _WHEN_BEFORE.search(before[-24:]) or _WEEKDAY_BEFORE.search(before[-16:])
     if when or _WHEN_AFTER.match(line, end):
         return "ngày " + spoken_date(num, den), "ngày"
     if _NAMED_BEFORE.search(before):

@@ -4,15 +4,20 @@ gTTS and espeak-ng read digits, slashes and acronyms badly ("256/TB-UBND", "8h15
 "0912 345 678"), so :func:`normalise_vi` rewrites them as the words an announcer would say.
 Each line is rewritten on its own (line breaks are pauses and must survive); within a line
 the passes run in a fixed order, most specific first: web addresses, document numbers,
-abbreviations, phone numbers, dates, times, ranges, measures, "per", ordinals, Roman
-numerals, remaining numbers, punctuation. A pass that has produced final words parks them
-behind a private-use placeholder character so later passes cannot rewrite them again.
+routes, weekdays, abbreviations, unknown codes, phone numbers, dates, times, ranges,
+measures, "per", ordinals, Roman numerals, remaining numbers, punctuation. A pass that
+has produced final words parks them behind a private-use placeholder character so later
+passes cannot rewrite them again.
 
 Readings that are choices, not rules (see also :mod:`.numbers`):
 
 - dates: "15/6/2023" → "ngày mười lăm tháng sáu năm hai nghìn không trăm hai mươi ba";
-  "ngày" is not doubled, January is "tháng một"; "15/6" is a date only after "ngày"
-  (or after "đến"/"và"/"-" when "ngày" came shortly before); other "a/b" reads "a trên b";
+  "ngày" is not doubled, January is "tháng một"; a day/month without a year ("20/11",
+  "2/3 diện tích", "tỉ số 2/1") is a date, a fraction or left "a trên b" by the words
+  around it: see :mod:`.dates`, which also reads weekday abbreviations ("T2", "CN");
+- routes and chainage ("QL8A", "ĐT 549", "Km 15+200"): see :mod:`.roads`;
+- codes nobody said how to read ("XYZQ"): spelled and reported, see :mod:`.unread` and
+  :func:`normalise_checked`;
 - times: "8h15" / "8:15" → "tám giờ mười lăm phút"; ":00" and "h00" add nothing;
 - ranges: a dash between numbers, times or dates is "đến";
 - phone numbers: digit by digit, a comma between the groups as written; a number is a

@@ -31,7 +31,7 @@ ROUTE_PREFIXES = {
     "HL": "hương lộ",
 }
 _ROUTE = re.compile(
-    r"(?<![\w.])(QL|ĐT|TL|ĐH|HL)(?:\.\s?|\s)?([1-9][0-9]{0,2})([A-Z])?"
+    r"(?<![\w.])(QL|ĐT|TL|ĐH|HL)(?:\.\s?|\s)?(0?[1-9][0-9]{0,2})([A-Z])?"
     r"(?![\w]|[.,][0-9]|[ .-]?[0-9])"
 )
 _WRITTEN_ROUTE = re.compile(
