@@ -137,3 +137,25 @@ def test_render_approved_also_gives_the_next_48_hours_of_slots_their_audio(cli, 
     assert "chưa có" not in listed.stdout  # today's slots are ready to play
     again = cli("tts", "render", "--approved")
     assert "Lượt phát trong 48 giờ tới: không lượt nào còn thiếu âm thanh." in again.stdout
+
+
+def test_normalize_names_the_codes_it_cannot_read_on_stderr(cli):
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    def run(*args: str, input: str | None = None):
+        runner = CliRunner(mix_stderr=False)  # stdout keeps one spoken line per line
+        return runner.invoke(main, list(args), env=cli.env, input=input, catch_exceptions=False)
+
+    result = run("tts", "normalize", input="Mã XYZQ tại QL8A\nUBND xã\nMã ABC123, XYZQ\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split("\n") == [
+        "Mã ích i dài dét quy tại quốc lộ tám a",
+        "Ủy ban nhân dân xã",
+        "Mã a bê xê một hai ba, ích i dài dét quy",
+        "",
+    ]
+    assert result.stderr == "Chưa rõ cách đọc: XYZQ\nChưa rõ cách đọc: ABC123, XYZQ\n"
+    single = run("tts", "normalize", "Mã XYZQ")
+    assert (single.stdout, single.stderr) == ("Mã ích i dài dét quy\n", "Chưa rõ cách đọc: XYZQ\n")

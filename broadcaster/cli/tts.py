@@ -30,23 +30,31 @@ def tts_group() -> None:
 @pass_app
 def normalize_cmd(app: AppContext, text: str | None) -> None:
     """In dạng đọc của TEXT; không có TEXT thì đọc từng dòng từ stdin, in mỗi dòng một kết quả."""
-    from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_vi
+    from broadcaster.text import NormaliseOptions, load_abbreviations, normalise_checked
 
     audio = app.settings.audio
     options = NormaliseOptions(
         abbreviations=load_abbreviations(audio.abbreviations_file),
         document_numbers=audio.document_numbers,
     )
+
+    def unread(spoken) -> None:  # on stderr: stdout stays one spoken line per line
+        if spoken.unread:
+            click.echo("Chưa rõ cách đọc: " + ", ".join(spoken.unread), err=True)
+
     if text is not None:
-        click.echo(normalise_vi(text, options))
+        spoken = normalise_checked(text, options)
+        click.echo(spoken.text)
+        unread(spoken)
         return
     stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
     out = click.get_text_stream("stdout", encoding="utf-8")
     for line in stdin:
         # one output line per input line, whatever the normaliser does inside a line
-        spoken = normalise_vi(line.rstrip("\r\n"), options).replace("\n", " ")
-        out.write(spoken + "\n")
+        spoken = normalise_checked(line.rstrip("\r\n"), options)
+        out.write(spoken.text.replace("\n", " ") + "\n")
         out.flush()
+        unread(spoken)
 
 
 @tts_group.command("engines")

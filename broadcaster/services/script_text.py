@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from broadcaster.errors import InvalidInput
 from broadcaster.library import _SLUG, _TAG, MAX_TITLE, PLACEHOLDERS, ScriptText, used_placeholders
+from broadcaster.text import unread_codes
 from broadcaster.vntext import nfc, slugify
 
 MAX_BODY = 20_000  # a long bulletin is ~5,000 characters; room for four
@@ -159,7 +160,8 @@ class TextWarning:
 
     ``kind``: ``no_such_day`` (a date the calendar lacks, read out as a division),
     ``markup`` (an HTML tag or entity, read out symbol by symbol), ``blank`` (a gap
-    left to fill: ``[tên xã]``, ``……``, ``____``). ``excerpt`` is what was found.
+    left to fill: ``[tên xã]``, ``……``, ``____``), ``unread`` (a code the normaliser does
+    not know how to read, spelled letter by letter: ``XYZQ``). ``excerpt`` is what was found.
     """
 
     kind: str
@@ -188,6 +190,9 @@ def text_warnings(body: str) -> list[TextWarning]:
             found.append((m.start(), TextWarning("no_such_day", m.group(0))))
     found += [(m.start(), TextWarning("markup", m.group(0)[:60])) for m in _MARKUP.finditer(body)]
     found += [(m.start(), TextWarning("blank", m.group(0)[:60])) for m in _BLANK.finditer(body)]
+    for code in unread_codes(body):
+        at = re.search(rf"(?<!\w){re.escape(code)}(?!\w)", body)
+        found.append((at.start() if at else len(body), TextWarning("unread", code)))
     return [w for _at, w in sorted(found, key=lambda f: f[0])][:_WARNINGS_SHOWN]
 
 

@@ -114,6 +114,12 @@ def warning_text(warning: TextWarning) -> str:
             "“%(day)s” không có trên lịch: giọng đọc sẽ đọc nó như một phép chia.",
             day=warning.excerpt,
         )
+    if warning.kind == "unread":
+        return _(
+            "Chưa rõ cách đọc: “%(code)s” sẽ được đánh vần từng chữ; hãy viết rõ ra, "
+            "hoặc thêm vào bảng chữ viết tắt.",
+            code=warning.excerpt,
+        )
     if warning.kind == "markup":
         return _(
             "“%(tag)s” là mã trang web (HTML): giọng đọc sẽ đọc cả các ký hiệu này.",

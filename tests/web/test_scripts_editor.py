@@ -320,3 +320,19 @@ def test_the_spoken_form_comes_with_warnings_not_refusals(web):
     # one title limit, said and kept by the browser as the server keeps it
     editor = text(client.get("/scripts/new"))
     assert 'maxlength="300"' in editor and "tối đa 300 ký tự" in editor
+
+
+def test_the_spoken_form_lists_codes_it_cannot_read(web):
+    client = web.client("bientap")
+    body = "UBND xã thông báo: nhập mã XYZQ tại QL8A, các ngày T2, T4."
+    answer = web.post(
+        client, "/scripts/spoken", {"text": body}, headers={"Accept": "application/json"}
+    ).get_json()
+    assert answer["spoken"] == (
+        "Ủy ban nhân dân xã thông báo: nhập mã ích i dài dét quy tại quốc lộ tám a, "
+        "các ngày thứ hai, thứ tư."
+    )
+    assert answer["warnings"] == [
+        "Chưa rõ cách đọc: “XYZQ” sẽ được đánh vần từng chữ; hãy viết rõ ra, "
+        "hoặc thêm vào bảng chữ viết tắt."
+    ]
