@@ -24,6 +24,7 @@ from broadcaster.cli.context import (
 from broadcaster.errors import InvalidInput
 from broadcaster.services import campaigns as svc
 from broadcaster.services import quiet_days as quiet
+from broadcaster.services import voices
 
 NO_PLAN_HELP = "Không lập lịch lại ngay; bộ lập lịch sẽ làm sau."
 PRIORITY_LABELS = {"normal": "thông thường", "priority": "ưu tiên"}
@@ -121,12 +122,20 @@ def campaigns_group() -> None:
     """Chiến dịch tuyên truyền: tin bài đã duyệt, tần suất, đơn vị nhận tin, thời gian."""
 
 
+_voice = click.option(
+    "--voice",
+    help="Giọng đọc, dạng bộ-máy:giọng (vd. fptai:banmai); '' là mặc định; giọng riêng "
+    "của đài được ưu tiên. Xem: broadcaster tts engines.",
+)
+
+
 @campaigns_group.command("add")
 @_campaign_options
+@_voice
 @user_options(required=False)
 @_no_plan
 @pass_app
-def add_cmd(app: AppContext, username, password, no_plan, scripts, units, **fields) -> None:
+def add_cmd(app: AppContext, username, password, no_plan, scripts, units, voice, **fields) -> None:
     """Tạo chiến dịch: --times-per-week N (--weekdays, --window) HOẶC --pattern; hoặc tiếp âm:
     --relay NGUỒN --at 06:00 --minutes 30 (--days, mặc định mọi ngày)."""
     relay = any(fields.get(k) is not None for k in ("relay_source", "relay_start", "relay_minutes"))
@@ -141,6 +150,8 @@ def add_cmd(app: AppContext, username, password, no_plan, scripts, units, **fiel
     with app.session() as session:
         actor = acting(session, username, password, required=False)
         info = svc.add_campaign(session, actor, spec, today=_today(app))
+        if voice:
+            voices.set_campaign_voice(session, actor, app.settings.audio, info.id, voice)
         planned = _replan(app, session, [info.id], no_plan)
     click.echo(f"Đã tạo chiến dịch {_describe(info)}.")
     click.echo(planned)
@@ -149,11 +160,12 @@ def add_cmd(app: AppContext, username, password, no_plan, scripts, units, **fiel
 @campaigns_group.command("edit")
 @click.argument("campaign")
 @_campaign_options
+@_voice
 @user_options(required=False)
 @_no_plan
 @pass_app
 def edit_cmd(
-    app: AppContext, campaign: str, username, password, no_plan, scripts, units, **fields
+    app: AppContext, campaign: str, username, password, no_plan, scripts, units, voice, **fields
 ) -> None:
     """Sửa chiến dịch CAMPAIGN: chỉ đổi các trường được nêu (--script/--unit thay cả danh sách)."""
     changes = svc.CampaignChanges(
@@ -161,7 +173,13 @@ def edit_cmd(
     )
     with app.session() as session:
         actor = acting(session, username, password, required=False)
-        info = svc.edit_campaign(session, actor, _campaign_id(campaign), changes, today=_today(app))
+        cid = _campaign_id(campaign)
+        if voice is not None:
+            voices.set_campaign_voice(session, actor, app.settings.audio, cid, voice)
+        if voice is None or scripts or units or any(v is not None for v in fields.values()):
+            info = svc.edit_campaign(session, actor, cid, changes, today=_today(app))
+        else:  # only the voice: nothing else to check
+            info = svc.get_campaign(session, cid)
         planned = _replan(app, session, [info.id], no_plan)
     click.echo(f"Đã sửa chiến dịch {_describe(info)}.")
     click.echo(planned)

@@ -15,10 +15,12 @@ from broadcaster.cli.context import (
     user_options,
 )
 from broadcaster.models import AdminUnit
-from broadcaster.services import health, tokens
+from broadcaster.services import health, tokens, voices
 from broadcaster.services import stations as svc
 from broadcaster.services.audit import system_actor
 from broadcaster.services.units import COMMUNE_LEVEL, get_unit
+
+VOICE_HELP = "Giọng đọc, dạng bộ-máy:giọng (vd. fptai:linhsan); xem: broadcaster tts engines."
 
 
 @click.group("stations")
@@ -58,12 +60,27 @@ def import_cmd(app: AppContext, province: str | None, windows: str) -> None:
 @click.option("--code", help="Mã đài; mặc định là mã xã.")
 @click.option("--name", help="Tên đài; mặc định 'Đài truyền thanh <xã>'.")
 @click.option("--windows", default=svc.DEFAULT_WINDOWS, show_default=True, help="Khung giờ phát.")
+@click.option("--voice", help=VOICE_HELP)
 @pass_app
-def add_cmd(app: AppContext, unit: str, code: str | None, name: str | None, windows: str) -> None:
+def add_cmd(app: AppContext, unit: str, code: str | None, name: str | None, windows, voice) -> None:
     """Thêm một đài."""
     with app.session() as session:
         info = svc.add_station(session, system_actor(), unit, code, name, windows)
+        if voice:
+            voices.set_station_voice(session, system_actor(), app.settings.audio, info.code, voice)
     click.echo(f"Đã thêm đài {info.code}: {info.name} ({', '.join(map(str, info.windows))}).")
+
+
+@stations_group.command("voice")
+@click.argument("code")
+@click.argument("voice", required=False, default="")
+@pass_app
+def voice_cmd(app: AppContext, code: str, voice: str) -> None:
+    """Giọng đọc bà con ở đài CODE nghe (thay giọng chiến dịch chọn), dạng bộ-máy:giọng, ví dụ
+    fptai:linhsan; bỏ trống: mặc định. Xem các giọng: broadcaster tts engines."""
+    with app.session() as session:
+        chosen = voices.set_station_voice(session, system_actor(), app.settings.audio, code, voice)
+    click.echo(f"Đài {code}: giọng đọc {chosen or 'mặc định'}.")
 
 
 @stations_group.command("list")
