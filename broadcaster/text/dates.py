@@ -13,7 +13,8 @@ which. :func:`day_months` decides, in this order:
 4. a date named by the day ("đường 3/2", "Quốc khánh 2/9", "kỷ niệm 26/3", "chào mừng
    20/11", "dịp 30/4", "Ngày Nhà giáo Việt Nam 20/11") is read bare: "đường ba tháng hai";
 5. a date placed in time ("trước 8/3", "sáng 2/9", "hạn chót 31/12", "từ 15/8",
-   "15/8 âm lịch") gets "ngày": "trước ngày tám tháng ba";
+   "15/8 âm lịch", "thứ 7 (15/6)", a range of two dates "15/11–14/12") gets "ngày":
+   "trước ngày tám tháng ba";
 6. anything else is left as written ("số nhà 12/5", "đạt 20/25 xã" read "trên").
 
 Weekday abbreviations (:func:`weekdays`): "T2" … "T7" and "CN" are read "thứ hai" …
@@ -39,6 +40,7 @@ SLASH_PAIR = re.compile(r"(?<![0-9/.,-])([0-9]{1,4})/([0-9]{1,4})(?![0-9]|/[0-9]
 _NGAY_BEFORE = re.compile(r"(?i:ngày|mùng|mồng)\s*$")
 _LIST_BEFORE = re.compile(r"(?:(?i:đến|tới|và|hoặc|hay)|[-–,;])\s*$")
 _RANGE_BEFORE = re.compile(r"(?:(?i:đến|tới)|[-–])\s*$")
+_RANGE_AHEAD = re.compile(r"\s*[-–]\s*([0-9]{1,2})/([0-9]{1,2})(?![0-9]|/[0-9])")
 _NGAY_NEARBY = re.compile(r"(?i:ngày)")
 _RATIO_BEFORE = re.compile(r"(?i:t[ỉỷ] (?:số|lệ)|tỉ lệ|tỷ lệ)(?:\s+\w+){0,3}\s*:?\s*$")
 _STREET_BEFORE = re.compile(r"(?<!\w)(?i:đường|phố)\s*$")
@@ -97,6 +99,9 @@ def read_fraction_words(numerator: int, denominator: int) -> str:
 def _is_fraction(line: str, start: int, end: int, num: int, den: int) -> bool:
     if not 1 <= num < den <= 1000:
         return False
+    ahead = _RANGE_AHEAD.match(line, end)  # "1/3 - 1/2 diện tích": the share is after both
+    if ahead and int(ahead.group(1)) < int(ahead.group(2)):
+        end = ahead.end()
     if _SHARE_AFTER.match(line, end):
         return True
     small = den <= 10
@@ -126,6 +131,14 @@ def day_months(line: str, park: Park) -> str:
     return "".join(pieces)
 
 
+def _date_range_ahead(line: str, end: int) -> bool:
+    """Whether "a/b" is followed by "–c/d", another date with no share after it."""
+    ahead = _RANGE_AHEAD.match(line, end)
+    if not ahead or not valid_day_month(int(ahead.group(1)), int(ahead.group(2))):
+        return False
+    return not (_SHARE_AFTER.match(line, ahead.end()) or _COUNT_AFTER.match(line, ahead.end()))
+
+
 def _read_pair(
     line: str, start: int, end: int, pair: tuple[int, int, bool], previous: tuple[bool, ...]
 ) -> tuple[str, str] | None:
@@ -146,6 +159,8 @@ def _read_pair(
         return None
     if _STREET_BEFORE.search(before):
         return spoken_date(num, den), "bare"
+    if _date_range_ahead(line, end):
+        return "ngày " + spoken_date(num, den), "ngày"  # "(15/11–14/12)"
     when = _WHEN_BEFORE.search(before[-24:]) or _WEEKDAY_BEFORE.search(before[-16:])
     if when or _WHEN_AFTER.match(line, end):
         return "ngày " + spoken_date(num, den), "ngày"

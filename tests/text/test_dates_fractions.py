@@ -34,6 +34,11 @@ PLACED = [
     ("họp vào 29/2", "họp vào ngày hai mươi chín tháng hai"),
     ("thứ 7 (15/6) nghỉ", "thứ bảy, ngày mười lăm tháng sáu, nghỉ"),
     ("Thứ Hai, 3/11 khai mạc", "Thứ Hai, ngày ba tháng mười một khai mạc"),
+    (
+        "kỳ tháng 12 (15/11–14/12)",
+        "kỳ tháng mười hai, ngày mười lăm tháng mười một đến ngày mười bốn tháng mười hai,",
+    ),
+    ("nghỉ Tết 8/2 - 14/2", "nghỉ Tết ngày tám tháng hai đến ngày mười bốn tháng hai"),
 ]
 
 # Dates that name a day: read bare, the way people say the holiday.
@@ -97,6 +102,7 @@ FRACTIONS = [
     ("1/1000 số hộ", "một phần nghìn số hộ"),
     ("5/8 người được hỏi", "năm phần tám người được hỏi"),
     ("gần 3/4 lượng mưa", "gần ba phần tư lượng mưa"),
+    ("1/3 - 1/2 diện tích", "một phần ba đến một phần hai diện tích"),
 ]
 
 # A ratio, a score, an address, a count: left to the "a trên b" reading.
@@ -116,6 +122,7 @@ TRÊN = [
     ("trước 45/9", "trước bốn mươi lăm trên chín"),
     ("sáng 30/2", "sáng ba mươi trên hai"),
     ("7/3 hộ", "bảy trên ba hộ"),
+    ("tỉ số 2/1 - 1/2", "tỉ số hai trên một đến một trên hai"),
 ]
 
 CASES = PLACED + NAMED + UNCHANGED + FRACTIONS + TRÊN
