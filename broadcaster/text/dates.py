@@ -13,7 +13,8 @@ which. :func:`day_months` decides, in this order:
 4. a date named by the day ("đường 3/2", "Quốc khánh 2/9", "kỷ niệm 26/3", "chào mừng
    20/11", "dịp 30/4", "Ngày Nhà giáo Việt Nam 20/11") is read bare: "đường ba tháng hai";
 5. a date placed in time ("trước 8/3", "sáng 2/9", "hạn chót 31/12", "từ 15/8",
-   "15/8 âm lịch", "thứ 7 (15/6)", a range of two dates "15/11–14/12") gets "ngày":
+   "15/8 âm lịch", "thứ 7 (15/6)", a range of two dates "15/11–14/12", "1/6 đến 7/6")
+   gets "ngày":
    "trước ngày tám tháng ba";
 6. anything else is left as written ("số nhà 12/5", "đạt 20/25 xã" read "trên").
 
@@ -35,12 +36,15 @@ from broadcaster.text.numbers import read_integer, read_month, read_whole
 
 Park = Callable[..., str]
 
-SLASH_PAIR = re.compile(r"(?<![0-9/.,-])([0-9]{1,4})/([0-9]{1,4})(?![0-9]|/[0-9])")
+# Not inside a code ("KH-12/5") or a longer figure; "8/8-12/8" is two pairs.
+SLASH_PAIR = re.compile(r"(?<![0-9/.,])(?<![^\W\d_]-)([0-9]{1,4})/([0-9]{1,4})(?![0-9]|/[0-9])")
 
 _NGAY_BEFORE = re.compile(r"(?i:ngày|mùng|mồng)\s*$")
 _LIST_BEFORE = re.compile(r"(?:(?i:đến|tới|và|hoặc|hay)|[-–,;])\s*$")
 _RANGE_BEFORE = re.compile(r"(?:(?i:đến|tới)|[-–])\s*$")
-_RANGE_AHEAD = re.compile(r"\s*[-–]\s*([0-9]{1,2})/([0-9]{1,2})(?![0-9]|/[0-9])")
+_RANGE_AHEAD = re.compile(
+    r"\s*(?:[-–]|\s(?i:đến|tới)\s)\s*([0-9]{1,2})/([0-9]{1,2})(?![0-9]|/[0-9])"
+)
 _NGAY_NEARBY = re.compile(r"(?i:ngày)")
 _RATIO_BEFORE = re.compile(r"(?i:t[ỉỷ] (?:số|lệ)|tỉ lệ|tỷ lệ)(?:\s+\w+){0,3}\s*:?\s*$")
 _STREET_BEFORE = re.compile(r"(?<!\w)(?i:đường|phố)\s*$")
@@ -49,7 +53,8 @@ _NUMBERED_BEFORE = re.compile(
     r"(?<!\w)(?i:số|nhà|kiệt|hẻm|ngõ|ngách|phòng|tổ|lô|căn|khoản|điểm|mục)\s*:?\s*$"
 )
 _NAMED_BEFORE = re.compile(
-    r"(?<!\w)(?i:lễ|dịp|kỷ niệm|kỉ niệm|chào mừng|mừng|quốc khánh|tết|ngày)(?!\w)[^0-9.!?;]{0,40}$"
+    r"(?<!\w)(?<!(?i:tuần) )(?i:lễ|dịp|kỷ niệm|kỉ niệm|chào mừng|mừng|quốc khánh|tết|ngày)"
+    r"(?!\w)[^0-9.!?;]{0,40}$"
 )
 # A date placed in time: "ngày" is said before it ("trước ngày tám tháng ba").
 _WHEN_BEFORE = re.compile(
@@ -148,6 +153,8 @@ def _read_pair(
     before = line[max(0, start - 60) : start]
     if date and _NGAY_BEFORE.search(before[-8:]):
         return spoken_date(num, den), "ngày"
+    if _NUMBERED_BEFORE.search(before):
+        return None
     if _is_fraction(line, start, end, num, den):
         return read_fraction_words(num, den), "fraction"
     listed = date and _LIST_BEFORE.search(before[-8:])
@@ -155,7 +162,7 @@ def _read_pair(
         return spoken_date(num, den), "bare"  # "dịp 30/4 và 1/5": as bare as the first
     if listed and (previous or _NGAY_NEARBY.search(before[-40:])):
         return "ngày " + spoken_date(num, den), "ngày"
-    if not date or _RATIO_BEFORE.search(before) or _NUMBERED_BEFORE.search(before):
+    if not date or _RATIO_BEFORE.search(before):
         return None
     if _STREET_BEFORE.search(before):
         return spoken_date(num, den), "bare"

@@ -38,6 +38,13 @@ PLACED = [
         "kỳ tháng 12 (15/11–14/12)",
         "kỳ tháng mười hai, ngày mười lăm tháng mười một đến ngày mười bốn tháng mười hai,",
     ),
+    (
+        "tiêm từ T2 đến T6 (8/8-12/8)",
+        "tiêm từ thứ hai đến thứ sáu, ngày tám tháng tám đến ngày mười hai tháng tám,",
+    ),
+    ("Tuần lễ 1/6 đến 7/6", "Tuần lễ ngày một tháng sáu đến ngày bảy tháng sáu"),
+    ("Sáng T2 (17/6), họp", "Sáng thứ hai, ngày mười bảy tháng sáu, họp"),
+    ("dịp lễ 2/9 năm nay", "dịp lễ ngày hai tháng chín năm nay"),
     ("nghỉ Tết 8/2 - 14/2", "nghỉ Tết ngày tám tháng hai đến ngày mười bốn tháng hai"),
 ]
 
@@ -102,6 +109,8 @@ FRACTIONS = [
     ("1/1000 số hộ", "một phần nghìn số hộ"),
     ("5/8 người được hỏi", "năm phần tám người được hỏi"),
     ("gần 3/4 lượng mưa", "gần ba phần tư lượng mưa"),
+    ("từ 1/3 đến 1/2 số hộ", "từ một phần ba đến một phần hai số hộ"),
+    ("gieo cấy 3/4 diện tích.", "gieo cấy ba phần tư diện tích."),
     ("1/3 - 1/2 diện tích", "một phần ba đến một phần hai diện tích"),
 ]
 
@@ -117,6 +126,8 @@ TRÊN = [
     ("số nhà 12/5", "số nhà mười hai trên năm"),
     ("kiệt 4/2 đường Hùng Vương", "kiệt bốn trên hai đường Hùng Vương"),
     ("phòng 2/3", "phòng hai trên ba"),
+    ("Địa chỉ: số 25/3 đường Trần Phú", "Địa chỉ: số hai mươi lăm trên ba đường Trần Phú"),
+    ("Tổ 3/4 hộ", "Tổ ba trên bốn hộ"),
     ("kết quả 15/6", "kết quả mười lăm trên sáu"),
     ("32/13", "ba mươi hai trên mười ba"),
     ("trước 45/9", "trước bốn mươi lăm trên chín"),
