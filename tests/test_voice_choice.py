@@ -8,6 +8,7 @@ south) stand in for the regional voices of the commercial services.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,12 @@ from broadcaster.models import AudioAsset, AuditEvent, Campaign, Script, Slot, S
 from broadcaster.planning.calendar import week_label
 from broadcaster.services import voices
 from broadcaster.services.audio import render_pending, render_slot
+from broadcaster.tts.piper_voices import add
+from tests.tts.fptai_server import (
+    API_KEY,
+    fptai_server_fixture,  # noqa: F401
+)
+from tests.tts.test_piper_voices import JOE_MODEL
 
 ESPEAK = AudioSettings(engine="espeak")
 CENTRAL, SOUTH = "espeak:vi-vn-x-central", "espeak:vi-vn-x-south"
@@ -128,3 +135,45 @@ def test_cli_sets_and_clears_the_voices(cli, campaign, factory):
     assert cleared.exit_code == 0 and "giọng đọc mặc định" in cleared.output
     with factory() as s:
         assert s.scalar(select(Station.voice).where(Station.code == "18073")) is None
+
+
+def test_tts_engines_shows_the_order_then_each_engine(cli, tmp_path, fptai_server):
+    voices_dir = tmp_path / "voices"
+    add(voices_dir, JOE_MODEL)
+    cli.env.update(
+        BROADCASTER_TTS_ENGINES="fptai,gtts,piper,espeak",
+        BROADCASTER_PIPER_VOICES_DIR=str(voices_dir),
+        BROADCASTER_FPTAI_API_KEY=API_KEY,
+        BROADCASTER_FPTAI_URL=fptai_server.url,
+    )
+    shown = cli("tts", "engines")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0].startswith("Thứ tự đọc: fptai,gtts,piper,espeak (")
+    rows = [line for line in lines if line.startswith("- ")]
+    assert [row.split(" (")[0] for row in rows] == ["- fptai", "- gtts", "- piper", "- espeak"]
+    assert rows[0].startswith("- fptai (thứ 1): dùng được")
+    assert rows[1].startswith("- gtts (thứ 2): KHÔNG dùng được")
+    assert rows[2].startswith("- piper (thứ 3): dùng được")
+    assert "    giọng en_US-joe-medium: " in shown.output
+    assert "    giọng linhsan: " in shown.output
+    assert API_KEY not in shown.output
+    rows = json.loads(cli("tts", "engines", "--json").stdout)
+    assert [(r["name"], r["position"]) for r in rows] == [
+        ("fptai", 1),
+        ("gtts", 2),
+        ("piper", 3),
+        ("espeak", 4),
+    ]
+
+
+def test_tts_engines_says_auto_and_a_missing_package(cli, monkeypatch):
+    from broadcaster import tts
+
+    monkeypatch.setitem(tts.ENGINES, "piper", "broadcaster.tts.not_installed:Nothing")
+    cli.env["BROADCASTER_TTS_ENGINE"] = "auto"
+    shown = cli("tts", "engines")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("Thứ tự đọc: auto = gtts,espeak (")
+    assert "- piper (ngoài thứ tự): KHÔNG dùng được — chưa cài thư viện (" in shown.output
+    assert "- fptai (ngoài thứ tự): KHÔNG dùng được — chưa có khóa API" in shown.output

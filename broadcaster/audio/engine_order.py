@@ -212,10 +212,10 @@ def check_choice(settings: AudioSettings, raw: str | None) -> str | None:
 
 def speaker(engine: TtsEngine | None, name: str, voice: str) -> str:
     """Who spoke, for people: "FPT.AI — Ban Mai (nữ miền Bắc)", "piper — <voice>",
-    "gTTS", "espeak-ng"."""
+    "gTTS", "espeak-ng" (with its voice when not the default one)."""
     label = ENGINE_LABELS.get(name, name)
-    if name in ("gtts", "espeak"):
-        return label
+    if name == "gtts" or (name == "espeak" and (engine is None or voice == engine.default_voice)):
+        return label  # gTTS has one voice; espeak-ng's default needs no name
     description = voice
     if engine is not None:
         with contextlib.suppress(ImportError, OSError):

@@ -52,7 +52,7 @@ def set_campaign_voice(
     choice = check_choice(audio, raw)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("Không có chiến dịch #{id}.", field="campaign", id=campaign_id)
+        raise NotFound("Không có chiến dịch số {id}.", id=campaign_id)
     require_manager(actor, [t.unit for t in campaign.targets], _EDIT)
     if campaign.voice != choice:
         before, campaign.voice = campaign.voice, choice

@@ -248,3 +248,7 @@ def test_who_spoke_in_words(voices_dir):
     assert speaker(piper, "piper", JOE).startswith("piper — ")
     assert speaker(None, "gtts", "vi") == "gTTS"
     assert speaker(None, "espeak", "vi") == "espeak-ng"
+    espeak = build_engine("espeak")
+    assert speaker(espeak, "espeak", "vi") == "espeak-ng"
+    south = next(v.description for v in espeak.voices() if v.id == "vi-vn-x-south")
+    assert speaker(espeak, "espeak", "vi-vn-x-south") == f"espeak-ng — {south}"
