@@ -53,6 +53,7 @@ MAX_TEXT_CHARS = 60_000  # about an hour of speech; longer is a mistake, not a b
 OUT_RATE = 44_100
 OFFLINE_AFTER_FAILURE_S = 300  # after an engine fails, skip it for a while instead of waiting again
 PREVIEW_TIMEOUT_S = 4.0  # Listen: a person waits; a dead line falls back after this, once
+PREVIEW_FILE_WAIT_S = 30.0  # Listen: FPT.AI's file "from 5 seconds to 2 minutes"; not longer
 Progress = Callable[[int, int], None]
 
 
@@ -128,13 +129,17 @@ class AudioRenderer:
     @classmethod
     def for_previews(cls, audio_dir: Path, settings: AudioSettings | None = None) -> AudioRenderer:
         """A renderer for someone waiting at the page: gTTS gets a short timeout and no
-        retry (the offline voice answers instead), and audio already made by any engine
-        is served first (:meth:`render` with ``cached_first``)."""
+        retry (the offline voice answers instead), FPT.AI one retry and half a minute for
+        its file, and audio already made by any engine is served first (:meth:`render`
+        with ``cached_first``)."""
         settings = settings or AudioSettings()
         gtts = build_engine("gtts", settings)
         gtts.timeout = min(gtts.timeout, PREVIEW_TIMEOUT_S)
         gtts.retries = 0
-        return cls(audio_dir, settings, engines={"gtts": gtts})
+        fptai = build_engine("fptai", settings)
+        fptai.retries = min(fptai.retries, 1)
+        fptai.poll_deadline = min(fptai.poll_deadline, PREVIEW_FILE_WAIT_S)
+        return cls(audio_dir, settings, engines={"gtts": gtts, "fptai": fptai})
 
     # -- the parts --------------------------------------------------------------
 

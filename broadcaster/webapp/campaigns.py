@@ -29,9 +29,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from broadcaster.audio.engine_order import voice_groups
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import CampaignStatus, Role, Script, ScriptVersion
 from broadcaster.services import campaigns as svc
+from broadcaster.services import voices
 from broadcaster.services.audio import render_pending
 from broadcaster.services.campaign_reads import (
     approved_scripts,
@@ -129,6 +131,7 @@ def _form_page(form: CampaignForm, info: svc.CampaignInfo | None, status: int = 
         priority_choices=PRIORITY_CHOICES,
         kind_choices=KIND_CHOICES,
         relay_choices=relay_choices(db(), actor().scope_path),
+        voice_groups=voice_groups(settings().audio),
     ), status
 
 
@@ -165,6 +168,7 @@ def new():
     session = db()
     try:
         info = svc.add_campaign(session, actor(), spec_of(kwargs), today=_today())
+        voices.set_campaign_voice(session, actor(), settings().audio, info.id, form.values["voice"])
         _replan(info.id)
     except PermissionDenied as exc:
         session.rollback()
@@ -189,7 +193,9 @@ def edit(campaign_id: int):
     if info.status is CampaignStatus.ENDED:
         abort(409, description=_("Chiến dịch đã kết thúc; không sửa được."))
     if request.method == "GET":
-        return _form_page(CampaignForm.of(info), info)
+        form = CampaignForm.of(info)
+        form.values["voice"] = voices.campaign_voice(db(), campaign_id) or ""
+        return _form_page(form, info)
     form, kwargs = read_form(request.form, _today(), info)
     if form.errors:
         return _form_page(form, info, 400)
@@ -198,6 +204,8 @@ def edit(campaign_id: int):
         updated = svc.edit_campaign(
             session, actor(), campaign_id, changes_of(kwargs), today=_today()
         )
+        voice = form.values["voice"]
+        voices.set_campaign_voice(session, actor(), settings().audio, campaign_id, voice)
         _replan(campaign_id)
     except PermissionDenied as exc:
         session.rollback()

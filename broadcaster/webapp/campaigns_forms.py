@@ -23,13 +23,14 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from broadcaster.audio.engine_order import check_choice
 from broadcaster.errors import BroadcasterError, Words
 from broadcaster.services import cadence
 from broadcaster.services import campaign_relay as relay
 from broadcaster.services.campaign_reads import approved_scripts, relay_choices
 from broadcaster.services.campaigns import CampaignChanges, CampaignInfo, CampaignSpec
 from broadcaster.services.units import get_unit
-from broadcaster.webapp.common import actor, db, error_text, field, is_digits
+from broadcaster.webapp.common import actor, db, error_text, field, is_digits, settings
 
 FIELDS = (
     "name",
@@ -48,6 +49,7 @@ FIELDS = (
     "relay_start",
     "relay_minutes",
     "relay_weekdays",
+    "voice",
 )
 KIND_CHOICES = (("announcement", _l("Tin bài")), ("relay", _l("Tiếp âm")))
 PREFERRED_CHOICES = (
@@ -93,6 +95,7 @@ class CampaignForm:
                 "relay_start": "",
                 "relay_minutes": "30",
                 "relay_weekdays": [str(d) for d in relay.EVERY_DAY],
+                "voice": "",
             }
         )
 
@@ -257,8 +260,11 @@ def read_form(form, today: date, stored: CampaignInfo | None = None) -> tuple[Ca
         "ends_on": _text(form, "ends_on", errors, 20),
         "priority": _text(form, "priority", errors, 20),
         "targets": _text(form, "targets", errors, 2000),
+        "voice": _text(form, "voice", errors, 100),
     }
     values["kind"] = kind
+    if "voice" not in errors:  # the view stores it (services.voices) with the campaign
+        _try(errors, "voice", check_choice, settings().audio, values["voice"])
     if "name" not in errors:
         _try(errors, "name", cadence.parse_name, values["name"])
     if kind == "relay":

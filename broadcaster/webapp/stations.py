@@ -25,10 +25,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from broadcaster.audio.engine_order import voice_groups
 from broadcaster.db import utcnow
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.models import AdminUnit, Role, Station
-from broadcaster.services import emergency_progress, health, quiet_days, slots, tokens
+from broadcaster.services import emergency_progress, health, quiet_days, slots, tokens, voices
 from broadcaster.services import stations as svc
 from broadcaster.webapp.api import public_base
 from broadcaster.webapp.auth import signed_in
@@ -196,8 +197,10 @@ def _detail(
         errors=errors or {},
         values={
             "windows": ",".join(f"{w.starts_at:%H:%M}-{w.ends_at:%H:%M}" for w in info.windows),
+            "voice": station.voice or "",
             **(values or {}),
         },
+        voice_groups=voice_groups(settings().audio),
         new_token=new_token,
         new_link=new_link,
         issue_once=issue_once,
@@ -267,6 +270,25 @@ def windows(code: str):
         )
     )
     done(_planned(report))
+    return redirect(url_for(".detail", code=station.code))
+
+
+@bp.post("/<code>/voice")
+@signed_in(Role.ADMIN)
+def voice(code: str):
+    """The voice the station's listeners hear (wins over its campaigns')."""
+    station, unit = station_in_scope(code)
+    errors: dict[str, str] = {}
+    value = field(request.form, "voice", max_length=100, errors=errors)
+    if errors:
+        return _failed(station, unit, "voice", None, errors)
+    try:
+        chosen = voices.set_station_voice(db(), actor(), settings().audio, station.code, value)
+    except BroadcasterError as exc:
+        return _failed(station, unit, "voice", exc, errors)
+    db().commit()
+    who = chosen or _("Mặc định")
+    done(_("Đài %(code)s: giọng đọc %(voice)s.", code=station.code, voice=who))
     return redirect(url_for(".detail", code=station.code))
 
 
