@@ -11,9 +11,13 @@ Prints, for a 1,000-word announcement built from the script library:
 * the peak memory of rendering a 10-minute bulletin, in a fresh process, for
   Python and for the ffmpeg it starts (target: under 300 MB).
 
+The same figures for piper (bench/_tts_piper.py) follow: its real-time factor alone,
+the pipeline on piper against bare piper plus one encode (target 1.5x), and the peak
+memory of a 10-minute bulletin on piper (target under 500 MB).
+
 Run from the repository root::
 
-    .venv/bin/python bench/tts.py [--repeat N] [--words N]
+    .venv/bin/python bench/tts.py [--repeat N] [--words N] [--engines espeak,piper]
 
 Nothing is asserted: the figures are printed, with the targets beside them.
 """
@@ -141,8 +145,38 @@ def main() -> None:
         default=2200,
         help="words for the 10-minute memory run (about 10 min of espeak)",
     )
+    parser.add_argument(
+        "--engines",
+        default="espeak,piper",
+        help="which engines to measure, comma-separated (espeak, piper)",
+    )
+    parser.add_argument(
+        "--piper-repeat", type=int, default=2, help="runs of the piper figures (slower)"
+    )
+    parser.add_argument(
+        "--piper-bulletin-seconds",
+        type=float,
+        default=600,
+        help="length of the bulletin for piper's memory run (default: 10 minutes)",
+    )
+    parser.add_argument(
+        "--piper-voices-dir",
+        type=Path,
+        default=None,
+        help="installed piper voices to use (default: $BROADCASTER_PIPER_VOICES_DIR); "
+        "a Vietnamese one is used if there is one, else the joe test voice",
+    )
     args = parser.parse_args()
+    engines = {e.strip() for e in args.engines.split(",") if e.strip()}
+    if "espeak" in engines:
+        espeak_figures(args)
+    if "piper" in engines:
+        from bench._tts_piper import piper_figures
 
+        piper_figures(args)
+
+
+def espeak_figures(args: argparse.Namespace) -> None:
     engine = EspeakEngine()
     text = announcement(args.words)
     renderer = AudioRenderer(

@@ -76,7 +76,7 @@ def longest_silence_s(audio: EngineAudio) -> float:
 def test_built_from_settings_through_the_registry(voices_dir):
     engine = build_engine("piper", AudioSettings(piper_voices_dir=voices_dir))
     assert isinstance(engine, PiperEngine)
-    assert engine.name == "piper" and engine.max_chars == 400
+    assert engine.name == "piper" and engine.max_chars == 80
     assert [v.id for v in engine.voices()] == [JOE]
     assert engine.default_voice == JOE
     availability = engine.availability()
@@ -245,7 +245,7 @@ def test_a_long_text_is_spoken_piece_by_piece(tmp_path, voices_dir):
         RenderRequest(text, title="Long"), progress=lambda d, t: pieces.append((d, t))
     )
     total = pieces[-1][1]
-    assert total >= 4  # the long sentence cut at commas (≤ 400 characters), then two more
+    assert total >= 4  # the long sentence cut at commas (≤ 80 characters), then two more
     assert [d for d, _ in pieces] == list(range(1, total + 1))
     assert 1.5 < len(text.split()) / (result.record.duration_ms / 1000) < 4.5
 
