@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcaster.errors import InvalidInput
+from broadcaster.errors import InvalidInput, Words
 from broadcaster.tts import piper_voices
 from broadcaster.tts.base import (
     Availability,
@@ -96,7 +96,7 @@ def _import_piper():
     except ImportError as exc:
         raise EngineUnavailable(
             "Chưa cài gói piper-tts để đọc bằng giọng piper: {hint}.",
-            hint=piper_voices.INSTALL_HINT,
+            hint=Words(piper_voices.INSTALL_HINT),
         ) from exc
     return piper
 

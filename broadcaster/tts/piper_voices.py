@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from broadcaster.errors import Conflict, InvalidInput, NotFound
+from broadcaster.errors import Conflict, InvalidInput, NotFound, Words
 from broadcaster.tts.base import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def _import_piper():
         import piper
     except ImportError as exc:
         raise EngineUnavailable(
-            "Chưa cài gói piper-tts để dùng giọng piper: {hint}.", hint=INSTALL_HINT
+            "Chưa cài gói piper-tts để dùng giọng piper: {hint}.", hint=Words(INSTALL_HINT)
         ) from exc
     return piper, onnxruntime
 
