@@ -216,6 +216,8 @@ def speaker(engine: TtsEngine | None, name: str, voice: str) -> str:
     label = ENGINE_LABELS.get(name, name)
     if name == "gtts" or (name == "espeak" and (engine is None or voice == engine.default_voice)):
         return label  # gTTS has one voice; espeak-ng's default needs no name
+    if name == "piper":  # a piper voice's name says it (vi_VN-vais1000-medium)
+        return f"{label} — {voice}"
     description = voice
     if engine is not None:
         with contextlib.suppress(ImportError, OSError):

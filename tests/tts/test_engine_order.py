@@ -245,7 +245,7 @@ def test_who_spoke_in_words(voices_dir):
     assert speaker(fpt, "fptai", "banmai").startswith("FPT.AI — ")
     assert "banmai" not in speaker(fpt, "fptai", "banmai")  # the description, not the id
     piper = build_engine("piper", AudioSettings(piper_voices_dir=voices_dir))
-    assert speaker(piper, "piper", JOE).startswith("piper — ")
+    assert speaker(piper, "piper", JOE) == f"piper — {JOE}"
     assert speaker(None, "gtts", "vi") == "gTTS"
     assert speaker(None, "espeak", "vi") == "espeak-ng"
     espeak = build_engine("espeak")
