@@ -116,8 +116,9 @@ def with_chime(speech: AudioSegment, chime: AudioSegment, gap_ms: int = 400) -> 
 
 def pad(segment: AudioSegment, lead_ms: int, tail_ms: int) -> AudioSegment:
     rate = segment.frame_rate
-    return join([(segment_of(np.zeros(rate * lead_ms // 1000, "<i2"), rate), 0),
-                 (segment, tail_ms)], rate)
+    return join(
+        [(segment_of(np.zeros(rate * lead_ms // 1000, "<i2"), rate), 0), (segment, tail_ms)], rate
+    )
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,7 @@ def master(
     envelope = limiter.peak_envelope(samples)
     for _attempt in range(2):
         for _ in range(4):
-            limited = limiter.limit(
-                samples, rate, gain_db=gain, ceiling=ceiling, envelope=envelope
-            )
+            limited = limiter.limit(samples, rate, gain_db=gain, ceiling=ceiling, envelope=envelope)
             predicted = measured + gain + 10 * np.log10(max(limited.energy_ratio, 1e-12))
             if abs(predicted - target_lufs) <= 0.3:
                 break
