@@ -328,7 +328,10 @@ class AudioRenderer:
             rate = rate or audio.pcm_rate or 24_000
             segment = steps.to_segment(audio, rate)
             segment = steps.trim_silence(segment, self.mastering.silence_threshold_db)
-            parts.append((segment, self.mastering.pauses_ms[piece.pause_after.value]))
+            pause = self.mastering.pauses_ms[piece.pause_after.value]
+            if piece.pause_after.value == "sentence" and eng.sentence_pause_ms is not None:
+                pause = eng.sentence_pause_ms
+            parts.append((segment, pause))
             if progress:
                 progress(done, len(pieces))
         assert rate is not None  # _spoken guarantees at least one piece

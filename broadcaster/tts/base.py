@@ -70,6 +70,9 @@ class TtsEngine(ABC):
     max_chars: ClassVar[int | None] = None
     # Keep each piece's audio (worth it when a piece costs a network round trip).
     cache_pieces: ClassVar[bool] = False
+    # The silence between two sentences, when the engine is configured with its own
+    # (piper's BROADCASTER_PIPER_SENTENCE_PAUSE); None: the mastering's. Part of describe().
+    sentence_pause_ms: int | None = None
 
     @abstractmethod
     def availability(self) -> Availability:

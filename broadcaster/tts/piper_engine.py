@@ -168,6 +168,8 @@ class PiperEngine(TtsEngine):
         self.voices_dir = Path(voices_dir) if voices_dir is not None else None
         self.voice = voice
         self.sentence_pause = sentence_pause
+        # the pipeline cuts at every sentence, so the pause between them is set there
+        self.sentence_pause_ms = round(sentence_pause * 1000)
 
     # -- the voices ---------------------------------------------------------------
 

@@ -250,6 +250,20 @@ def test_a_long_text_is_spoken_piece_by_piece(tmp_path, voices_dir):
     assert 1.5 < len(text.split()) / (result.record.duration_ms / 1000) < 4.5
 
 
+def test_the_configured_sentence_pause_is_the_gap_between_sentences_in_the_file(
+    tmp_path, voices_dir
+):
+    """The pipeline cuts at every sentence, so piper's pause is what it puts between them."""
+    text = "The water will be off tomorrow. Please store enough. The service resumes at noon."
+    tight = renderer_for(tmp_path / "a", voices_dir, piper_sentence_pause=0.0)
+    airy = renderer_for(tmp_path / "b", voices_dir, piper_sentence_pause=2.0)
+    short = tight.render(RenderRequest(text, title="t")).record
+    long = airy.render(RenderRequest(text, title="t")).record
+    assert short.sha256 != long.sha256
+    # three sentences, two gaps of 2 s instead of none (give or take the trimmed edges)
+    assert 3.6 <= (long.duration_ms - short.duration_ms) / 1000 <= 4.4
+
+
 def test_speed_changes_the_file_and_its_length(tmp_path, voices_dir):
     renderer = renderer_for(tmp_path, voices_dir)
     normal = renderer.render(RenderRequest(SENTENCES, title="t"), speed=1.0).record
