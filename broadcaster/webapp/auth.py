@@ -377,6 +377,11 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=8 * 3600,  # a working day on one page
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        # The cookie is sent again only when the session changed. Re-sent with every answer,
+        # a slow answer (a chart) begun before a form's POST would arrive after it and put
+        # back the cookie it started with, dropping the POST's "done" message; and the
+        # cookie's age is the session's absolute limit, not moved by each request.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Hãy đăng nhập để xem trang này.")

@@ -73,6 +73,18 @@ def test_a_cookie_copied_before_signing_out_is_worthless_after(web):
     assert _signed_in(again) and not _signed_in(copy)
 
 
+def test_an_answer_that_changes_nothing_sends_no_cookie_to_overwrite_a_message(web):
+    """A slow answer begun before a form's POST must not put back the older cookie, or the
+    POST's message ("Đã nộp …") is lost: only an answer that changed the session sets it."""
+    client = web.client("kiemtra")
+    client.get("/dashboard/")  # the first page after signing in adds the CSRF secret
+    quiet = client.get("/dashboard/")
+    assert quiet.status_code == 200
+    assert not any(h.startswith("session=") for h in quiet.headers.getlist("Set-Cookie"))
+    switched = web.post(client, "/lang", data={"lang": "en"})  # changes the session: sent
+    assert any(h.startswith("session=") for h in switched.headers.getlist("Set-Cookie"))
+
+
 def test_an_idle_session_ends_and_the_sign_in_page_says_why(web, now):
     client = web.client("kiemtra")
     for _ in range(3):  # in use every 110 minutes: never idle for 120
