@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput
-from broadcaster.tts import AUTO_ORDER, ENGINES, build_engine
+from broadcaster.tts import AUTO_ORDER, ENGINES, build_engine, check_engine_name
 from broadcaster.tts.base import TtsEngine
 
 PIPER_AUTO_ORDER = ("gtts", "piper", "espeak")
@@ -91,13 +91,7 @@ def resolve_order(
         return Order("auto", auto_order(piper_ready))
     names = tuple(n.strip() for n in engine.split(",") if n.strip())
     for name in names:
-        if name not in ENGINES:
-            raise InvalidInput(
-                "Không có bộ máy đọc '{name}'. Chọn một trong: auto, {engines}.",
-                field="engine",
-                name=name,
-                engines=", ".join(ENGINES),
-            )
+        check_engine_name(name)
     if not names or len(set(names)) != len(names):
         raise InvalidInput(
             "Thứ tự bộ máy đọc '{order}' trống hoặc có bộ máy lặp lại.",

@@ -43,6 +43,26 @@ def _unrender(session: Session, *where) -> int:
     return result.rowcount or 0
 
 
+def _change(
+    session: Session, actor: Actor, row: Campaign | Station, kind: str, choice: str | None, slots
+) -> str | None:
+    """Store ``choice`` on ``row``; when it changed, the later slots lose their audio and
+    the change is audited as ``<kind>.voice``."""
+    if row.voice != choice:
+        before, row.voice = row.voice, choice
+        _unrender(session, slots)
+        record(
+            session,
+            actor,
+            f"{kind}.voice",
+            kind,
+            row.id,
+            before={"voice": before},
+            after={"voice": choice},
+        )
+    return choice
+
+
 def set_campaign_voice(
     session: Session, actor: Actor, audio: AudioSettings, campaign_id: int, raw: str | None
 ) -> str | None:
@@ -54,21 +74,9 @@ def set_campaign_voice(
     if campaign is None:
         raise NotFound("Không có chiến dịch số {id}.", id=campaign_id)
     require_manager(actor, [t.unit for t in campaign.targets], _EDIT)
-    if campaign.voice != choice:
-        before, campaign.voice = campaign.voice, choice
-        # slots of stations with their own choice are unchanged, but re-reading them is cheap
-        # (the same cache key): simpler than excluding them here
-        _unrender(session, Slot.campaign_id == campaign.id)
-        record(
-            session,
-            actor,
-            "campaign.voice",
-            "campaign",
-            campaign.id,
-            before={"voice": before},
-            after={"voice": choice},
-        )
-    return choice
+    # slots of stations with their own choice are unchanged, but re-reading them is cheap
+    # (the same cache key): simpler than excluding them here
+    return _change(session, actor, campaign, "campaign", choice, Slot.campaign_id == campaign.id)
 
 
 def set_station_voice(
@@ -79,19 +87,7 @@ def set_station_voice(
     station = session.scalar(select(Station).where(Station.code == code))
     if station is None:
         raise NotFound("Không có đài nào mã '{code}'.", field="station", code=code)
-    if station.voice != choice:
-        before, station.voice = station.voice, choice
-        _unrender(session, Slot.station_id == station.id)
-        record(
-            session,
-            actor,
-            "station.voice",
-            "station",
-            station.id,
-            before={"voice": before},
-            after={"voice": choice},
-        )
-    return choice
+    return _change(session, actor, station, "station", choice, Slot.station_id == station.id)
 
 
 def campaign_voice(session: Session, campaign_id: int) -> str | None:

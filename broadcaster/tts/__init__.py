@@ -32,6 +32,7 @@ __all__ = [
     "TtsError",
     "Voice",
     "build_engine",
+    "check_engine_name",
 ]
 
 
@@ -58,8 +59,8 @@ def _options(name: str, settings: AudioSettings) -> dict:
     return {}
 
 
-def build_engine(name: str, settings: AudioSettings | None = None) -> TtsEngine:
-    """The engine called ``name``, configured from ``settings``."""
+def check_engine_name(name: str) -> None:
+    """Refuse a name that is no engine, naming the ones there are."""
     if name not in ENGINES:
         raise InvalidInput(
             "Không có bộ máy đọc '{name}'. Chọn một trong: auto, {engines}.",
@@ -67,6 +68,11 @@ def build_engine(name: str, settings: AudioSettings | None = None) -> TtsEngine:
             name=name,
             engines=", ".join(ENGINES),
         )
+
+
+def build_engine(name: str, settings: AudioSettings | None = None) -> TtsEngine:
+    """The engine called ``name``, configured from ``settings``."""
+    check_engine_name(name)
     module_name, class_name = ENGINES[name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(**_options(name, settings or AudioSettings()))

@@ -55,6 +55,23 @@ class EngineAudio:
             raise ValueError("EngineAudio needs exactly one of pcm_rate or container")
 
 
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+
+
+def check_piece(text: str, speed: float) -> None:
+    """What every engine refuses before speaking: nothing to read, or a speed out of range."""
+    if not text or not text.strip():
+        raise InvalidInput("Văn bản cần đọc đang trống.")
+    if not (isinstance(speed, int | float) and MIN_SPEED <= speed <= MAX_SPEED):
+        raise InvalidInput(
+            "Tốc độ đọc {speed!r} không hợp lệ: phải từ {low:g} đến {high:g} (1 là bình thường).",
+            field="speed",
+            speed=speed,
+            low=MIN_SPEED,
+            high=MAX_SPEED,
+        )
+
+
 class TtsEngine(ABC):
     """A speech synthesiser for Vietnamese.
 

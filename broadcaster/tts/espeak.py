@@ -35,6 +35,7 @@ from broadcaster.tts.base import (
     TtsEngine,
     TtsError,
     Voice,
+    check_piece,
 )
 
 # Values from espeak-ng's speak_lib.h.
@@ -46,7 +47,6 @@ _PARAM_RATE = 1
 _RATE_MIN, _RATE_MAX = 80, 450  # words per minute the library accepts
 _NORMAL_RATE = 175  # the library's default, i.e. speed 1.0
 
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
 
 # Our voice id -> (voice file name in espeak-ng-data/lang/aav, description).
 _VOICES = {
@@ -259,19 +259,9 @@ class EspeakEngine(TtsEngine):
 
     def synthesise(self, text: str, voice: str, speed: float) -> EngineAudio:
         voice = self.check_voice(voice)
-        if not text or not text.strip():
-            raise InvalidInput("Văn bản cần đọc đang trống.")
+        check_piece(text, speed)
         if "\x00" in text:  # C would stop reading at it and drop the rest silently
             raise InvalidInput("Văn bản cần đọc chứa ký tự NUL (\\x00).")
-        if not (isinstance(speed, int | float) and MIN_SPEED <= speed <= MAX_SPEED):
-            raise InvalidInput(
-                "Tốc độ đọc {speed!r} không hợp lệ: phải từ {low:g} đến {high:g} "
-                "(1 là bình thường).",
-                field="speed",
-                speed=speed,
-                low=MIN_SPEED,
-                high=MAX_SPEED,
-            )
         rate = min(_RATE_MAX, max(_RATE_MIN, int(_NORMAL_RATE * speed)))
         library = self._open()
         samples = _speak(library, voice, rate, text.encode("utf-8"))

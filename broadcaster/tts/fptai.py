@@ -42,8 +42,6 @@ import random
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -51,6 +49,7 @@ import requests
 import urllib3
 
 from broadcaster.errors import InvalidInput
+from broadcaster.tts._http import retry_after, unreachable
 from broadcaster.tts.base import (
     Availability,
     EngineAudio,
@@ -274,7 +273,7 @@ class FptAiEngine(TtsEngine):
         except requests.Timeout:
             raise _Retryable(f"không trả lời trong {self.timeout:g} giây") from None
         except requests.ConnectionError as error:
-            if _unreachable(error):
+            if unreachable(error):
                 raise EngineUnavailable(
                     "Không kết nối được FPT.AI ({host}): không có mạng hoặc sai địa chỉ.",
                     host=self._host,
@@ -283,7 +282,7 @@ class FptAiEngine(TtsEngine):
         status = answer.status_code
         if status == 429:
             raise _Retryable(
-                "HTTP 429, quá nhiều yêu cầu", _retry_after(answer.headers.get("Retry-After"))
+                "HTTP 429, quá nhiều yêu cầu", retry_after(answer.headers.get("Retry-After"))
             )
         if status >= 500:
             raise _Retryable(f"HTTP {status}")
@@ -381,26 +380,3 @@ def _message(answer: requests.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or "")
     return ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds a Retry-After header asks for (delay-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _unreachable(error: requests.ConnectionError) -> bool:
-    """Connection refused, no route or no DNS: the line is down, not just slow."""
-    inner = error.args[0] if error.args else None
-    return isinstance(getattr(inner, "reason", inner), urllib3.exceptions.NewConnectionError)

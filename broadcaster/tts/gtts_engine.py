@@ -43,15 +43,12 @@ anything else for the normal one.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import ssl
 import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import ClassVar
 from urllib.parse import urljoin
 
@@ -73,9 +70,9 @@ MAX_ANSWER = 4 * 1024 * 1024  # bytes; 100 characters of speech is well under 10
 
 try:
     import requests
-    import urllib3
 
     from broadcaster.tts import _gtts_wire as wire
+    from broadcaster.tts._http import retry_after, unreachable
 except ImportError as exc:  # a declared dependency, but a broken install must not break imports
     _IMPORT_ERROR: ImportError | None = exc
 else:
@@ -248,7 +245,7 @@ class GttsEngine(TtsEngine):
             raise self._classify(error) from error
         status = response.status_code
         if status == 429:
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = retry_after(response.headers.get("Retry-After"))
             raise _Retryable("HTTP 429 Too Many Requests", retry_after=wait)
         if status >= 500:
             raise _Retryable(f"HTTP {status} {response.reason}")
@@ -278,7 +275,7 @@ class GttsEngine(TtsEngine):
                 url=self.url,
                 error=str(error),
             )
-        if _unreachable(error):
+        if unreachable(error):
             return EngineUnavailable(
                 "Không kết nối được tới {url}: {error}", url=self.url, error=str(error)
             )
@@ -311,28 +308,3 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 def _certificate_refused(error: BaseException) -> bool:
     """The server's certificate did not verify (unknown CA, expired, wrong host name)."""
     return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(error))
-
-
-def _unreachable(error: BaseException) -> bool:
-    """Connection refused, no route, or no DNS: the line is down, not just slow."""
-    if not isinstance(error, requests.ConnectionError) or isinstance(error, requests.Timeout):
-        return False
-    inner = error.args[0] if error.args else None
-    return isinstance(getattr(inner, "reason", inner), urllib3.exceptions.NewConnectionError)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds a Retry-After header asks for (delay-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None

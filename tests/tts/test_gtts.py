@@ -22,8 +22,9 @@ import urllib3
 from broadcaster.errors import InvalidInput
 from broadcaster.tts import gtts_engine
 from broadcaster.tts._gtts_wire import audio_from_answer
+from broadcaster.tts._http import retry_after
 from broadcaster.tts.base import EngineUnavailable, TtsError
-from broadcaster.tts.gtts_engine import GttsEngine, _retry_after
+from broadcaster.tts.gtts_engine import GttsEngine
 from tests.tts.gtts_server import (
     DATA,
     RPC_PATH,
@@ -156,12 +157,12 @@ def test_a_retry_after_beyond_the_cap_gives_up_at_once(engine, gtts_server, slee
     ("header", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-4", 0.0), ("", None), ("soon", None)]
 )
 def test_retry_after_values(header, seconds):
-    assert _retry_after(header) == seconds
+    assert retry_after(header) == seconds
 
 
 def test_retry_after_as_a_date():
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
-    assert 15 < _retry_after(later) <= 20
+    assert 15 < retry_after(later) <= 20
 
 
 def test_server_errors_back_off_exponentially(engine, gtts_server, sleeps):
