@@ -34,9 +34,8 @@ from broadcaster.tts.base import (
     TtsEngine,
     TtsError,
     Voice,
+    check_piece,
 )
-
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
 
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, int, int], object] = {}  # (model path, size, mtime) -> PiperVoice
@@ -239,16 +238,18 @@ class PiperEngine(TtsEngine):
     # -- the engine ---------------------------------------------------------------
 
     def availability(self) -> Availability:
-        try:
-            piper = _import_piper()
-        except EngineUnavailable as exc:
-            return Availability(usable=False, detail=str(exc))
+        # the voices first: asked on every render under "auto", a folder without a voice
+        # must not cost the import of piper and onnxruntime
         try:
             files = self._voice_files()
         except InvalidInput as exc:  # an unreadable manifest
             return Availability(usable=False, detail=str(exc))
         if not files:
             return Availability(usable=False, detail=self._no_voice())
+        try:
+            piper = _import_piper()
+        except EngineUnavailable as exc:
+            return Availability(usable=False, detail=str(exc))
         voice = self.default_voice
         chosen = next((f for f in files if f.id == voice), None)
         if chosen is None:
@@ -271,17 +272,7 @@ class PiperEngine(TtsEngine):
 
     def synthesise(self, text: str, voice: str, speed: float) -> EngineAudio:
         voice = self.check_voice(voice)
-        if not text or not text.strip():
-            raise InvalidInput("Văn bản cần đọc đang trống.")
-        if not (isinstance(speed, int | float) and MIN_SPEED <= speed <= MAX_SPEED):
-            raise InvalidInput(
-                "Tốc độ đọc {speed!r} không hợp lệ: phải từ {low:g} đến {high:g} "
-                "(1 là bình thường).",
-                field="speed",
-                speed=speed,
-                low=MIN_SPEED,
-                high=MAX_SPEED,
-            )
+        check_piece(text, speed)
         piper = _import_piper()
         loaded = _load(self._files(voice))
         # the voice's own tempo (its config's length_scale) scaled: faster is shorter

@@ -186,6 +186,16 @@ def test_without_the_piper_package(voices_dir, monkeypatch):
         engine.synthesise("Hello.", JOE, 1.0)
 
 
+def test_without_a_voice_piper_is_not_even_imported(tmp_path, monkeypatch):
+    """Under "auto" every render asks whether a piper voice is installed: a folder without one
+    answers at once, without importing piper and onnxruntime (here: importing would fail)."""
+    monkeypatch.setitem(sys.modules, "piper", None)
+    availability = PiperEngine(voices_dir=tmp_path / "voices").availability()
+    assert not availability.usable
+    assert "Chưa cài giọng piper nào" in availability.detail
+    assert INSTALL_HINT not in availability.detail
+
+
 # -- the cache key ----------------------------------------------------------------------
 
 
