@@ -10,6 +10,7 @@ commune IT officer can act on.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -64,6 +65,12 @@ _KEYS = {
     "recording_max_mb": "BROADCASTER_RECORDING_MAX_MB",
     "recording_max_minutes": "BROADCASTER_RECORDING_MAX_MINUTES",
     "relay_allow_private": "BROADCASTER_RELAY_ALLOW_PRIVATE",
+    "audio_lock_dir": "BROADCASTER_AUDIO_LOCK_DIR",
+    "backup_dir": "BROADCASTER_BACKUP_DIR",
+    "backup_keep": "BROADCASTER_BACKUP_KEEP",
+    "backup_hour": "BROADCASTER_BACKUP_HOUR",
+    "metrics_allow": "BROADCASTER_METRICS_ALLOW",
+    "metrics_token": "BROADCASTER_METRICS_TOKEN",
 }
 TTS_ENGINES = ("auto", "gtts", "espeak", "piper", "fptai")
 FPTAI_URL = "https://api.fpt.ai/hmi/tts/v5"
@@ -143,6 +150,19 @@ class Settings:
     # Relay streams on loopback or private networks are refused unless allowed here:
     # "on" (every such range) or networks such as "10.20.0.0/16" (a province's own server).
     relay_allow_private: PrivatePolicy = NO_PRIVATE
+    # This host's own folder for the audio store's file locks (never the shared audio
+    # folder: file locks do not hold across hosts; on PostgreSQL a database lock per asset
+    # does). None: <instance>/locks.
+    audio_lock_dir: Path | None = None
+    # Backups: where they are written, how many daily ones are kept, and the local hour
+    # the scheduler takes one.
+    backup_dir: Path | None = None
+    backup_keep: int = 14
+    backup_hour: int = 2
+    # Who may read /metrics: addresses or networks (after trusted proxies), and/or a token
+    # sent as "Authorization: Bearer …". Empty allow-list and no token: nobody.
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    metrics_token: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -276,7 +296,34 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         session_max_hours=_whole(pick, "session_max_hours", 12, 1, 24 * 7),
         trusted_proxies=_whole(pick, "trusted_proxies", 0, 0, 5),
         relay_allow_private=_relay_policy(pick),
+        audio_lock_dir=Path(pick("audio_lock_dir") or instance_dir / "locks").resolve(),
+        backup_dir=Path(pick("backup_dir") or instance_dir / "backups").resolve(),
+        backup_keep=_whole(pick, "backup_keep", 14, 1, 3650),
+        backup_hour=_whole(pick, "backup_hour", 2, 0, 23),
+        metrics_allow=_networks(pick, "metrics_allow", ("127.0.0.1/32", "::1/128")),
+        metrics_token=pick("metrics_token") or None,
     )
+
+
+def _networks(pick, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (``none``: no address at all)."""
+    raw = pick(key)
+    if raw is None or not raw.strip():
+        return default
+    if raw.strip().lower() == "none":
+        return ()
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{_KEYS[key]}: '{part}' không phải địa chỉ hay dải mạng; "
+                "vd 127.0.0.1, 10.20.0.0/16, hoặc none."
+            ) from None
+    return tuple(networks)
 
 
 def _relay_policy(pick) -> PrivatePolicy:

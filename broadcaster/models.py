@@ -295,6 +295,18 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    # the client's address for an action taken in the admin; None for the CLI and scheduler
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Installation(Base):
+    """This installation's identity (one row, made by migration 0015): a backup names it,
+    and a restore refuses a backup of another installation."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AudioAsset(Base):

@@ -24,6 +24,9 @@ class Actor:
     user_id: int | None = None
     role: Role | None = None
     scope_path: str | None = None  # None: the whole country
+    # where the action came from: the client's address for the admin (behind trusted
+    # proxies, the client's own, not the proxy's); None for the CLI and the scheduler
+    address: str | None = None
 
     @property
     def is_system(self) -> bool:
@@ -65,5 +68,6 @@ def record(
             before=before,
             after=after,
             note=note,
+            address=actor.address,
         )
     )

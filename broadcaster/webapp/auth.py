@@ -19,9 +19,11 @@ import functools
 import hashlib
 import hmac
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import (
+    has_request_context,
     Blueprint,
     Flask,
     abort,
@@ -113,8 +115,11 @@ class WebUser(UserMixin):
 
 def _web_user(user: User) -> WebUser:
     scope = user.scope_unit
+    # the address the request came from (the client's own, behind trusted proxies) goes
+    # into every audit event this user's request records
+    address = request.remote_addr if has_request_context() else None
     return WebUser(
-        users.actor_for(user),
+        replace(users.actor_for(user), address=address),
         user.full_name,
         scope.code if scope else None,
         scope.name if scope else _l("Toàn quốc"),
