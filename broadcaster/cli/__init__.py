@@ -93,7 +93,9 @@ def _register() -> None:
     from broadcaster.cli import (
         agent,
         airings,
+        backup,
         campaigns,
+        deploy,
         emergency,
         instance,
         planning,
@@ -122,6 +124,8 @@ def _register() -> None:
         reports,
         emergency,
         agent,
+        backup,
+        deploy,
     )
     for module in modules:
         module.register(main)
