@@ -115,13 +115,29 @@ def migrate(engine: Engine, secret_key: str | None = None) -> None:
     cfg = _alembic_config(engine)
     cfg.attributes["secret_key"] = secret_key
     try:
-        command.upgrade(cfg, "head")
+        with _sqlite_migration_lock(engine):
+            command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise BroadcasterError(
             "Không kết nối hoặc không ghi được cơ sở dữ liệu {url}: {reason}",
             url=engine.url.render_as_string(hide_password=True),
             reason=str(exc.orig),
         ) from exc
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """Several processes started at once over one SQLite file (gunicorn's workers) migrate
+    one after the other: a lock file beside the database. PostgreSQL takes an advisory
+    lock instead (migrations/env.py)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(f"{database}.migrate.lock", timeout=600):
+        yield
 
 
 def schema_revision(engine: Engine) -> str | None:

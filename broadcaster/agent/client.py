@@ -130,12 +130,15 @@ class ApiClient:
         clock: ClockDrift | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         session: requests.Session | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.base = server.rstrip("/")
         self.station = station
         self.clock = clock or ClockDrift()
         self.timeout = timeout
         self.http = session or requests.Session()
+        if ca_file is not None:
+            self.http.verify = str(ca_file)  # a province's own certificate or authority
         self.http.headers.update(
             {
                 "Authorization": f"Bearer {token}",

@@ -68,6 +68,9 @@ class AgentConfig:
     relay_lead_s: float = 5.0  # a relay's stream is opened this long before its start
     relay_backup_after_s: float = 20.0  # a relay source silent this long: the next one
     relay_stall_s: float = 5.0  # a connected stream without sound this long is reopened
+    # the certificate (or certificate authority) a server with its own TLS certificate is
+    # checked against; None: the system's trusted authorities
+    ca_file: Path | None = None
 
     def relay_settings(self) -> RelaySettings:
         return RelaySettings(
@@ -122,7 +125,7 @@ class Runner:
 
     def _client(self) -> ApiClient:
         c = self.config
-        return ApiClient(c.server, c.token, c.station, clock=self.clock)
+        return ApiClient(c.server, c.token, c.station, clock=self.clock, ca_file=c.ca_file)
 
     # -- life cycle ----------------------------------------------------------------------
 

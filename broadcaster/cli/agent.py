@@ -98,6 +98,14 @@ def configure_logging(verbose: bool) -> None:
     help="Giây luồng tiếp âm không có âm thanh thì nối lại.",
 )
 @click.option(
+    "--ca-file",
+    envvar="BROADCASTER_AGENT_CA_FILE",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Chứng chỉ (PEM) của máy chủ hoặc của cơ quan cấp chứng chỉ riêng của tỉnh, "
+    "khi máy chủ https dùng chứng chỉ tự cấp.",
+)
+@click.option(
     "--once",
     is_flag=True,
     help="Đồng bộ một lần (danh sách, âm thanh, báo cáo, nhịp tim) rồi thoát.",
@@ -115,6 +123,7 @@ def agent_cmd(
     relay_lead,
     relay_backup_after,
     relay_stall,
+    ca_file,
     once,
     verbose,
 ) -> None:
@@ -126,6 +135,8 @@ def agent_cmd(
 
     if not server.startswith(("http://", "https://")):
         raise InvalidInput(f"--server '{server}' phải bắt đầu bằng http:// hoặc https://.")
+    if ca_file is not None:
+        _check_ca_file(ca_file)
     configure_logging(verbose)
     config = AgentConfig(
         server=server,
@@ -139,6 +150,7 @@ def agent_cmd(
         relay_lead_s=relay_lead,
         relay_backup_after_s=relay_backup_after,
         relay_stall_s=relay_stall,
+        ca_file=ca_file,
     )
     runner = Runner(config)
     if once:
@@ -146,6 +158,25 @@ def agent_cmd(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: runner.stop())
     sys.exit(runner.run())
+
+
+def _check_ca_file(path: Path) -> None:
+    """A certificate file the agent can use, or a message saying what is wrong with it."""
+    try:
+        text = path.read_text("ascii", errors="replace")
+    except OSError as exc:
+        raise InvalidInput(
+            "Không đọc được tệp chứng chỉ '{path}': {reason}.",
+            field="ca_file",
+            path=str(path),
+            reason=exc.strerror or str(exc),
+        ) from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InvalidInput(
+            "'{path}' không phải chứng chỉ PEM (thiếu dòng -----BEGIN CERTIFICATE-----).",
+            field="ca_file",
+            path=str(path),
+        )
 
 
 def register(main: click.Group) -> None:
