@@ -11,6 +11,9 @@ Jobs and their policies (why):
   (:func:`broadcaster.services.relays.check_due`).
 * ``reports`` daily at 06:00 local: stores the monthly, quarterly and yearly compliance
   reports that are due (:mod:`broadcaster.reports.periodic`); a missed day catches up.
+* ``backup`` daily at ``backup_hour`` local (02:00 by default): one backup file into the
+  backup folder, keeping the newest ``backup_keep`` (:mod:`broadcaster.scheduler.backup_job`);
+  a scheduler that was down at that hour takes it within six hours of it.
 
 ``coalesce=True``: after downtime a job runs once, not once per missed period —
 each run already does everything that is due. ``misfire_grace_time`` is an
@@ -111,6 +114,15 @@ class SchedulerService:
             id="reports",
             kwargs=args,
             replace_existing=True,
+        )
+        scheduler.add_job(
+            "broadcaster.scheduler.backup_job:backup_job",
+            # the zone given here: a trigger object does not take the scheduler's
+            CronTrigger(hour=self.settings.backup_hour, minute=0, timezone=self.settings.tz),
+            id="backup",
+            kwargs=args,
+            replace_existing=True,
+            misfire_grace_time=6 * 3600,
         )
         return scheduler
 

@@ -135,6 +135,7 @@ def index():
     from broadcaster.webapp.report_documents import dashboard_reminders
 
     day = current_app.config.get(TODAY_KEY) or settings().today()
+    is_admin = actor().role is Role.ADMIN
     airings_args = {"from": view.week_start.isoformat(), "to": view.week_end.isoformat()}
     return render_template(
         "dashboard/index.html",
@@ -142,7 +143,23 @@ def index():
         unit=unit,
         up_url=up_url,
         airings_args=airings_args,
-        is_admin=actor().role is Role.ADMIN,
+        is_admin=is_admin,
         relay_reason=lambda source: source.reason(_),
         reminders=dashboard_reminders(day),
+        **(_backup_view() if is_admin else {"backup": None}),
     )
+
+
+def _backup_view() -> dict:
+    """The last backup for the admin (a cheap read of job_runs, not cached)."""
+    from broadcaster.db import utcnow
+    from broadcaster.services import backups
+
+    status = backups.status(db())
+    size = status.last_bytes
+    return {
+        "backup": status,
+        "backup_stale": status.stale(utcnow()),
+        "backup_size": "—" if size is None else f"{size / 1048576:.1f} MB".replace(".", ","),
+        "stale_hours": int(backups.STALE_AFTER.total_seconds() // 3600),
+    }
