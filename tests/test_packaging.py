@@ -51,6 +51,9 @@ def test_the_wheel_ships_templates_migrations_and_the_command(tmp_path):
         assert "broadcaster = broadcaster.cli:main" in zf.read(entry_points).decode()
     assert "broadcaster/_web/templates/status.html" in names
     assert "broadcaster/_web/static/base.css" in names
+    # the province's server files that `broadcaster deploy config` fills
+    assert "broadcaster/_deploy/nginx-site.conf" in names
+    assert "broadcaster/_deploy/broadcaster-web@.service" in names
     assert "broadcaster/migrations/versions/0001_initial.py" in names
     assert "broadcaster/migrations/env.py" in names
     assert "broadcaster/migrations/versions/0003_campaigns_and_slots.py" in names

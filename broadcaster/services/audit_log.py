@@ -47,6 +47,7 @@ class EventRow:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     note: str | None
+    address: str | None = None  # where an admin action came from
 
     @staticmethod
     def pretty(value: dict[str, Any] | None) -> str:
@@ -93,6 +94,7 @@ def events_page(
             before=e.before,
             after=e.after,
             note=e.note,
+            address=e.address,
         )
         for e in session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit))
     ]

@@ -23,13 +23,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 from flask import (
-    has_request_context,
     Blueprint,
     Flask,
     abort,
     current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -55,6 +55,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from broadcaster import metrics
 from broadcaster.db import transaction
 from broadcaster.errors import PermissionDenied
 from broadcaster.models import Role, User
@@ -210,7 +211,9 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         error, status, actor = _attempt(form.username.data.strip(), form.password.data)
-        if actor is not None:
+        if actor is None:
+            metrics.sign_in_failed("admin", "throttled" if status == 429 else "wrong")
+        else:
             _end_session("signed_out")  # a session this browser had is over
             session.clear()
             open_session(actor.user_id)

@@ -114,3 +114,19 @@ def test_provincial_auditor_sees_the_events_of_users_in_the_province(web, action
     page = body(web.client("kiemtra").get("/audit/"))
     assert _row("airing.confirm") in page  # daixa's scope is inside Hà Tĩnh
     assert _row("user.add") not in page  # quantri acts nation-wide
+
+
+def test_an_admin_action_keeps_the_address_it_came_from(web):
+    admin = web.client("quantri")
+    admin.environ_base["REMOTE_ADDR"] = "10.42.7.9"
+    assert web.post(admin, "/users/new", NEW).status_code == 302
+    with web.factory() as s:
+        added = select(AuditEvent).where(
+            AuditEvent.action == "user.add", AuditEvent.actor == "quantri"
+        )
+        assert s.scalars(added).one().address == "10.42.7.9"
+        # the set-up's CLI actions (the users) came with no address
+        cli = s.scalars(select(AuditEvent.address).where(AuditEvent.actor.like("cli:%"))).all()
+        assert cli and set(cli) == {None}
+    page = body(admin.get("/audit/"))
+    assert '<small class="address"' in page and "10.42.7.9" in page
