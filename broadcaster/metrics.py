@@ -192,17 +192,17 @@ def stations_waiting(delta: int) -> None:
 _FILE = re.compile(r"^(?:counter|histogram|summary|gauge_[a-z]+)_(\d+)\.db$")
 
 
-def process_gone(pid: int) -> None:
+def process_gone(pid: int, folder: str | None = None) -> None:
     """A server process ended (gunicorn's ``child_exit``): its live gauges leave with it;
     its counters stay counted. Nothing to do in one-process mode."""
-    folder = multiprocess_dir()
+    folder = folder or multiprocess_dir()
     if folder and os.path.isdir(folder):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(pid, folder)
 
 
-def forget_dead_processes() -> list[int]:
+def forget_dead_processes(folder: str | None = None) -> list[int]:
     """Remove the files of processes no longer running from the shared folder (gunicorn's
     ``on_starting``): what the multiprocess mode needs emptied between runs, while the
     files of processes still running (another gunicorn on this host, the scheduler) stay.
@@ -210,7 +210,7 @@ def forget_dead_processes() -> list[int]:
     Their counters leave the sums, which Prometheus reads as a counter reset (``rate``
     and ``increase`` handle it). Returns the pids forgotten.
     """
-    folder = multiprocess_dir()
+    folder = folder or multiprocess_dir()
     if not folder or not os.path.isdir(folder):
         return []
     gone: set[int] = set()

@@ -28,6 +28,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from broadcaster import metrics
 from broadcaster.db import utcnow
 from broadcaster.errors import NotFound
 from broadcaster.files import file_digest
@@ -228,14 +229,27 @@ def emergency_slots(playlist: Playlist) -> tuple[int, ...]:
 
 
 def mark_picked_up(session: Session, ids: Sequence[int], now: datetime | None = None) -> int:
-    """Note when a station first saw its emergency items (the admin watches this)."""
+    """Note when a station first saw its emergency items (the admin watches this), and
+    how long after the sending it did (the fan-out histogram, :mod:`broadcaster.metrics`)."""
     if not ids:
         return 0
-    return session.execute(
+    now = now or utcnow()
+    marked = session.execute(
         update(Slot)
         .where(Slot.id.in_(ids), Slot.picked_up_at.is_(None))
-        .values(picked_up_at=now or utcnow())
-    ).rowcount
+        .values(picked_up_at=now)
+        .returning(Slot.emergency_id)
+    ).all()
+    if marked:  # a first pick-up: rare beside the pulls that find it marked already
+        sent = dict(
+            session.execute(
+                select(Emergency.id, Emergency.created_at).where(
+                    Emergency.id.in_({e for (e,) in marked if e is not None})
+                )
+            ).all()
+        )
+        metrics.emergency_picked_up((now - sent[e]).total_seconds() for (e,) in marked if e in sent)
+    return len(marked)
 
 
 # -- answering many pulls cheaply ----------------------------------------------------------

@@ -34,6 +34,7 @@ from broadcaster.webapp import (
     emergency,
     i18n,
     menu,
+    metrics,
     operator,
     relays,
     report_documents,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     app.extensions["broadcaster.db"] = db
     api.init_app(app, factory)
+    metrics.init_app(app)  # GET /metrics: its own access rule, no session, no CSRF
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # stations authenticate with bearer tokens, never cookies
     i18n.init_app(app)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_range_header
 
+from broadcaster import metrics
 from broadcaster.clock import local_today
 from broadcaster.days import DayError, read_day
 from broadcaster.db import transaction, utcnow
@@ -149,7 +150,12 @@ def _limiter() -> tuple[strategies.RateLimiter, str]:
 def count_wrong(kind: str) -> None:
     """Count a wrong secret from this address; past the limit, refuse with 429."""
     limiter, who = _limiter()
-    if not limiter.hit(BAD_TOKEN_RATE, kind, who):
+    allowed = limiter.hit(BAD_TOKEN_RATE, kind, who)
+    metrics.sign_in_failed(
+        "station_token" if kind == "bad-token" else "station_link",
+        "wrong" if allowed else "throttled",
+    )
+    if not allowed:
         reset, _ = limiter.get_window_stats(BAD_TOKEN_RATE, kind, who)
         raise ApiError(
             429,
@@ -299,7 +305,10 @@ def get_playlist(code: str):
         session = api_db()
         if playlist.mark_picked_up(session, answer.emergency_slots, now):
             session.commit()
-    if answer.etag in request.if_none_match or request.headers.get("If-None-Match") == answer.etag:
+    etag = answer.etag
+    held = etag in request.if_none_match or request.headers.get("If-None-Match") == etag
+    metrics.playlist_pulled(not_modified=held)
+    if held:
         response = Response(status=304)
     else:
         response = Response(answer.body, mimetype=answer.content_type.split(";")[0])
@@ -410,7 +419,23 @@ def send_audio(path, sha: str, max_age: int, cache_control: str) -> Response:
 @bp.post("/stations/<code>/airings")
 def post_airings(code: str):
     auth = _authenticate(code)
-    batch = _parse(AiringBatchIn, _body())
+    batch = None
+    try:
+        batch = _parse(AiringBatchIn, _body())
+        results = _ingest(auth, batch)
+    except (ApiError, BroadcasterError):  # the batch is refused: nothing of it is stored
+        metrics.airing_reports(refused=len(batch.reports) if batch is not None else 1)
+        raise
+    stored = sum(r.result == "stored" for r in results)
+    metrics.airing_reports(accepted=stored, duplicate=len(results) - stored)
+    return jsonify(
+        stored=stored,
+        duplicates=len(results) - stored,
+        results=[vars(r) for r in results],
+    )
+
+
+def _ingest(auth: tokens.StationAuth, batch: AiringBatchIn) -> list[airings.ItemResult]:
     reports = [
         airings.AiringReport(
             id=str(r.id),
@@ -446,12 +471,7 @@ def post_airings(code: str):
             if attempt == _RETRIES - 1:
                 raise
             _time.sleep(0.05 * (attempt + 1))
-    stored = sum(r.result == "stored" for r in results)
-    return jsonify(
-        stored=stored,
-        duplicates=len(results) - stored,
-        results=[vars(r) for r in results],
-    )
+    return results
 
 
 @bp.post("/stations/<code>/heartbeat")

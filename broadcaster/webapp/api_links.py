@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from flask import Response, request
 
+from broadcaster import metrics
 from broadcaster.clock import local_today
 from broadcaster.days import DayError, read_day
 from broadcaster.db import utcnow
@@ -92,6 +93,7 @@ def link_playlist(secret: str, fmt: str):
             relay["backup_audio_url"] = signed(relay["backup_audio_sha256"])
     playlist.mark_picked_up(session, playlist.emergency_slots(built), now)
     session.commit()  # the use counted, emergencies picked up
+    metrics.playlist_pulled(not_modified=False, via="link")
     body = (
         playlist.to_m3u8(document).encode("utf-8") if fmt == "m3u8" else playlist.to_xspf(document)
     )

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 
+from broadcaster import metrics
 from broadcaster.db import transaction
 from broadcaster.services.health import PRESENCE_EVERY, note_waiting
 
@@ -35,6 +36,7 @@ class Presence:
         the tests, so that nothing is written after the process has moved on)."""
         with self._lock:
             self._stopped = True
+            metrics.stations_waiting(-len(self._here))
             self._here.clear()
             thread = self._thread
         if thread is not None:
@@ -49,6 +51,8 @@ class Presence:
         with self._lock:
             if self._stopped:
                 return
+            if code not in self._here:
+                metrics.stations_waiting(1)
             self._here[code] += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="presence")
@@ -61,6 +65,7 @@ class Presence:
             self._here[code] -= 1
             if self._here[code] <= 0:
                 del self._here[code]
+                metrics.stations_waiting(-1)
 
     def _due(self) -> list[str] | None:
         """The codes to write now; None when nobody waits (the thread ends)."""
