@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydub import AudioSegment
 
+from broadcaster import metrics
 from broadcaster.audio import steps
 from broadcaster.audio.engine_order import (
     OFFLINE,
@@ -181,6 +182,7 @@ class AudioRenderer:
 
     # -- the pipeline -------------------------------------------------------------
 
+    @metrics.counts_render_failures
     def render(
         self,
         request: RenderRequest,
