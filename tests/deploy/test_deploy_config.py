@@ -33,7 +33,7 @@ def test_every_file_is_written_and_filled(deploy_cli, tmp_path):
     out = tmp_path / "out"
     done = deploy_cli(
         "deploy", "config", "--out", str(out), "--server-name", "loa.hatinh.gov.vn",
-        "--ports", "8101,8102,8103", "--workers", "3",
+        "--ports", "8101,8102,8103", "--workers", "3", "--etc-dir", str(out),
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     names = {path.name for path in out.iterdir()}
