@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response
 from sqlalchemy import Engine, select, update
 
-from broadcaster.audio.render import AudioRenderer
 from broadcaster.clock import local_today
 from broadcaster.config import Settings, load_settings
 from broadcaster.db import make_sessionmaker, migrate, transaction
@@ -50,7 +49,7 @@ from broadcaster.models import (
 )
 from broadcaster.planning.calendar import week_label
 from broadcaster.services import scripts, stations, tokens, units, users
-from broadcaster.services.audio import render_slot
+from broadcaster.services.audio import render_slot, renderer_for
 from broadcaster.services.audit import system_actor
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,7 +211,7 @@ def build_world(
 
 def _render(factory, settings: Settings) -> None:
     """One real render per script version (a cache hit when the audio dir has it), shared."""
-    renderer = AudioRenderer(settings.audio_dir, settings.audio)
+    renderer = renderer_for(settings)
     with factory() as s:
         versions = s.scalars(select(Slot.script_version_id).distinct()).all()
     for version_id in versions:

@@ -57,11 +57,11 @@ from bench.pull import Server, _cpu_seconds, free_port  # noqa: E402
 from bench.units import postgres_databases, postgres_url, sqlite_databases  # noqa: E402
 from broadcaster.agent.client import AgentError, ApiClient  # noqa: E402
 from broadcaster.agent.listen import listen  # noqa: E402
-from broadcaster.audio.render import AudioRenderer  # noqa: E402
 from broadcaster.config import load_settings  # noqa: E402
 from broadcaster.db import make_sessionmaker, migrate, transaction  # noqa: E402
 from broadcaster.models import AdminUnit, Station  # noqa: E402
 from broadcaster.services import emergency, stations, tokens, units  # noqa: E402
+from broadcaster.services.audio import renderer_for  # noqa: E402
 from broadcaster.services.audit import system_actor  # noqa: E402
 
 CONSTANT_PATH = "/bench/constant-304"
@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.workers} server process(es); {busy_note(busy)}")  # fmt: skip
         world = build(engine, settings, args.stations)
         factory = make_sessionmaker(engine)
-        renderer = AudioRenderer(settings.audio_dir, settings.audio)
+        renderer = renderer_for(settings)
         server = ServerProcess(env, args.workers, workdir)
         stack.callback(server.stop)
 

@@ -265,7 +265,14 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
             f"Ví dụ đúng: {DEFAULT_TIMEZONE}."
         ) from exc
 
-    audio_dir = Path(pick("audio_dir") or cwd / "audio").resolve()
+    raw_audio_dir = pick("audio_dir")
+    if raw_audio_dir and "://" in raw_audio_dir and not raw_audio_dir.startswith("file://"):
+        raise ConfigError(
+            f"BROADCASTER_AUDIO_DIR='{raw_audio_dir}' là địa chỉ một kho lưu trữ; bản này chỉ "
+            "dùng một thư mục (trên máy hoặc thư mục chung NFS). Kho tương thích S3 sẽ là "
+            "một mô-đun riêng: xem docs/audio-store.md."
+        )
+    audio_dir = Path((raw_audio_dir or "").removeprefix("file://") or cwd / "audio").resolve()
     secret_key = pick("secret_key") or _secret_key(instance_dir)
     ratelimit_storage = pick("ratelimit_storage") or "memory://"
     if not ratelimit_storage.startswith(("memory://", "redis://", "rediss://")):

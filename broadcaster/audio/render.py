@@ -35,7 +35,8 @@ from broadcaster.audio.engine_order import (
     resolve_order,
     voice_for,
 )
-from broadcaster.audio.store import AssetRecord, AudioStore, write_atomically
+from broadcaster.audio.locks import RenderLock
+from broadcaster.audio.stores import AssetRecord, AudioStore, Piece, open_store
 from broadcaster.config import AudioSettings
 from broadcaster.errors import InvalidInput
 from broadcaster.library import PLACEHOLDERS
@@ -99,17 +100,28 @@ def _sha(payload: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def local_store(audio_dir: Path) -> AudioStore:
+    """A folder store for one host, its locks in ``<audio_dir>/locks`` (tests, benches,
+    tools). An installation's renderer comes from
+    :func:`broadcaster.services.audio.renderer_for`, which takes the configured lock
+    folder and the database's lock."""
+    return open_store(Path(audio_dir), RenderLock(Path(audio_dir) / "locks"))
+
+
 class AudioRenderer:
-    """Renders and caches announcement audio. Engines are built lazily by name."""
+    """Renders and caches announcement audio. Engines are built lazily by name.
+
+    ``store``: where the audio is kept and under which lock it is made (a folder path
+    is :func:`local_store`)."""
 
     def __init__(
         self,
-        audio_dir: Path,
+        store: AudioStore | Path,
         settings: AudioSettings | None = None,
         engines: dict[str, TtsEngine] | None = None,
     ) -> None:
         self.settings = settings or AudioSettings()
-        self.store = AudioStore(audio_dir)
+        self.store = store if isinstance(store, AudioStore) else local_store(store)
         self._engines: dict[str, TtsEngine] = dict(engines or {})
         self._down_until: dict[str, float] = {}
         self._normalise_options = NormaliseOptions(
@@ -128,7 +140,9 @@ class AudioRenderer:
         )
 
     @classmethod
-    def for_previews(cls, audio_dir: Path, settings: AudioSettings | None = None) -> AudioRenderer:
+    def for_previews(
+        cls, store: AudioStore | Path, settings: AudioSettings | None = None
+    ) -> AudioRenderer:
         """A renderer for someone waiting at the page: gTTS gets a short timeout and no
         retry (the offline voice answers instead), FPT.AI one retry and half a minute for
         its file, and audio already made by any engine is served first (:meth:`render`
@@ -140,7 +154,7 @@ class AudioRenderer:
         fptai = build_engine("fptai", settings)
         fptai.retries = min(fptai.retries, 1)
         fptai.poll_deadline = min(fptai.poll_deadline, PREVIEW_FILE_WAIT_S)
-        return cls(audio_dir, settings, engines={"gtts": gtts, "fptai": fptai})
+        return cls(store, settings, engines={"gtts": gtts, "fptai": fptai})
 
     # -- the parts --------------------------------------------------------------
 
@@ -312,7 +326,8 @@ class AudioRenderer:
         if (hit := self.store.get(sha)) is not None:
             return RenderResult(hit, self.store.asset_path(sha), True)
         with self.store.lock(sha):
-            if (hit := self.store.get(sha)) is not None:  # another worker just made it
+            # another worker, here or on another host, may have made it while we waited
+            if (hit := self.store.get(sha, fresh=True)) is not None:
                 return RenderResult(hit, self.store.asset_path(sha), True)
             speech = self._speak(eng, spoken, voice, speed, progress)
             record = self._finish(sha, speech, eng, requested, voice, speed, spoken, request)
@@ -349,12 +364,10 @@ class AudioRenderer:
         if not eng.cache_pieces:
             return eng.synthesise(text, voice, speed)
         sha = _sha({"engine": eng.describe(voice, speed), "text": text})
-        for suffix in ("mp3", "wav"):
-            path = self.store.piece_path(sha, suffix)
-            if path.is_file():
-                return _read_piece(path)
+        if (kept := self.store.read_piece(sha)) is not None:
+            return _read_piece(kept)
         audio = eng.synthesise(text, voice, speed)
-        write_atomically(self.store.piece_path(sha, _piece_suffix(audio)), _piece_bytes(audio))
+        self.store.write_piece(sha, _piece_suffix(audio), _piece_bytes(audio))
         return audio
 
     def _chime(self, rate: int) -> AudioSegment:
@@ -436,11 +449,11 @@ def _piece_bytes(audio: EngineAudio) -> bytes:
     return buffer.getvalue()
 
 
-def _read_piece(path: Path) -> EngineAudio:
-    if path.suffix == ".wav":
-        with wave.open(str(path), "rb") as w:
+def _read_piece(piece: Piece) -> EngineAudio:
+    if piece.suffix == "wav":
+        with wave.open(BytesIO(piece.data), "rb") as w:
             return EngineAudio(data=w.readframes(w.getnframes()), pcm_rate=w.getframerate())
-    return EngineAudio(data=path.read_bytes(), container=path.suffix.lstrip("."))
+    return EngineAudio(data=piece.data, container=piece.suffix)
 
 
-__all__ = ["AudioRenderer", "Mastering", "RenderRequest", "RenderResult"]
+__all__ = ["AudioRenderer", "Mastering", "RenderRequest", "RenderResult", "local_store"]

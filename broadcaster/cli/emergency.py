@@ -70,7 +70,7 @@ def send_cmd(
     password: str | None,
 ) -> None:
     """Gửi tin khẩn cấp tới mọi đài thuộc các đơn vị --unit, phát ngay."""
-    from broadcaster.audio.render import AudioRenderer
+    from broadcaster.services.audio import renderer_for
 
     if (body is None) == (file is None):
         raise InvalidInput("Cho nội dung bằng --text hoặc --file (một trong hai).")
@@ -79,7 +79,7 @@ def send_cmd(
             body = file.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise InvalidInput("{path}: không phải văn bản UTF-8.", path=str(file)) from None
-    renderer = AudioRenderer(app.settings.audio_dir, app.settings.audio)
+    renderer = renderer_for(app.settings)
     with app.session() as session:
         actor = acting(session, username, password, required=True)
         # a repeat of a moment ago is refused about "again": the message ends "(--again)"

@@ -176,6 +176,7 @@ def record_cmd(
     """Thêm bản ghi âm FILE (MP3, M4A/AAC, WAV, OGG/Opus, AMR, 3GP) làm phiên bản mới của
     SLUG (bản nháp, cần trình duyệt), hoặc tạo tin bài mới với --new."""
     from broadcaster.services import recordings
+    from broadcaster.services.audio import renderer_for
 
     if not recording.is_file():
         raise NotFound("Không thấy tệp ghi âm '{path}'.", field="recording", path=str(recording))
@@ -208,6 +209,7 @@ def record_cmd(
             transcript=transcript,
             audio=settings.audio,
             progress=say,
+            renderer=renderer_for(settings),
         )
         if new:
             added = recordings.create_recorded_script(

@@ -15,9 +15,9 @@ ENGINE_CHOICE = click.Choice(["auto", "gtts", "espeak", "piper", "fptai"])
 
 
 def _renderer(app: AppContext):
-    from broadcaster.audio.render import AudioRenderer
+    from broadcaster.services.audio import renderer_for
 
-    return AudioRenderer(app.settings.audio_dir, app.settings.audio)
+    return renderer_for(app.settings)
 
 
 @click.group("tts")

@@ -103,11 +103,10 @@ def render_job(v: int = ARGS_VERSION) -> None:
     attach their backup file to the relays of those hours (no audio of their own)."""
 
     def work(settings: Settings) -> str:
-        from broadcaster.audio.render import AudioRenderer
-        from broadcaster.services.audio import render_pending
+        from broadcaster.services.audio import render_pending, renderer_for
         from broadcaster.services.relay_backups import attach_backups
 
-        renderer = AudioRenderer(settings.audio_dir, settings.audio)
+        renderer = renderer_for(settings)
         said = render_pending(_factory(settings), renderer).say()
         backups = attach_backups(_factory(settings), renderer)
         if backups.changed:

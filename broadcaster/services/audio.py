@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster import clock
+from broadcaster.audio.locks import RenderLock
 from broadcaster.audio.render import AudioRenderer, RenderRequest, RenderResult
-from broadcaster.audio.store import AssetRecord
+from broadcaster.audio.stores import AssetRecord
+from broadcaster.config import Settings
 from broadcaster.errors import BroadcasterError, Conflict, InvalidInput, NotFound
 from broadcaster.files import file_digest
 from broadcaster.models import AdminUnit, AudioAsset, Script, ScriptVersion, Station
@@ -43,6 +45,30 @@ class BatchSummary:
     done: list[RenderOutcome] = field(default_factory=list)
     cached: list[RenderOutcome] = field(default_factory=list)
     failed: list[RenderOutcome] = field(default_factory=list)
+
+
+def render_lock_for(settings: Settings) -> RenderLock:
+    """The lock assets are made under: this host's lock folder, and on PostgreSQL the
+    database's advisory lock (the one that holds between hosts sharing the audio)."""
+    return RenderLock(
+        settings.audio_lock_dir or settings.instance_dir / "locks", settings.database_url
+    )
+
+
+def renderer_for(
+    settings: Settings, *, preview: bool = False, engines: dict | None = None
+) -> AudioRenderer:
+    """The installation's renderer: the configured store, made under :func:`render_lock_for`.
+
+    Every renderer of the server, the scheduler and the CLI is made here, so the store
+    and the lock are chosen in one place. ``preview``: the one for a person waiting
+    (:meth:`AudioRenderer.for_previews`); ``engines``: engines already built, by name."""
+    from broadcaster.audio.stores import open_store
+
+    store = open_store(settings.audio_dir, render_lock_for(settings))
+    if preview:
+        return AudioRenderer.for_previews(store, settings.audio)
+    return AudioRenderer(store, settings.audio, engines)
 
 
 def station_context(station: Station) -> dict[str, str]:

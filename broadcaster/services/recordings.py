@@ -16,9 +16,7 @@ the asset and the version all go.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -99,18 +97,17 @@ def _stored_source(
     source: Path | BinaryIO, filename: str, audio_dir: Path, limits: Limits
 ) -> Iterator[_Stored]:
     """Copy the upload beside its final place, hashing it; measure it; move it into
-    place. If the body of the ``with`` fails, a file this call created is removed."""
+    place (flushed, then renamed: a host sharing the folder sees all of it or nothing).
+    If the body of the ``with`` fails, a file this call created is removed."""
     from broadcaster.audio.recording import analyse, too_big
+    from broadcaster.audio.stores.folder import move_into_place, temporary_file
 
-    folder = audio_dir / "recordings"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".upload")
-    tmp = Path(tmp_name)
+    tmp = temporary_file(audio_dir / "recordings", ".upload")
     stored: _Stored | None = None
     try:
         digest = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        with tmp.open("wb") as out:
             reader = source.open("rb") if isinstance(source, Path) else _unclosed(source)
             with reader as fh:
                 while chunk := fh.read(CHUNK):
@@ -119,15 +116,12 @@ def _stored_source(
                         raise too_big(size, limits)
                     digest.update(chunk)
                     out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         analysis = analyse(tmp, limits, filename=Path(filename).name[:200])
         sha = digest.hexdigest()
         final = source_path(audio_dir, sha, _extension(analysis.probe.format, filename))
-        final.parent.mkdir(parents=True, exist_ok=True)
         created = not final.exists()
-        if created:
-            os.replace(tmp, final)
+        if created:  # same file system as the temporary name: one atomic rename
+            move_into_place(tmp, final)
         stored = _Stored(sha, final, final.relative_to(audio_dir).as_posix(), analysis, created)
         yield stored
     except BaseException:
@@ -171,6 +165,7 @@ def _add(
     actor: Actor,
     audio: AudioSettings,
     progress: Progress | None,
+    renderer: AudioRenderer | None,
 ) -> RecordingAdded:
     _refuse_bidi(text)
     if progress:
@@ -188,12 +183,14 @@ def _add(
         session.flush()
         if progress:
             progress("Đang xử lý âm thanh (độ lớn, cắt im lặng, MP3)…")
-        asset = recording_asset(session, _renderer_for(audio_dir, audio), version)
+        asset = recording_asset(session, renderer or _renderer_for(audio_dir, audio), version)
     warnings = tuple(w.text() for w in stored.analysis.warnings)
     return RecordingAdded(version, asset, warnings)
 
 
 def _renderer_for(audio_dir: Path, audio: AudioSettings):
+    """One host's renderer (tests, tools); the server and the CLI pass theirs, made by
+    :func:`broadcaster.services.audio.renderer_for` (the database's lock)."""
     from broadcaster.audio.render import AudioRenderer
 
     return AudioRenderer(audio_dir, audio)
@@ -211,6 +208,7 @@ def add_recording(
     title: str | None = None,
     audio: AudioSettings | None = None,
     progress: Progress | None = None,
+    renderer: AudioRenderer | None = None,
 ) -> ScriptVersion:
     """A new draft version of ``slug`` carrying this recording (see :func:`add_recording_full`)."""
     return add_recording_full(
@@ -224,6 +222,7 @@ def add_recording(
         title=title,
         audio=audio,
         progress=progress,
+        renderer=renderer,
     ).version
 
 
@@ -239,12 +238,14 @@ def add_recording_full(
     title: str | None = None,
     audio: AudioSettings | None = None,
     progress: Progress | None = None,
+    renderer: AudioRenderer | None = None,
 ) -> RecordingAdded:
     """A new draft version of ``slug`` carrying this recording, already mastered.
 
     Title, tags and campaign come from the latest version unless given; the
     transcript (the body) is optional. ``audio`` gives the limits and the mastering
-    (defaults when None). Refuses (``InvalidInput``, field ``recording``) what is not
+    (defaults when None); ``renderer`` masters it (None: one host's, see
+    ``_renderer_for``). Refuses (``InvalidInput``, field ``recording``) what is not
     audio, truncated, empty, silent, too big or too long; nothing is kept then.
     """
     audio = audio or AudioSettings()
@@ -272,6 +273,7 @@ def add_recording_full(
         actor=actor,
         audio=audio,
         progress=progress,
+        renderer=renderer,
     )
     record(
         session,
@@ -304,6 +306,7 @@ def create_recorded_script(
     campaign: str | None = None,
     audio: AudioSettings | None = None,
     progress: Progress | None = None,
+    renderer: AudioRenderer | None = None,
 ) -> RecordingAdded:
     """A new script (owned by ``unit``, a unit code; None nation-wide) whose first
     version is this recording."""
@@ -348,6 +351,7 @@ def create_recorded_script(
         actor=actor,
         audio=audio,
         progress=progress,
+        renderer=renderer,
     )
     record(
         session,
@@ -403,7 +407,7 @@ def recording_render(
     """:func:`recording_asset` with the renderer's kind of result (for the render paths)."""
     from broadcaster.audio import recording, steps
     from broadcaster.audio.render import AudioRenderer, RenderResult
-    from broadcaster.audio.store import AssetRecord
+    from broadcaster.audio.stores import AssetRecord
     from broadcaster.files import file_digest
     from broadcaster.services.audio import record_asset
 
@@ -423,10 +427,10 @@ def recording_render(
         return row, RenderResult(found, path, True)
     cached = True
     with store.lock(sha):
-        found = store.get(sha)
+        found = store.get(sha, fresh=True)  # another host may have made it meanwhile
         if found is None:
             cached = False
-            source = store.root / version.recording_path
+            source = store.file(version.recording_path)
             if not source.is_file():
                 raise NotFound(
                     "Không thấy tệp ghi âm của phiên bản {number} ({path}) trong thư mục âm thanh.",

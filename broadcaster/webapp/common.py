@@ -67,7 +67,7 @@ def renderer(*, preview: bool = False):
     a dead line) is skipped for its back-off by every later request. The preview
     renderer gives gTTS a short timeout and no retry: a person is waiting.
     """
-    from broadcaster.audio.render import AudioRenderer  # numpy and scipy: only when needed
+    from broadcaster.services.audio import renderer_for  # numpy and scipy: only when needed
 
     key = "broadcaster.preview_renderer" if preview else "broadcaster.renderer"
     made = current_app.extensions.get(key)
@@ -75,12 +75,7 @@ def renderer(*, preview: bool = False):
         with _RENDERERS_LOCK:
             made = current_app.extensions.get(key)
             if made is None:
-                s = settings()
-                made = (
-                    AudioRenderer.for_previews(s.audio_dir, s.audio)
-                    if preview
-                    else AudioRenderer(s.audio_dir, s.audio)
-                )
+                made = renderer_for(settings(), preview=preview)
                 current_app.extensions[key] = made
     return made
 

@@ -35,7 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from broadcaster.audio.store import AudioStore
+from broadcaster.audio.stores import open_store
 from broadcaster.errors import BroadcasterError, InvalidInput, NotFound, TooMany
 from broadcaster.library import MAX_TITLE
 from broadcaster.models import Role
@@ -370,10 +370,12 @@ def audio(sha: str):
     """Audio heard on the send form, to the browser that asked for it."""
     if not AUDIO_SHA.fullmatch(sha) or sha not in cookie.get(HEARD_KEY, []):
         abort(404)
-    path = AudioStore(settings().audio_dir).asset_path(sha)
-    if not path.is_file():
+    served = open_store(settings().audio_dir).served(sha)
+    if served is None:
         abort(404)
-    return send_file(path, mimetype="audio/mpeg", conditional=True, max_age=3600)
+    if served.url is not None:  # a store elsewhere hands out its own address
+        return redirect(served.url)
+    return send_file(served.path, mimetype="audio/mpeg", conditional=True, max_age=3600)
 
 
 def _personalise_in_background(renderer, emergency_id: int) -> None:

@@ -18,7 +18,7 @@ from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
 from broadcaster.audio.engine_order import OFFLINE, speaker
-from broadcaster.audio.store import AudioStore
+from broadcaster.audio.stores import open_store
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit
 from broadcaster.services.script_list import ScriptPlace
@@ -153,7 +153,9 @@ def audio(sha: str):
         abort(404)
     if not asset_visible(db(), sha, scope_path()):
         abort(404)  # unknown, or another scope's: the same answer, so nothing is learnt
-    path = AudioStore(settings().audio_dir).asset_path(sha)
-    if not path.is_file():
+    served = open_store(settings().audio_dir).served(sha)
+    if served is None:
         abort(404)
-    return send_file(path, mimetype="audio/mpeg", conditional=True, max_age=3600)
+    if served.url is not None:  # a store elsewhere hands out its own address
+        return redirect(served.url)
+    return send_file(served.path, mimetype="audio/mpeg", conditional=True, max_age=3600)

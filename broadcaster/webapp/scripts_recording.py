@@ -385,6 +385,7 @@ def add_recording(slug: str):
             transcript=got["transcript"] or None,
             title=got["title"] or None,
             audio=settings().audio,
+            renderer=renderer(),
         ),
         {"recording": _("Vừa có người khác lưu tin bài này; tải lại trang rồi sửa tiếp.")},
     )
@@ -432,6 +433,7 @@ def new_recording():
             unit=unit.code if unit else None,
             transcript=got["transcript"] or None,
             audio=settings().audio,
+            renderer=renderer(),
         ),
         # someone took the slug between our look and our insert
         {"slug": _("Mã %(slug)s đã có; chọn mã khác.", slug=slug)},
