@@ -264,6 +264,7 @@ def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
         assert total(found, "broadcaster_emergency_fanout_seconds_count") >= 1
         assert total(found, "broadcaster_sign_in_failures_total") >= 5
         assert total(found, "broadcaster_scheduler_job_runs_total") >= 1
+        assert total(found, "broadcaster_stations", state="online") == 1
 
         # -- nothing lost ------------------------------------------------------------------
         with transaction(factory) as s:
@@ -287,6 +288,8 @@ def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
         assert "Traceback" not in unit.output(), unit.output()[-4000:]
     assert "Traceback" not in agent_log.read_text()
     assert "[emerg]" not in nginx.error_log()
+    # nginx did meet the dead process, and moved those requests to the live one
+    assert f"127.0.0.1:{web_ports[0]}" in nginx.error_log()
 
 
 def _answers(url: str, cert: Path | None = None) -> bool:
