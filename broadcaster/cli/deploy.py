@@ -81,7 +81,9 @@ def _ports(text: str) -> tuple[int, ...]:
     type=click.Path(path_type=Path),
     help="Chứng chỉ TLS (mặc định của Let's Encrypt cho tên miền).",
 )
-@click.option("--tls-key", default=None, type=click.Path(path_type=Path), help="Khóa của chứng chỉ.")
+@click.option(
+    "--tls-key", default=None, type=click.Path(path_type=Path), help="Khóa của chứng chỉ."
+)
 @click.option(
     "--redis",
     default=None,
