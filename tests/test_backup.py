@@ -343,6 +343,7 @@ def test_the_scheduler_fires_the_backup_at_the_backup_hour(world, run):
     try:
         scheduler = service._build()
         job = scheduler.get_job("backup")
+        reports_job = scheduler.get_job("reports")
         ids = {j.id for j in scheduler.get_jobs()}
     finally:
         service.engine.dispose()
@@ -351,6 +352,10 @@ def test_the_scheduler_fires_the_backup_at_the_backup_hour(world, run):
     fields = {f.name: str(f) for f in job.trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("3", "0")
     assert str(job.trigger.timezone) == "Asia/Ho_Chi_Minh"
+    # the daily reports too fire at 06:00 Việt Nam time, whatever the machine's zone
+    reports = {f.name: str(f) for f in reports_job.trigger.fields}
+    assert (reports["hour"], reports["minute"]) == ("6", "0")
+    assert str(reports_job.trigger.timezone) == "Asia/Ho_Chi_Minh"
 
 
 @pytest.mark.postgres

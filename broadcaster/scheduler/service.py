@@ -110,7 +110,7 @@ class SchedulerService:
         )
         scheduler.add_job(
             "broadcaster.scheduler.jobs:reports_job",
-            CronTrigger(hour=6, minute=0),
+            CronTrigger(hour=6, minute=0, timezone=self.settings.tz),  # 06:00 in Việt Nam
             id="reports",
             kwargs=args,
             replace_existing=True,
