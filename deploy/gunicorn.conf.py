@@ -8,7 +8,7 @@ the requests over them, so one can restart (an upgrade, a crash) while the other
 wsgi_app = "broadcaster.webapp.wsgi:asgi"
 # uvicorn workers: stations waiting for emergencies wait on the event loop, holding no thread
 worker_class = "broadcaster.webapp.gunicorn_worker.Worker"
-workers = {{workers}}
+workers = int("{{workers}}")  # filled by `broadcaster deploy config`
 # the long-polls last up to 55 s; a worker silent for this long is restarted
 timeout = 120
 graceful_timeout = 30

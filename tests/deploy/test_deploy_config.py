@@ -52,7 +52,7 @@ def test_every_file_is_written_and_filled(deploy_cli, tmp_path):
     upstreams = re.findall(r"server 127\.0\.0\.1:(\d+)", site)
     assert upstreams == ["8101", "8102", "8103"]
     assert "/etc/letsencrypt/live/loa.hatinh.gov.vn/fullchain.pem" in site
-    assert "workers = 3" in (out / "gunicorn.conf.py").read_text()
+    assert 'workers = int("3")' in (out / "gunicorn.conf.py").read_text()
     # the units name this installation's programs
     web = Unit(out / "broadcaster-web@.service", "8101")
     assert web.command[0] == str(Path(sys.executable).parent / "gunicorn")
