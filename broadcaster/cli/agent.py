@@ -59,6 +59,7 @@ def configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--poll",
+    envvar="BROADCASTER_AGENT_POLL",
     default=60.0,
     show_default=True,
     type=click.FloatRange(1),
@@ -66,6 +67,7 @@ def configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--heartbeat",
+    envvar="BROADCASTER_AGENT_HEARTBEAT",
     default=300.0,
     show_default=True,
     type=click.FloatRange(1),

@@ -3,8 +3,9 @@
 ``broadcaster deploy config`` writes the files; this test starts the very units it wrote
 — two gunicorn web processes (``broadcaster-web@PORT``) and the scheduler on
 PostgreSQL, with the shared environment file — and Debian's nginx with the shipped site
-in front, over TLS with a self-signed certificate. Then a real ``broadcaster agent``
-syncs through nginx over https; an approver sends an emergency through nginx; one
+in front, over TLS with a self-signed certificate. Then a real ``broadcaster agent``,
+started from the shipped ``broadcaster-agent.service`` and its ``agent.env``, syncs
+through nginx over https; an approver sends an emergency through nginx; one
 gunicorn is killed (SIGKILL, the whole process group) at that moment; the agent still
 receives the emergency, plays it and reports it through the other one, and nothing is
 lost. The audit log, the sessions and the sign-in throttle see each client's own
@@ -189,25 +190,27 @@ def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
         assert css.status_code == 200 and "Cache-Control" in css.headers
         assert "max-age=604800" in css.headers["Cache-Control"]  # nginx's expires 7d
 
-        # -- a station agent through nginx over TLS ---------------------------------------
+        # -- a station agent through nginx over TLS, from the shipped unit -----------------
+        # what the station's operator fills in agent.env (the server is already there)
+        agent_env = out / "agent.env"
+        filled = agent_env.read_text().replace(
+            "BROADCASTER_AGENT_STATION=\n", f"BROADCASTER_AGENT_STATION={OWN_STATION}\n"
+        )
+        filled = filled.replace("BROADCASTER_AGENT_TOKEN=\n", f"BROADCASTER_AGENT_TOKEN={token}\n")
+        filled = filled.replace(
+            "BROADCASTER_AGENT_DIR=/var/lib/broadcaster-agent",
+            f"BROADCASTER_AGENT_DIR={tmp_path / 'agent'}",
+        )
         played = tmp_path / "played"
-        agent_log = tmp_path / "agent.log"
-        with agent_log.open("ab") as log:
-            agent = subprocess.Popen(
-                [
-                    sys.executable, "-m", "broadcaster.cli", "agent", "--server", base,
-                    "--station", OWN_STATION, "--dir", str(tmp_path / "agent"),
-                    "--player", f"file:{played}?speed=20", "--ca-file", str(cert),
-                    "--poll", "2", "--heartbeat", "2",
-                ],
-                env={
-                    "PATH": "/usr/bin:/bin",
-                    "HOME": str(tmp_path),
-                    "BROADCASTER_AGENT_TOKEN": token,
-                },
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        filled += (
+            f"BROADCASTER_AGENT_CA_FILE={cert}\n"
+            f"BROADCASTER_AGENT_PLAYER=file:{played}?speed=20\n"
+            "BROADCASTER_AGENT_POLL=2\nBROADCASTER_AGENT_HEARTBEAT=2\n"
+        )
+        agent_env.write_text(filled)
+        agent = Unit(out / "broadcaster-agent.service")
+        assert agent.env["BROADCASTER_AGENT_SERVER"] == base
+        agent.start()
         wait_for(lambda: _heartbeat(factory), 120, "the agent's first heartbeat through nginx")
 
         # -- an approver sends an emergency through nginx, from their own address ----------
@@ -234,7 +237,7 @@ def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
         webs[0].kill()
         aired = wait_for(lambda: _aired(factory, emergency_id), 180, "the emergency to air")
         assert aired == 1
-        assert agent.poll() is None, agent_log.read_text()
+        assert agent.alive(), agent.output()
         # the admin goes on working through the survivor
         watch = approver.get(f"{base}/emergency/{emergency_id}.json", timeout=30)
         assert watch.status_code == 200 and watch.json()["totals"]["aired"] == 1
@@ -278,15 +281,14 @@ def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
         )
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
-        if agent is not None and agent.poll() is None:
-            agent.terminate()
-            agent.wait(30)
+        if agent is not None:
+            agent.stop()
         nginx.stop()
         for unit in (*webs, scheduler):
             unit.stop()
     for unit in (webs[1], scheduler):
         assert "Traceback" not in unit.output(), unit.output()[-4000:]
-    assert "Traceback" not in agent_log.read_text()
+    assert "Traceback" not in agent.output()
     assert "[emerg]" not in nginx.error_log()
     # nginx did meet the dead process, and moved those requests to the live one
     assert f"127.0.0.1:{web_ports[0]}" in nginx.error_log()
