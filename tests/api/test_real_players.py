@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
@@ -22,7 +21,7 @@ from urllib.request import urlopen
 import imageio_ffmpeg
 import pytest
 
-from broadcaster.db import transaction, utcnow
+from broadcaster.db import transaction
 from broadcaster.models import Slot
 from broadcaster.services import tokens
 from broadcaster.services.audit import system_actor
@@ -38,7 +37,7 @@ TOLERANCE_PER_ENTRY_S = 0.08
 @pytest.fixture
 def served(world):
     """The world's station with a third slot, a playlist link, and the server."""
-    world.add_slots(world.station, [utcnow() + timedelta(minutes=15)])
+    world.add_slots(world.station, [world.soon(15)])
     with transaction(world.factory) as s:
         secret = tokens.issue(s, system_actor(), world.station, link=True).token
         start = s.get(Slot, world.slots[0]).planned_start

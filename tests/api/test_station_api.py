@@ -123,7 +123,7 @@ def test_playlist_lists_slots_in_order_with_audio_and_etag(world):
     assert item["planned_start"].endswith("+07:00")
     again = c.get(url, headers={**world.auth(), "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
-    world.add_slots(world.station, [utcnow() + timedelta(minutes=20)])
+    world.add_slots(world.station, [world.soon(20)])
     changed = c.get(url, headers={**world.auth(), "If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and len(changed.get_json()["items"]) == 3
 
@@ -483,7 +483,7 @@ def test_on_postgresql_unchanged_pulls_cost_no_query_and_changes_still_show(worl
     assert pull() == world.slots
     assert seen == []  # answered from the cache: the listener vouches nothing changed
     before = notices.generation(_station_id(world))
-    added = world.add_slots(world.station, [utcnow() + timedelta(minutes=30)], audio=False)
+    added = world.add_slots(world.station, [world.soon(30)], audio=False)
     wait_until(lambda: notices.generation(_station_id(world)) != before, "the change notice")
     assert pull() == world.slots + added
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -21,6 +22,8 @@ from broadcaster.services.audio import render_slot
 from broadcaster.services.audit import system_actor
 from broadcaster.webapp import create_app
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
 
 @dataclass
 class World:
@@ -34,6 +37,13 @@ class World:
     token: str
     other_token: str
     slots: list[int] = field(default_factory=list)
+    # the instant the world's "soon" counts from (see soon())
+    base: datetime = field(default_factory=lambda: slot_base(utcnow()))
+
+    def soon(self, minutes: float) -> datetime:
+        """A slot time ``minutes`` after the world's base: on Việt Nam's today, whatever
+        the hour the suite runs at."""
+        return self.base + timedelta(minutes=minutes)
 
     def client(self) -> FlaskClient:
         return self.app.test_client()
@@ -82,6 +92,19 @@ class World:
         return ids
 
 
+def slot_base(now: datetime) -> datetime:
+    """Where the world's slots start: ``now``, unless the next hour and a half crosses
+    midnight in Việt Nam — then 90 minutes before that midnight, so that every slot the
+    tests add "soon" is still in today's playlist (a suite running from 23:00 local time
+    put its slots into tomorrow's)."""
+    now = now.replace(microsecond=0)
+    local = now.astimezone(VIETNAM)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), VIETNAM)
+    if now + timedelta(minutes=90) < midnight:
+        return now
+    return (midnight - timedelta(minutes=90)).astimezone(UTC)
+
+
 @pytest.fixture
 def world(db_url, tmp_path, ha_tinh, campaign, factory) -> Iterator[World]:
     settings = load_settings(
@@ -108,8 +131,7 @@ def world(db_url, tmp_path, ha_tinh, campaign, factory) -> Iterator[World]:
         token=issued[0].token,
         other_token=issued[1].token,
     )
-    now = utcnow().replace(microsecond=0)
-    w.slots = w.add_slots(w.station, [now + timedelta(minutes=m) for m in (5, 10)])
+    w.slots = w.add_slots(w.station, [w.soon(m) for m in (5, 10)])
     yield w
     stop_listening(w.app)
 
