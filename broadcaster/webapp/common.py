@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, redirect, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,6 +55,19 @@ def settings() -> Settings:
 
 def actor() -> Actor:
     return current_user.actor
+
+
+def send_asset(sha: str):
+    """A finished asset to the browser (the admin's Listen and the emergency form's
+    preview), from wherever the store keeps it; 404 when it is not there."""
+    from broadcaster.audio.stores import open_store
+
+    served = open_store(settings().audio_dir).served(sha)
+    if served is None:
+        abort(404)
+    if served.url is not None:  # a store elsewhere hands out its own address
+        return redirect(served.url)
+    return send_file(served.path, mimetype="audio/mpeg", conditional=True, max_age=3600)
 
 
 _RENDERERS_LOCK = threading.Lock()

@@ -27,7 +27,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask import session as cookie
@@ -35,7 +34,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from broadcaster.audio.stores import open_store
 from broadcaster.errors import BroadcasterError, InvalidInput, NotFound, TooMany
 from broadcaster.library import MAX_TITLE
 from broadcaster.models import Role
@@ -60,6 +58,7 @@ from broadcaster.webapp.common import (
     refused,
     renderer,
     scope_path,
+    send_asset,
     settings,
     typed,
 )
@@ -370,12 +369,7 @@ def audio(sha: str):
     """Audio heard on the send form, to the browser that asked for it."""
     if not AUDIO_SHA.fullmatch(sha) or sha not in cookie.get(HEARD_KEY, []):
         abort(404)
-    served = open_store(settings().audio_dir).served(sha)
-    if served is None:
-        abort(404)
-    if served.url is not None:  # a store elsewhere hands out its own address
-        return redirect(served.url)
-    return send_file(served.path, mimetype="audio/mpeg", conditional=True, max_age=3600)
+    return send_asset(sha)
 
 
 def _personalise_in_background(renderer, emergency_id: int) -> None:

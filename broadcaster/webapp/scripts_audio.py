@@ -14,17 +14,23 @@ the script's area; none chosen is the first of them.
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from broadcaster.audio.engine_order import OFFLINE, speaker
-from broadcaster.audio.stores import open_store
 from broadcaster.errors import BroadcasterError, NotFound, PermissionDenied
 from broadcaster.models import AdminUnit
 from broadcaster.services.script_list import ScriptPlace
 from broadcaster.services.script_preview import Preview, asset_visible, render_preview
 from broadcaster.webapp.auth import signed_in
-from broadcaster.webapp.common import actor, db, is_digits, renderer, scope_path, settings
+from broadcaster.webapp.common import (
+    actor,
+    db,
+    is_digits,
+    renderer,
+    scope_path,
+    send_asset,
+)
 from broadcaster.webapp.pickers import StationPick, pick_station
 from broadcaster.webapp.scripts import AUDIO_SHA, READERS, WRITERS, bp, visible_script
 
@@ -153,9 +159,4 @@ def audio(sha: str):
         abort(404)
     if not asset_visible(db(), sha, scope_path()):
         abort(404)  # unknown, or another scope's: the same answer, so nothing is learnt
-    served = open_store(settings().audio_dir).served(sha)
-    if served is None:
-        abort(404)
-    if served.url is not None:  # a store elsewhere hands out its own address
-        return redirect(served.url)
-    return send_file(served.path, mimetype="audio/mpeg", conditional=True, max_age=3600)
+    return send_asset(sha)
