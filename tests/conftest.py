@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -149,6 +150,36 @@ def ha_tinh(factory, actor) -> None:
     with transaction(factory) as s:
         import_units(s, actor, "Hà Tĩnh")
         import_stations(s, actor, "Hà Tĩnh")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server of the test's own (Debian's, installed when missing and root;
+    a failure instead of a skip with BROADCASTER_REQUIRE_PROXY=1)."""
+    from tests.agent.live import free_port, wait_for
+    from tests.debian import require_program
+
+    server = require_program(["redis-server"], ["redis-server"], "BROADCASTER_REQUIRE_PROXY")
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    wait_for(lambda: _pings(client), timeout=20, what="redis-server to answer")
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
 
 
 @dataclass

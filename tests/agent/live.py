@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import waitress
+from requests.adapters import HTTPAdapter
 from waitress import wasyncore
 
 from broadcaster.agent import AgentConfig, Runner
@@ -201,3 +202,15 @@ class SlowOnce(Player):
             self.slow.discard(path.stem)
             return self.slow_player.play(path, stop)
         return self.fast_player.play(path, stop)
+
+
+class FromAddress(HTTPAdapter):
+    """Connections that leave from one loopback address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        return super().init_poolmanager(*args, **kwargs)

@@ -33,12 +33,11 @@ from broadcaster.services import tokens
 from broadcaster.services.audit import system_actor
 from broadcaster.services.stations import import_stations
 from broadcaster.services.units import import_units
-from tests.agent.live import free_port, wait_for
+from tests.agent.live import FromAddress, free_port, wait_for
 from tests.conftest import _truncate_postgres
 from tests.debian import require_program
 from tests.deploy.units import Nginx, Unit, read_env_file, verify_units
 from tests.web.conftest import OWN_STATION, PASSWORD, add_web_users, csrf_of
-from tests.web.test_behind_proxy import FromAddress, redis_url  # noqa: F401 (a fixture)
 
 REQUIRE = "BROADCASTER_REQUIRE_PROXY"
 METRICS_TOKEN = "deploy-test-metrics-token"
@@ -107,7 +106,7 @@ def total(found: dict, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in found.items() if n == name and want <= set(ls))
 
 
-def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):  # noqa: F811
+def test_the_province_shape_from_the_shipped_files(pg_url, tmp_path, redis_url):
     nginx_binary = require_program(["nginx", "/usr/sbin/nginx"], ["nginx-light"], REQUIRE)
     cert, key = self_signed(tmp_path)
     factory = make_sessionmaker(make_engine(pg_url))

@@ -17,27 +17,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 from broadcaster.models import WebSession
-from tests.agent.live import ProcessServer, free_port, wait_for
+from tests.agent.live import FromAddress, ProcessServer, free_port, wait_for
 from tests.debian import require_program
 from tests.web.conftest import PASSWORD, add_web_users, csrf_of, web_env
 
 REQUIRE = "BROADCASTER_REQUIRE_PROXY"
-
-
-class FromAddress(HTTPAdapter):
-    """Connections that leave from one loopback address."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kwargs)
 
 
 def browser(address: str) -> requests.Session:
@@ -56,31 +43,6 @@ def sign_in(who: requests.Session, base: str, username: str, password: str, **he
         allow_redirects=False,
         timeout=30,
     )
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    server = require_program(["redis-server"], ["redis-server"], REQUIRE)
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    wait_for(lambda: _pings(client), timeout=20, what="redis-server to answer")
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
-
-
-def _pings(client) -> bool:
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
 
 
 NGINX_CONF = """
