@@ -98,3 +98,25 @@ def test_concurrent_starts_on_postgres_migrate_once(postgres_server_url):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_concurrent_starts_on_a_new_sqlite_file_migrate_once(tmp_path):
+    """gunicorn's workers starting together on a fresh SQLite file: one migrates, the others
+    wait for it (a lock file beside the database), and all of them start."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = (
+        "import sys; from broadcaster.db import make_engine, migrate; "
+        "migrate(make_engine(sys.argv[1]))"
+    )
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    outcomes = [(p.wait(120), p.stderr.read()) for p in starts]
+    assert outcomes == [(0, "")] * 6
+    engine = make_engine(url)
+    assert schema_revision(engine) == head_revision()
+    engine.dispose()

@@ -25,8 +25,11 @@ def server(world):
     live.stop()
 
 
-def agent(*args: str, token: str | None = None, **popen) -> subprocess.Popen:
+def agent(
+    *args: str, token: str | None = None, settings: dict | None = None, **popen
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_AGENT_")}
+    env.update(settings or {})  # what a unit's environment file gives
     if token is not None:
         env["BROADCASTER_AGENT_TOKEN"] = token  # as a deployment would: not in `ps`
     return subprocess.Popen(
@@ -131,6 +134,28 @@ def test_bad_options_are_named(tmp_path):
     code, log = finish(agent("--server", "http://x", "--station", "1", "--dir", str(tmp_path)))
     assert code == 2
     assert "--token" in log
+
+
+def test_a_certificate_file_that_is_not_one_is_refused_at_start(tmp_path):
+    args = ["--server", "https://127.0.0.1:9", "--station", "1", "--dir", str(tmp_path / "a")]
+    key = tmp_path / "server.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+    code, log = finish(agent(*args, "--ca-file", str(key), "--once", token="bst_x"))
+    assert code == 2
+    assert "không phải chứng chỉ PEM" in log and "(--ca-file)" in log
+    missing = tmp_path / "none.pem"
+    code, log = finish(agent(*args, "--once", token="bst_x",
+                             settings={"BROADCASTER_AGENT_CA_FILE": str(missing)}))  # fmt: skip
+    assert code == 2
+    assert "Không đọc được tệp chứng chỉ" in log and "Traceback" not in log
+
+
+def test_the_environment_file_sets_the_poll_and_the_heartbeat(tmp_path):
+    args = ["--server", "http://127.0.0.1:9", "--station", "1", "--dir", str(tmp_path), "--once"]
+    for name, flag in (("POLL", "--poll"), ("HEARTBEAT", "--heartbeat")):
+        settings = {f"BROADCASTER_AGENT_{name}": "0.5"}  # below the least allowed, 1 s
+        code, log = finish(agent(*args, token="bst_x", settings=settings))
+        assert code == 2 and flag in log, log
 
 
 def test_one_folder_serves_one_agent(tmp_path):
